@@ -1,0 +1,1 @@
+"""Statistics, the check language and (later) comparison and big-O fitting."""

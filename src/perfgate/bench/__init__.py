@@ -1,0 +1,8 @@
+"""Benchmark engines: timed loops, bursts, sequential vs parallel."""
+
+from perfgate.bench._burst import BurstOutcome, Label, burst
+from perfgate.bench._engine import BenchOptions, bench_callable
+from perfgate.bench._parallel import parallel
+from perfgate.bench._phases import phase
+
+__all__ = ["BenchOptions", "BurstOutcome", "Label", "bench_callable", "burst", "parallel", "phase"]

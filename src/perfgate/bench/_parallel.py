@@ -1,0 +1,140 @@
+"""Sequential vs parallel: the same operation on 1 and on k threads or processes.
+
+Throughput is measured in alternating trials (sequential, parallel, sequential, …) so slow
+drifts of the machine hit both sides alike; speedup = parallel ops/s ÷ sequential ops/s,
+efficiency = speedup ÷ k, each with a bootstrap 95 % CI over the trials.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Literal
+
+import numpy as np
+
+from perfgate._errors import TargetError, UsageError
+from perfgate.analysis.stats import ratio_ci
+from perfgate.model import Metric, Result
+
+__all__ = ["parallel"]
+
+
+def _spin(fn: Callable[[], Any], duration: float) -> tuple[int, float]:
+    """Call fn for ~duration seconds; (calls, elapsed)."""
+    count = 0
+    batch = 1
+    t0 = time.perf_counter()
+    end = t0 + duration
+    while True:
+        for _ in range(batch):
+            fn()
+        count += batch
+        now = time.perf_counter()
+        if now >= end:
+            return count, now - t0
+        batch = min(batch * 2, 1024)
+
+
+def _proc_worker(fn: Callable[[], Any], duration: float, barrier: Any, out: Any) -> None:
+    try:
+        fn()  # warm the fresh interpreter before the barrier
+        barrier.wait()
+        out.put(_spin(fn, duration))
+    except Exception as exc:  # noqa: BLE001 - reported to the parent
+        out.put(f"{type(exc).__name__}: {exc}")
+
+
+def _threads(fn: Callable[[], Any], k: int, duration: float) -> float:
+    barrier = threading.Barrier(k)
+    results: list[tuple[int, float]] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            r = _spin(fn, duration)
+        except BaseException as exc:  # noqa: BLE001
+            with lock:
+                errors.append(exc)
+            return
+        with lock:
+            results.append(r)
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(k)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise TargetError(f"parallel worker raised {type(errors[0]).__name__}: {errors[0]}")
+    return sum(c / e for c, e in results)
+
+
+def _processes(fn: Callable[[], Any], k: int, duration: float) -> float:
+    ctx = mp.get_context("spawn")
+    barrier = ctx.Barrier(k)
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_proc_worker, args=(fn, duration, barrier, out)) for _ in range(k)]
+    for p in procs:
+        p.start()
+    got: list[tuple[int, float]] = []
+    try:
+        for _ in range(k):
+            item = out.get(timeout=duration + 60)
+            if isinstance(item, str):
+                raise TargetError(f"parallel worker raised {item}")
+            got.append(item)
+    finally:
+        for p in procs:
+            p.join(5)
+            if p.is_alive():
+                p.terminate()
+    return sum(c / e for c, e in got)
+
+
+def parallel(
+    fn: Callable[[], Any],
+    workers: int = 2,
+    *,
+    mode: Literal["thread", "process"] = "thread",
+    duration: float = 0.2,
+    trials: int = 5,
+    name: str | None = None,
+) -> Result:
+    """Compare fn's throughput on one worker and on ``workers`` threads or processes.
+
+    For ``mode="process"`` fn must be picklable (a module-level function).
+    """
+    if workers < 1 or trials < 1 or duration <= 0:
+        raise UsageError("parallel: need workers ≥ 1, trials ≥ 1, duration > 0")
+    if mode not in ("thread", "process"):
+        raise UsageError(f"parallel: mode must be 'thread' or 'process', not {mode!r}")
+    label = name or getattr(fn, "__qualname__", None) or repr(fn)
+    run_par = _threads if mode == "thread" else _processes
+    seq: list[float] = []
+    par: list[float] = []
+    try:
+        fn()
+    except Exception as exc:
+        raise TargetError(f"{label}: {type(exc).__name__}: {exc}") from exc
+    for _ in range(trials):
+        c, e = _spin(fn, duration)
+        seq.append(c / e)
+        par.append(run_par(fn, workers, duration))
+    speedup, lo, hi = ratio_ci(par, seq)
+    metrics = {
+        "ops.sequential": Metric.gauge(float(np.median(seq)), "1/s", trials=seq),
+        "ops.parallel": Metric.gauge(float(np.median(par)), "1/s", trials=par),
+        "speedup": Metric.gauge(speedup, "1", (lo, hi)),
+        "efficiency": Metric.gauge(speedup / workers, "1", (lo / workers, hi / workers)),
+    }
+    return Result(
+        name=label, kind="bench",
+        params={"workers": workers, "mode": mode, "trials": trials, "duration": duration},
+        metrics=metrics,
+    )
+

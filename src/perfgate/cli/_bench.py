@@ -1,0 +1,64 @@
+"""``perfgate bench MODULE:CALLABLE``: benchmark one importable callable."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from perfgate.analysis.checks import parse_checks, validate_units
+from perfgate.bench._engine import BenchOptions
+from perfgate.cli._common import (
+    EXIT_USAGE,
+    check_option,
+    emit,
+    err,
+    handle_errors,
+    json_option,
+    live_progress,
+    load_object,
+)
+from perfgate.runner import Interrupted, run_specs
+from perfgate.suite import Spec
+
+
+@click.command("bench")
+@click.argument("target")
+@click.option("--setup", metavar="MODULE:CALLABLE",
+              help="Called once, untimed; its return value is the target's only argument.")
+@check_option
+@json_option
+@click.option("--name", help="Name of the result (default: the callable's name).")
+@click.option("--max-time", type=float, help="Seconds of timed rounds (default 1).")
+@click.option("--rounds", type=int, help="Fixed number of rounds (skips the adaptive stop).")
+@click.option("--iterations", type=int, help="Fixed calls per round (skips calibration).")
+@click.option("--warmup", type=float, help="Seconds of untimed warm-up (default 0.1).")
+@click.option("--gc/--no-gc", "gc_on", default=None, help="Keep the GC running in rounds.")
+@click.option("--no-memory", is_flag=True, help="Skip the allocation pass.")
+@handle_errors
+def bench_cmd(target: str, setup: str | None, checks: tuple[str, ...], json_path: Path | None,
+              name: str | None, max_time: float | None, rounds: int | None,
+              iterations: int | None, warmup: float | None, gc_on: bool | None,
+              no_memory: bool) -> None:
+    """Benchmark TARGET, an importable MODULE:CALLABLE (sync or async)."""
+    parsed = parse_checks(checks)  # malformed checks fail before anything runs
+    for c in parsed:
+        validate_units(c, "bench")
+    options = BenchOptions().merged(
+        max_time=max_time, rounds=rounds, iterations=iterations, warmup=warmup, gc=gc_on,
+        memory=False if no_memory else None,
+    )
+    fn = load_object(target)
+    setup_fn: Any = load_object(setup, "setup") if setup else None
+    spec = Spec(name or target.partition(":")[2], fn, "bench", tuple(parsed), setup_fn, options)
+    try:
+        with live_progress() as listener:
+            results = run_specs([spec], listener)
+        code = emit(results, json_path=json_path)
+    except Interrupted as exc:
+        code = emit(exc.results, json_path=json_path, interrupted=True)
+    if code == EXIT_USAGE:
+        err.print("[red]a check could not be evaluated (see above)[/]")
+    sys.exit(code)

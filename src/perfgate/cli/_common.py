@@ -1,0 +1,147 @@
+"""Shared CLI plumbing: exit codes, error handling, progress, writing outputs.
+
+Exit codes (documented in README):
+    0  every check passed (warn and inconclusive do not fail a run)
+    1  a check failed, or a target raised
+    2  usage or input error (bad option, malformed check, unknown metric, unreadable file)
+  130  interrupted by Ctrl-C (results measured so far are still written)
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from perfgate._errors import PerfgateError, TargetError, UsageError
+from perfgate.env import collect
+from perfgate.model import Result, ResultSet, write_json
+from perfgate.report.terminal import print_report
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def handle_errors(fn: F) -> F:
+    """Turn perfgate's typed errors into a message and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except PerfgateError as exc:
+            err.print(f"[bold red]error:[/] {escape(str(exc))}")
+            sys.exit(EXIT_USAGE)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def load_object(ref: str, what: str = "target") -> Any:
+    """Import ``MODULE:ATTR`` (or ``path/file.py:ATTR``); the working directory is importable."""
+    module_name, sep, attr = ref.partition(":")
+    if not sep or not module_name or not attr:
+        raise UsageError(f"{what} {ref!r}: expected MODULE:CALLABLE, e.g. mypkg.parse:parse_all")
+    if str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    try:
+        if module_name.endswith(".py") or "/" in module_name:
+            import importlib.util
+
+            path = Path(module_name)
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            if spec is None or spec.loader is None or not path.exists():
+                raise TargetError(f"{what} {ref!r}: no such file {path}")
+            sys.path.insert(0, str(path.resolve().parent))
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(module_name)
+    except PerfgateError:
+        raise
+    except Exception as exc:
+        raise TargetError(f"{what} {ref!r}: cannot import {module_name}: "
+                          f"{type(exc).__name__}: {exc}") from exc
+    obj: Any = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise TargetError(f"{what} {ref!r}: {module_name} has no attribute {attr!r}") from None
+    if not callable(obj):
+        raise TargetError(f"{what} {ref!r} is not callable")
+    return obj
+
+
+class RichListener:
+    """Live progress bars on stderr (transient: the table replaces them)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.p = progress
+        self.task: TaskID | None = None
+
+    def started(self, name: str, index: int, total: int) -> None:
+        if self.task is not None:
+            self.p.remove_task(self.task)
+        self.task = self.p.add_task(f"[{index + 1}/{total}] {name}", total=1.0)
+
+    def progress(self, fraction: float) -> None:
+        if self.task is not None:
+            self.p.update(self.task, completed=fraction)
+
+    def finished(self, result: Result) -> None:
+        if self.task is not None:
+            self.p.update(self.task, completed=1.0)
+
+
+@contextmanager
+def live_progress() -> Iterator[RichListener]:
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+        console=err, transient=True, disable=not err.is_terminal,
+    )
+    with progress:
+        yield RichListener(progress)
+
+
+def json_option(fn: F) -> F:
+    return click.option(
+        "--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+        help="Write the results as perfgate JSON (docs/results-format.md).",
+    )(fn)
+
+
+def check_option(fn: F) -> F:
+    return click.option(
+        "--check", "checks", multiple=True, metavar="EXPR",
+        help="A check such as 'median < 5ms' or 'p(95) < 300ms warn 200ms' (repeatable).",
+    )(fn)
+
+
+def emit(results: list[Result], *, json_path: Path | None, interrupted: bool = False,
+         extra_outputs: dict[str, Any] | None = None) -> int:
+    """Write every requested output, print the table, and return the exit code."""
+    rs = ResultSet(environment=collect(), results=tuple(results))
+    if json_path is not None:
+        write_json(json_path, rs)
+    print_report(rs, out)
+    if json_path is not None:
+        out.print(f"results written to {json_path}")
+    if interrupted:
+        err.print("[yellow]interrupted: results measured so far were written[/]")
+        return EXIT_INTERRUPTED
+    if any(r.error and r.error.startswith("check failed to evaluate") for r in results):
+        return EXIT_USAGE
+    return EXIT_OK if rs.passed else EXIT_FAIL

@@ -1,0 +1,1 @@
+"""Renderers of ResultSets: they format, they never compute or measure."""
