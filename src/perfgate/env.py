@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import os
 import platform
@@ -50,10 +51,8 @@ def collect(cwd: str | Path | None = None) -> Environment:
 
     commit, branch, dirty = git_info(cwd)
     extra: dict[str, object] = {}
-    try:
+    with contextlib.suppress(OSError):  # not every platform has a load average
         extra["load_avg"] = [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        pass
     return Environment(
         python_version=platform.python_version(),
         implementation=platform.python_implementation(),

@@ -237,7 +237,7 @@ class Result:
         statuses = {v.status for v in self.verdicts}
         for s in ("fail", "inconclusive", "warn"):
             if s in statuses:
-                return s  # type: ignore[return-value]
+                return s
         return "pass"
 
     def to_dict(self) -> dict[str, Any]:
@@ -381,7 +381,9 @@ class ResultSet:
             raise ResultFormatError(f"{where}: 'results' must be a list")
         return cls(
             environment=Environment.from_dict(d.get("environment", {})),
-            results=tuple(Result.from_dict(r, f"{where}: results[{i}]") for i, r in enumerate(results)),
+            results=tuple(
+                Result.from_dict(r, f"{where}: results[{i}]") for i, r in enumerate(results)
+            ),
         )
 
     @classmethod

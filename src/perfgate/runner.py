@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from perfgate._errors import PerfgateError, UnknownMetricError, UnitError
+from perfgate._errors import PerfgateError, UnitError, UnknownMetricError
 from perfgate.analysis.checks import apply_checks
 from perfgate.bench._burst import burst
 from perfgate.bench._engine import bench_callable
@@ -45,7 +45,11 @@ def run_spec(spec: Spec, listener: Listener | None = None) -> Result:
     """Run one spec and apply its checks. A target that raises gives a Result with
     ``error`` set (and what was measured); an unknown metric in a check does too."""
     lst = listener or _Quiet()
-    if spec.kind == "burst":
+    if spec.execute is not None:
+        result = spec.execute(spec, lst)
+        if not isinstance(result, Result):
+            raise TypeError(f"{spec.name}: execute hook returned {type(result).__name__}")
+    elif spec.kind == "burst":
         result = burst(spec.fn, spec.n, name=spec.name).result
     elif spec.kind == "parallel":
         try:
@@ -57,7 +61,7 @@ def run_spec(spec: Spec, listener: Listener | None = None) -> Result:
         if spec.setup is not None:
             try:
                 arg = spec.setup()
-            except Exception as exc:  # noqa: BLE001 - reported on the result
+            except Exception as exc:
                 return Result(
                     name=spec.name, kind="bench",
                     error=f"setup raised {type(exc).__name__}: {exc}",

@@ -36,10 +36,20 @@ from perfgate._errors import TargetError, UsageError
 from perfgate.analysis.checks import Check, parse_checks, validate_units
 from perfgate.bench._engine import BenchOptions
 
-__all__ = ["Spec", "bench", "burst_case", "discover", "keyword_match", "parallel_case", "specs_in"]
+__all__ = [
+    "Spec",
+    "attach",
+    "bench",
+    "burst_case",
+    "discover",
+    "keyword_match",
+    "parallel_case",
+    "parsed_checks",
+    "specs_in",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
-SpecKind = Literal["bench", "burst", "parallel"]
+SpecKind = str  # "bench", "burst", "parallel"; other kinds bring their own ``execute``
 
 
 @dataclass(frozen=True)
@@ -56,10 +66,24 @@ class Spec:
     workers: int = 2  # parallel
     mode: Literal["thread", "process"] = "thread"
     source: str = ""  # file the spec came from
+    # Kinds defined outside this module (sweeps, load scenarios) run through this hook:
+    # execute(spec, listener) -> Result. Checks are still applied by the runner.
+    execute: Callable[[Spec, Any], Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def nodeid(self) -> str:
         return f"{self.source}::{self.name}" if self.source else self.name
+
+
+def parsed_checks(checks: Iterable[str], kind: str) -> tuple[Check, ...]:
+    """Parse and unit-check a case's checks at decoration time (before anything runs)."""
+    return _parsed(checks, kind)
+
+
+def attach(fn: F, spec: Spec) -> F:
+    """Attach a spec to a function so that :func:`discover` collects it."""
+    return _attach(fn, spec)
 
 
 def _parsed(checks: Iterable[str], kind: str) -> tuple[Check, ...]:
@@ -157,7 +181,8 @@ def _suite_files(path: Path) -> list[Path]:
         raise UsageError(f"{path}: no such file or directory")
     found = []
     for p in sorted(path.rglob("*.py")):
-        if any(part in _SKIP_DIRS or part.startswith(".") for part in p.relative_to(path).parts[:-1]):
+        parts = p.relative_to(path).parts[:-1]
+        if any(part in _SKIP_DIRS or part.startswith(".") for part in parts):
             continue
         if _SUITE_RE.match(p.name):
             found.append(p)
@@ -205,14 +230,14 @@ def keyword_match(expr: str, text: str) -> bool:
     haystack = text.lower()
 
     def peek() -> str | None:
-        return tokens[pos] if pos < len(tokens) else None
+        return str(tokens[pos]) if pos < len(tokens) else None
 
     def take() -> str:
         nonlocal pos
         if pos >= len(tokens):
             raise UsageError(f"-k {expr!r}: unexpected end of expression")
         pos += 1
-        return tokens[pos - 1]
+        return str(tokens[pos - 1])
 
     def or_() -> bool:
         v = and_()

@@ -78,7 +78,7 @@ def _fmt(x: float) -> str:
         return f"{x:.0f}"
     if a >= 10:
         return f"{x:.1f}"
-    return f"{x:.3g}" if a >= 0.01 else f"{x:.3g}"
+    return f"{x:.3g}"
 
 
 def format_value(value: float | None, unit: str) -> str:

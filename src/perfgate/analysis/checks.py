@@ -130,7 +130,8 @@ class _Scanner:
         self.skip_ws()
         start = self.pos
         t = self.text
-        if self.pos < len(t) and (t[self.pos].isascii() and (t[self.pos].isalpha() or t[self.pos] == "_")):
+        c0 = t[self.pos] if self.pos < len(t) else ""
+        if c0.isascii() and (c0.isalpha() or c0 == "_"):
             self.pos += 1
             while self.pos < len(t) and t[self.pos].isascii() and (
                 t[self.pos].isalnum() or t[self.pos] in "_.-"
@@ -345,10 +346,7 @@ def _metric_name(check: Check, kind: str) -> str:
 def _unit_fits(check_unit: str, metric_unit: str) -> bool:
     if not check_unit:
         return metric_unit in _BARE_OK
-    if check_unit == metric_unit:
-        return True
-    # a bare count rate like 10k/s parses as "1/s"; "%" parses as "1"
-    return False
+    return check_unit == metric_unit
 
 
 def validate_units(check: Check, kind: str = "bench") -> None:
@@ -371,7 +369,9 @@ def _require_unit(check: Check, unit: str, name: str) -> None:
         if not _unit_fits(u, unit):
             hint = f" (write e.g. {check.limit:g}ms)" if unit == "s" and not u else ""
             shown = u or "no unit"
-            raise UnitError(f"check {check.text!r}: {name} is in {unit!r}, the limit has {shown}{hint}")
+            raise UnitError(
+                f"check {check.text!r}: {name} is in {unit!r}, the limit has {shown}{hint}"
+            )
 
 
 def _value_and_ci(check: Check, m: Metric) -> tuple[float | None, tuple[float, float] | None, str]:
@@ -404,7 +404,8 @@ def _value_and_ci(check: Check, m: Metric) -> tuple[float | None, tuple[float, f
         return m.mean, ci, "mean"
     if stat in ("p50", "p90", "p95", "p99"):
         v = getattr(m, stat)
-        ci = quantile_ci(samples, int(stat[1:]) / 100) if samples is not None and samples.size >= 20 else None
+        enough = samples is not None and samples.size >= 20
+        ci = quantile_ci(samples, int(stat[1:]) / 100) if enough else None  # type: ignore[arg-type]
         return v, ci, stat
     if stat == "n":
         return (float(m.n) if m.n is not None else None), None, "n"
@@ -454,7 +455,10 @@ def judge(
 ) -> Verdict:
     """Turn a value (and its CI) into a verdict against the check's limits."""
     cmp = _OPS[check.op]
-    fmt = lambda x: format_value(x, unit)  # noqa: E731
+
+    def fmt(x: float) -> str:
+        return format_value(x, unit)
+
     limit_s = fmt(check.limit)
     ci_s = ""
     if ci is not None and all(math.isfinite(c) for c in ci):

@@ -46,7 +46,9 @@ class BurstOutcome:
     values: list[Any] = field(default_factory=list)
 
     def check(self, *checks: str) -> list[Verdict]:
-        """Apply checks such as ``"count(ok) == 1"``; AssertionError carrying the verdicts if any fails."""
+        """Apply checks such as ``"count(ok) == 1"``.
+
+        Raises AssertionError (with a ``verdicts`` attribute) when one fails."""
         parsed = parse_checks(checks)
         self.result = apply_checks(self.result, parsed)
         verdicts = list(self.result.verdicts[-len(parsed):]) if parsed else []
@@ -129,7 +131,7 @@ def _run_threads(
         t0 = time.perf_counter()
         try:
             value = fn(args[i]) if args is not None else fn()
-        except Exception as exc:  # noqa: BLE001 - every outcome is classified
+        except Exception as exc:
             record(i, t0, None, exc)
         else:
             record(i, t0, value, None)
@@ -159,7 +161,7 @@ def _run_async(
             t0 = time.perf_counter()
             try:
                 value = await (fn(args[i]) if args is not None else fn())
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 record(i, t0, None, exc)
             else:
                 record(i, t0, value, None)

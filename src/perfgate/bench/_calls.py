@@ -22,7 +22,8 @@ def new_loop() -> asyncio.AbstractEventLoop:
     try:
         import uvloop
 
-        return uvloop.new_event_loop()
+        loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+        return loop
     except ImportError:
         return asyncio.new_event_loop()
 

@@ -222,7 +222,7 @@ def bench_callable(
     label = name or getattr(fn, "__qualname__", None) or repr(fn)
     try:
         caller = Caller(fn, arg, timer)
-    except Exception as exc:  # noqa: BLE001 - a broken target is reported, not crashed on
+    except Exception as exc:
         raise TargetError(f"{label}: cannot prepare the target: {_describe(exc)}") from exc
     run = _Runner(caller, opts, progress)
     error: str | None = None
@@ -236,7 +236,7 @@ def bench_callable(
             mem = run.memory()
     except KeyboardInterrupt as exc:
         error, interrupted = "interrupted (Ctrl-C)", exc
-    except Exception as exc:  # noqa: BLE001 - the target raised: keep what was measured
+    except Exception as exc:
         error = _describe(exc)
     finally:
         caller.close()

@@ -43,7 +43,7 @@ def _proc_worker(fn: Callable[[], Any], duration: float, barrier: Any, out: Any)
         fn()  # warm the fresh interpreter before the barrier
         barrier.wait()
         out.put(_spin(fn, duration))
-    except Exception as exc:  # noqa: BLE001 - reported to the parent
+    except Exception as exc:
         out.put(f"{type(exc).__name__}: {exc}")
 
 
@@ -57,7 +57,7 @@ def _threads(fn: Callable[[], Any], k: int, duration: float) -> float:
         try:
             barrier.wait()
             r = _spin(fn, duration)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             with lock:
                 errors.append(exc)
             return

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
@@ -16,9 +15,10 @@ from perfgate.cli._common import (
     emit,
     err,
     handle_errors,
-    json_option,
     live_progress,
     load_object,
+    output_options,
+    outputs_from,
 )
 from perfgate.runner import Interrupted, run_specs
 from perfgate.suite import Spec
@@ -29,7 +29,7 @@ from perfgate.suite import Spec
 @click.option("--setup", metavar="MODULE:CALLABLE",
               help="Called once, untimed; its return value is the target's only argument.")
 @check_option
-@json_option
+@output_options
 @click.option("--name", help="Name of the result (default: the callable's name).")
 @click.option("--max-time", type=float, help="Seconds of timed rounds (default 1).")
 @click.option("--rounds", type=int, help="Fixed number of rounds (skips the adaptive stop).")
@@ -38,11 +38,12 @@ from perfgate.suite import Spec
 @click.option("--gc/--no-gc", "gc_on", default=None, help="Keep the GC running in rounds.")
 @click.option("--no-memory", is_flag=True, help="Skip the allocation pass.")
 @handle_errors
-def bench_cmd(target: str, setup: str | None, checks: tuple[str, ...], json_path: Path | None,
+def bench_cmd(target: str, setup: str | None, checks: tuple[str, ...],
               name: str | None, max_time: float | None, rounds: int | None,
               iterations: int | None, warmup: float | None, gc_on: bool | None,
-              no_memory: bool) -> None:
+              no_memory: bool, **outs: Any) -> None:
     """Benchmark TARGET, an importable MODULE:CALLABLE (sync or async)."""
+    outputs = outputs_from(outs)
     parsed = parse_checks(checks)  # malformed checks fail before anything runs
     for c in parsed:
         validate_units(c, "bench")
@@ -56,9 +57,9 @@ def bench_cmd(target: str, setup: str | None, checks: tuple[str, ...], json_path
     try:
         with live_progress() as listener:
             results = run_specs([spec], listener)
-        code = emit(results, json_path=json_path)
+        code = emit(results, outputs)
     except Interrupted as exc:
-        code = emit(exc.results, json_path=json_path, interrupted=True)
+        code = emit(exc.results, outputs, interrupted=True)
     if code == EXIT_USAGE:
         err.print("[red]a check could not be evaluated (see above)[/]")
     sys.exit(code)

@@ -10,10 +10,10 @@ Exit codes (documented in README):
 from __future__ import annotations
 
 import functools
-import importlib
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -123,6 +123,82 @@ def json_option(fn: F) -> F:
     )(fn)
 
 
+@dataclass
+class Outputs:
+    """Where a command writes its results besides the terminal."""
+
+    json: Path | None = None
+    html: Path | None = None
+    junit: Path | None = None
+    markdown: Path | None = None
+    store: str | None = None  # a store URL; None = do not save
+
+
+def output_options(fn: F) -> F:
+    """--json, --html, --junit, --markdown, --store: every run-like verb takes them."""
+    opts = [
+        click.option("--json", "out_json", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Write the results as perfgate JSON (docs/results-format.md)."),
+        click.option("--html", "out_html", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Write a self-contained HTML report."),
+        click.option("--junit", "out_junit", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Write JUnit XML: each check a test case."),
+        click.option("--markdown", "out_markdown",
+                     type=click.Path(dir_okay=False, path_type=Path),
+                     help="Write a Markdown summary (also to $GITHUB_STEP_SUMMARY when set)."),
+        click.option("--store", "out_store", metavar="URL", envvar="PERFGATE_STORE",
+                     help="Save the run to a history store (sqlite:///path.db or a "
+                          "PostgreSQL URL; env PERFGATE_STORE)."),
+    ]
+    for o in reversed(opts):
+        fn = o(fn)
+    return fn
+
+
+def outputs_from(kwargs: dict[str, Any]) -> Outputs:
+    """Pop the output_options values out of a command's kwargs."""
+    return Outputs(
+        json=kwargs.pop("out_json", None), html=kwargs.pop("out_html", None),
+        junit=kwargs.pop("out_junit", None), markdown=kwargs.pop("out_markdown", None),
+        store=kwargs.pop("out_store", None),
+    )
+
+
+def write_outputs(rs: ResultSet, outputs: Outputs) -> None:
+    """Write each requested output. Each writer lives in its own module (contract):
+
+    - ``perfgate.report.html.write_html(rs, path)``
+    - ``perfgate.report.junit.write_junit(rs, path)``
+    - ``perfgate.report.markdown.write_markdown(rs, path)``
+    - ``perfgate.store.open_store(url).save(rs)`` (returns the run id)
+    JSON is written first: whatever fails later, the measurements are on disk.
+    """
+    if outputs.json is not None:
+        write_json(outputs.json, rs)
+        out.print(f"results written to {outputs.json}")
+    if outputs.store is not None:
+        from perfgate.store import open_store
+
+        with open_store(outputs.store) as store:
+            run_id = store.save(rs)
+        out.print(f"run {run_id} saved to {store.display_url}")
+    if outputs.junit is not None:
+        from perfgate.report.junit import write_junit
+
+        write_junit(rs, outputs.junit)
+        out.print(f"JUnit XML written to {outputs.junit}")
+    if outputs.markdown is not None:
+        from perfgate.report.markdown import write_markdown
+
+        write_markdown(rs, outputs.markdown)
+        out.print(f"Markdown summary written to {outputs.markdown}")
+    if outputs.html is not None:
+        from perfgate.report.html import write_html
+
+        write_html(rs, outputs.html)
+        out.print(f"HTML report written to {outputs.html}")
+
+
 def check_option(fn: F) -> F:
     return click.option(
         "--check", "checks", multiple=True, metavar="EXPR",
@@ -130,15 +206,14 @@ def check_option(fn: F) -> F:
     )(fn)
 
 
-def emit(results: list[Result], *, json_path: Path | None, interrupted: bool = False,
-         extra_outputs: dict[str, Any] | None = None) -> int:
-    """Write every requested output, print the table, and return the exit code."""
+def emit(results: list[Result], outputs: Outputs | Path | None = None, *,
+         interrupted: bool = False) -> int:
+    """Print the table, write every requested output, and return the exit code."""
+    if not isinstance(outputs, Outputs):
+        outputs = Outputs(json=outputs)
     rs = ResultSet(environment=collect(), results=tuple(results))
-    if json_path is not None:
-        write_json(json_path, rs)
     print_report(rs, out)
-    if json_path is not None:
-        out.print(f"results written to {json_path}")
+    write_outputs(rs, outputs)
     if interrupted:
         err.print("[yellow]interrupted: results measured so far were written[/]")
         return EXIT_INTERRUPTED

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from perfgate.cli._common import handle_errors, out
+from perfgate.cli._common import Outputs, handle_errors, out
 from perfgate.cli._run import run_paths
 
 
@@ -29,5 +29,5 @@ def demo_cmd(out_dir: Path) -> None:
     """Run the bundled example suite end to end and write DIR/results.json."""
     suite = examples_dir()
     out.print(f"[bold]perfgate demo[/]: running the example suite in {suite}")
-    code = run_paths((str(suite),), None, out_dir / "results.json")
+    code = run_paths((str(suite),), None, Outputs(json=out_dir / "results.json"))
     sys.exit(code)

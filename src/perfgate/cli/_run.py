@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+from typing import Any
 
 import click
 
-from perfgate.cli._common import EXIT_USAGE, emit, err, handle_errors, json_option, live_progress
+from perfgate.cli._common import (
+    EXIT_USAGE,
+    Outputs,
+    emit,
+    err,
+    handle_errors,
+    live_progress,
+    output_options,
+    outputs_from,
+)
 from perfgate.runner import Interrupted, run_specs
 from perfgate.suite import discover
 
 
-def run_paths(paths: tuple[str, ...], keyword: str | None, json_path: Path | None) -> int:
+def run_paths(paths: tuple[str, ...], keyword: str | None, outputs: Outputs) -> int:
     specs = discover(paths or (".",), keyword)
     if not specs:
         err.print("[yellow]no benchmarks found[/] (suite files are named perf_*.py or *_perf.py)")
@@ -20,17 +29,17 @@ def run_paths(paths: tuple[str, ...], keyword: str | None, json_path: Path | Non
     try:
         with live_progress() as listener:
             results = run_specs(specs, listener)
-        return emit(results, json_path=json_path)
+        return emit(results, outputs)
     except Interrupted as exc:
-        return emit(exc.results, json_path=json_path, interrupted=True)
+        return emit(exc.results, outputs, interrupted=True)
 
 
 @click.command("run")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @click.option("-k", "keyword", metavar="EXPR",
               help="Only cases whose file::name matches, e.g. 'parse and not slow'.")
-@json_option
+@output_options
 @handle_errors
-def run_cmd(paths: tuple[str, ...], keyword: str | None, json_path: Path | None) -> None:
+def run_cmd(paths: tuple[str, ...], keyword: str | None, **outs: Any) -> None:
     """Discover suite files (perf_*.py, *_perf.py) under PATHS and run them."""
-    sys.exit(run_paths(paths, keyword, json_path))
+    sys.exit(run_paths(paths, keyword, outputs_from(outs)))
