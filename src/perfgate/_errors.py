@@ -8,7 +8,8 @@ Library code raises these; only the CLI turns them into messages and exit codes.
     ├── UnitError             a value whose unit does not fit the metric
     ├── TargetError           a callable that cannot be imported, or that raised
     ├── ResultFormatError     a results file that is not perfgate JSON (or is corrupt)
-    └── UsageError            arguments that contradict each other
+    ├── UsageError            arguments that contradict each other
+    └── StoreError            a history store that cannot be opened, read or written
 """
 
 from __future__ import annotations
@@ -61,3 +62,11 @@ class ResultFormatError(PerfgateError, ValueError):
 
 class UsageError(PerfgateError, ValueError):
     """Arguments that contradict each other or are out of range."""
+
+
+class StoreError(PerfgateError):
+    """A history store that cannot be opened, migrated, read or written (never shows a password)."""
+
+
+class ExpectationFailed(PerfgateError, AssertionError):
+    """A failed ``pg.expect(...)`` inside a load-test iteration (counted as outcome "expect")."""

@@ -73,12 +73,8 @@ def parse_duration(text: str) -> float:
 def _fmt(x: float) -> str:
     if x == 0:
         return "0"
-    a = abs(x)
-    if a >= 100:
-        return f"{x:.0f}"
-    if a >= 10:
-        return f"{x:.1f}"
-    return f"{x:.3g}"
+    # three significant figures, never scientific notation for ordinary magnitudes
+    return f"{x:.0f}" if abs(x) >= 1000 else f"{x:.3g}"
 
 
 def format_value(value: float | None, unit: str) -> str:

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats as _st
 
 from perfgate.model import Metric
 
@@ -51,6 +50,8 @@ def quantile_ci(
         return math.nan, math.nan
     if n == 1:
         return float(a[0]), float(a[0])
+    from scipy import stats as _st  # lazy: scipy.stats costs ~0.3 s to import
+
     alpha = 1.0 - conf
     lo_rank = int(_st.binom.ppf(alpha / 2, n, q))  # 0-based index of lower bound
     hi_rank = int(_st.binom.ppf(1 - alpha / 2, n, q))
@@ -92,6 +93,8 @@ def mean_ci(samples: Sequence[float] | FloatArray, conf: float = 0.95) -> tuple[
     mean = float(a.mean())
     if n == 1:
         return mean, mean
+    from scipy import stats as _st
+
     half = float(_st.t.ppf(0.5 + conf / 2, n - 1)) * float(a.std(ddof=1)) / math.sqrt(n)
     return mean - half, mean + half
 
@@ -101,9 +104,11 @@ def count_outliers(samples: Sequence[float] | FloatArray) -> int:
     a = _arr(samples)
     if a.size < 4:
         return 0
-    q1, q3 = np.quantile(a, [0.25, 0.75])
-    iqr = q3 - q1
-    return int(np.count_nonzero((a < q1 - 1.5 * iqr) | (a > q3 + 1.5 * iqr)))
+    q1, med, q3 = np.quantile(a, [0.25, 0.5, 0.75])
+    # A floor on the fence width: identical samples differing by float rounding are not
+    # outliers of one another.
+    reach = max(1.5 * (q3 - q1), 1e-9 * abs(med))
+    return int(np.count_nonzero((a < q1 - reach) | (a > q3 + reach)))
 
 
 def summarize(

@@ -38,12 +38,15 @@ def _spin(fn: Callable[[], Any], duration: float) -> tuple[int, float]:
         batch = min(batch * 2, 1024)
 
 
-def _proc_worker(fn: Callable[[], Any], duration: float, barrier: Any, out: Any) -> None:
+def _proc_worker(
+    fn: Callable[[], Any], duration: float, trials: int, barrier: Any, out: Any
+) -> None:
     try:
-        fn()  # warm the fresh interpreter before the barrier
-        barrier.wait()
-        out.put(_spin(fn, duration))
-    except Exception as exc:
+        fn()  # warm the fresh interpreter before the first barrier
+        for _ in range(trials):
+            barrier.wait()  # the parent joins this barrier: every trial starts together
+            out.put(_spin(fn, duration))
+    except Exception as exc:  # noqa: BLE001 - reported to the parent
         out.put(f"{type(exc).__name__}: {exc}")
 
 
@@ -74,26 +77,40 @@ def _threads(fn: Callable[[], Any], k: int, duration: float) -> float:
     return sum(c / e for c, e in results)
 
 
-def _processes(fn: Callable[[], Any], k: int, duration: float) -> float:
-    ctx = mp.get_context("spawn")
-    barrier = ctx.Barrier(k)
-    out = ctx.Queue()
-    procs = [ctx.Process(target=_proc_worker, args=(fn, duration, barrier, out)) for _ in range(k)]
-    for p in procs:
-        p.start()
-    got: list[tuple[int, float]] = []
-    try:
-        for _ in range(k):
-            item = out.get(timeout=duration + 60)
+class _ProcessPool:
+    """k worker processes started once (spawning is slow) and reused for every trial."""
+
+    def __init__(self, fn: Callable[[], Any], k: int, duration: float, trials: int) -> None:
+        ctx = mp.get_context("spawn")
+        self.k, self.duration = k, duration
+        self.barrier = ctx.Barrier(k + 1)
+        self.out = ctx.Queue()
+        self.procs = [
+            ctx.Process(target=_proc_worker, args=(fn, duration, trials, self.barrier, self.out))
+            for _ in range(k)
+        ]
+        for p in self.procs:
+            p.start()
+
+    def trial(self) -> float:
+        try:
+            self.barrier.wait(timeout=120)  # generous: a cold interpreter imports numpy
+        except threading.BrokenBarrierError:
+            raise TargetError("parallel: a worker process failed to start") from None
+        got: list[tuple[int, float]] = []
+        for _ in range(self.k):
+            item = self.out.get(timeout=self.duration + 60)
             if isinstance(item, str):
                 raise TargetError(f"parallel worker raised {item}")
             got.append(item)
-    finally:
-        for p in procs:
+        return sum(c / e for c, e in got)
+
+    def close(self) -> None:
+        self.barrier.abort()
+        for p in self.procs:
             p.join(5)
             if p.is_alive():
                 p.terminate()
-    return sum(c / e for c, e in got)
 
 
 def parallel(
@@ -114,17 +131,21 @@ def parallel(
     if mode not in ("thread", "process"):
         raise UsageError(f"parallel: mode must be 'thread' or 'process', not {mode!r}")
     label = name or getattr(fn, "__qualname__", None) or repr(fn)
-    run_par = _threads if mode == "thread" else _processes
     seq: list[float] = []
     par: list[float] = []
     try:
         fn()
     except Exception as exc:
         raise TargetError(f"{label}: {type(exc).__name__}: {exc}") from exc
-    for _ in range(trials):
-        c, e = _spin(fn, duration)
-        seq.append(c / e)
-        par.append(run_par(fn, workers, duration))
+    pool = _ProcessPool(fn, workers, duration, trials) if mode == "process" else None
+    try:
+        for _ in range(trials):
+            c, e = _spin(fn, duration)
+            seq.append(c / e)
+            par.append(pool.trial() if pool else _threads(fn, workers, duration))
+    finally:
+        if pool is not None:
+            pool.close()
     speedup, lo, hi = ratio_ci(par, seq)
     metrics = {
         "ops.sequential": Metric.gauge(float(np.median(seq)), "1/s", trials=seq),

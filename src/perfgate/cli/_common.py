@@ -10,6 +10,8 @@ Exit codes (documented in README):
 from __future__ import annotations
 
 import functools
+import importlib
+import importlib.util
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -58,8 +60,6 @@ def load_object(ref: str, what: str = "target") -> Any:
         sys.path.insert(0, str(Path.cwd()))
     try:
         if module_name.endswith(".py") or "/" in module_name:
-            import importlib.util
-
             path = Path(module_name)
             spec = importlib.util.spec_from_file_location(path.stem, path)
             if spec is None or spec.loader is None or not path.exists():

@@ -1,0 +1,1 @@
+"""perfgate's pytest plugin (work in progress: being written now)."""

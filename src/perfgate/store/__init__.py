@@ -1,0 +1,27 @@
+"""The history store (SQLAlchemy): SQLite by default, PostgreSQL or any SQLAlchemy URL.
+
+    with open_store("sqlite:///.perfgate/history.db") as store:
+        run_id = store.save(result_set)
+        for run in store.runs("parse_orders"):
+            ...
+
+See docs/history.md.
+"""
+
+from __future__ import annotations
+
+from perfgate.store._import import import_file, from_pytest_benchmark
+from perfgate.store._schema import LATEST as SCHEMA_VERSION
+from perfgate.store._store import DEFAULT_URL, MetricPoint, RunInfo, Store, mask_url, open_store
+
+__all__ = [
+    "DEFAULT_URL",
+    "SCHEMA_VERSION",
+    "MetricPoint",
+    "RunInfo",
+    "Store",
+    "from_pytest_benchmark",
+    "import_file",
+    "mask_url",
+    "open_store",
+]

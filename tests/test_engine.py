@@ -1,0 +1,171 @@
+"""The benchmark engine, run for real (no mocks); a fake clock where the arithmetic matters."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+
+import pytest
+
+import perfgate as pg
+from conftest import FakeClock
+from perfgate.analysis.stats import ratio_ci
+from perfgate.bench import BenchOptions, bench_callable
+
+
+def test_calibration_and_rounds_with_an_injected_clock(clock: FakeClock) -> None:
+    def op() -> None:
+        clock.advance(2e-6)  # every call "takes" exactly 2 µs
+
+    r = bench_callable(op, name="op", timer=clock,
+                       options=BenchOptions(warmup=0, rounds=40, round_time=1e-3, memory=False))
+    t = r.metrics["time"]
+    assert r.params["iterations"] >= 500  # ≥ 1 ms per round at 2 µs per call
+    assert r.params["iterations"] * 2e-6 == pytest.approx(1e-3, rel=0.2)
+    assert r.params["rounds"] == t.n == 40
+    assert t.median == pytest.approx(2e-6) and t.ci_low == pytest.approx(2e-6)
+    assert r.metrics["ops"].value == pytest.approx(5e5)
+    assert t.outliers == 0
+
+
+def test_outliers_are_counted(clock: FakeClock) -> None:
+    calls = 0
+
+    def op() -> None:
+        nonlocal calls
+        calls += 1
+        clock.advance(1e-3 if calls % 10 else 5e-3)
+
+    r = bench_callable(op, timer=clock, options=BenchOptions(
+        warmup=0, iterations=1, rounds=100, memory=False))
+    assert r.metrics["time"].outliers == 10
+
+
+def test_fixed_iterations_skip_calibration(quick: BenchOptions) -> None:
+    r = bench_callable(lambda: None, options=quick.merged(iterations=7, rounds=3))
+    assert r.params["iterations"] == 7 and r.params["rounds"] == 3
+
+
+def test_json_shape_of_a_real_benchmark(quick: BenchOptions) -> None:
+    r = bench_callable(lambda: sum(range(50)), name="sum", options=quick)
+    assert set(r.metrics) >= {"time", "ops", "alloc_bytes", "allocs", "rss"}
+    t = r.metrics["time"]
+    assert t.n is not None and t.n >= 5
+    assert t.ci_low is not None and t.ci_high is not None
+    assert t.min <= t.ci_low <= t.median <= t.ci_high <= t.max  # type: ignore[operator]
+    assert r.metrics["rss"].value and r.metrics["rss"].value > 1e6
+
+
+def test_allocating_one_megabyte_per_call_reports_about_one_megabyte(
+    quick: BenchOptions,
+) -> None:
+    r = bench_callable(lambda: bytearray(1_000_000), options=quick)
+    assert r.metrics["alloc_bytes"].value == pytest.approx(1_000_000, rel=0.01)
+    assert r.metrics["allocs"].value is not None and r.metrics["allocs"].value >= 1
+    small = bench_callable(lambda: None, options=quick)
+    assert (small.metrics["alloc_bytes"].value or 0) < 1_000
+
+
+def test_memory_pass_leaves_tracemalloc_as_it_was(quick: BenchOptions) -> None:
+    import tracemalloc
+
+    assert not tracemalloc.is_tracing()
+    bench_callable(lambda: [0] * 10, options=quick)
+    assert not tracemalloc.is_tracing()
+
+
+def test_gc_is_paused_in_rounds_and_restored(quick: BenchOptions) -> None:
+    seen: list[bool] = []
+    bench_callable(lambda: seen.append(gc.isenabled()), options=quick.merged(memory=False))
+    assert gc.isenabled()
+    assert seen and not all(seen)  # warm-up runs with GC; timed rounds without
+    seen.clear()
+    bench_callable(lambda: seen.append(gc.isenabled()), options=quick.merged(gc=True, memory=False))
+    assert all(seen)
+
+
+def test_async_callables_are_awaited(quick: BenchOptions) -> None:
+    awaited = 0
+
+    async def op() -> None:
+        nonlocal awaited
+        await asyncio.sleep(0)
+        awaited += 1
+
+    r = bench_callable(op, options=quick)
+    assert r.params["async"] is True
+    assert awaited >= r.params["iterations"] * r.params["rounds"]
+    assert r.metrics["time"].median and r.metrics["time"].median > 0
+
+
+def test_setup_argument_is_passed(quick: BenchOptions) -> None:
+    got: list[object] = []
+    data = [3, 1, 2]
+    bench_callable(got.append, arg=data, options=quick.merged(memory=False))
+    assert got and all(g is data for g in got)
+
+
+def test_phases_become_metrics(clock: FakeClock) -> None:
+    def op() -> None:
+        with pg.phase("parse"):
+            clock.advance(1e-6)
+        with pg.phase("save"):
+            clock.advance(3e-6)
+
+    r = bench_callable(op, timer=clock, options=BenchOptions(warmup=0, rounds=10, memory=False))
+    # Phases read the real perf_counter (they run inside user code), so only check shape.
+    assert {"time.parse", "time.save"} <= set(r.metrics)
+    assert r.metrics["time.parse"].n == 10
+    assert r.metrics["time"].median == pytest.approx(4e-6)
+
+
+def test_phase_outside_a_benchmark_is_a_no_op() -> None:
+    with pg.phase("anything"):
+        pass
+
+
+def test_a_target_that_raises_keeps_what_was_measured(quick: BenchOptions) -> None:
+    calls = 0
+
+    def flaky() -> None:
+        nonlocal calls
+        calls += 1
+        if calls > 2000:
+            raise ValueError("disk full")
+
+    r = bench_callable(flaky, name="flaky",
+                       options=quick.merged(iterations=100, rounds=1000, memory=False))
+    assert r.error == "ValueError: disk full"
+    # one warm-up call, then rounds of 100: calls 2..1901 make the 19 complete rounds
+    assert r.metrics["time"].n == 19
+    assert r.status == "error"
+
+
+def test_options_are_validated() -> None:
+    with pytest.raises(pg.UsageError):
+        BenchOptions(min_rounds=0)
+    with pytest.raises(pg.UsageError):
+        BenchOptions(iterations=0)
+
+
+@pytest.mark.slow
+def test_twice_the_work_takes_twice_the_time() -> None:
+    def work(k: int) -> int:
+        total = 0
+        for i in range(k):
+            total += i * i
+        return total
+
+    # Interleaved (A B A B A B) so a slow spell of a shared machine hits both sides.
+    opts = BenchOptions(max_time=0.15, warmup=0.02, memory=False, precision=0.001)
+    a_samples: list[float] = []
+    b_samples: list[float] = []
+    for _ in range(3):
+        for arg, into in ((20_000, a_samples), (40_000, b_samples)):
+            samples = bench_callable(work, arg=arg, options=opts).metrics["time"].samples
+            assert samples
+            into.extend(samples)
+    ratio, lo, hi = ratio_ci(b_samples, a_samples)
+    assert 1.8 < ratio < 2.2
+    assert lo <= hi
+    assert lo < 2.1 and hi > 1.9  # the CI says "about 2"
