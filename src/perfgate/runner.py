@@ -61,7 +61,7 @@ def run_spec(spec: Spec, listener: Listener | None = None) -> Result:
         if spec.setup is not None:
             try:
                 arg = spec.setup()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - the target's failure is recorded, not raised
                 return Result(
                     name=spec.name, kind="bench",
                     error=f"setup raised {type(exc).__name__}: {exc}",

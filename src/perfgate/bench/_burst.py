@@ -131,7 +131,7 @@ def _run_threads(
         t0 = time.perf_counter()
         try:
             value = fn(args[i]) if args is not None else fn()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the target's failure is recorded, not raised
             record(i, t0, None, exc)
         else:
             record(i, t0, value, None)
@@ -161,7 +161,7 @@ def _run_async(
             t0 = time.perf_counter()
             try:
                 value = await (fn(args[i]) if args is not None else fn())
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - the target's failure is recorded, not raised
                 record(i, t0, None, exc)
             else:
                 record(i, t0, value, None)

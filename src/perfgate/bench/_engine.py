@@ -236,7 +236,7 @@ def bench_callable(
             mem = run.memory()
     except KeyboardInterrupt as exc:
         error, interrupted = "interrupted (Ctrl-C)", exc
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the target's failure is recorded, not raised
         error = _describe(exc)
     finally:
         caller.close()

@@ -60,7 +60,7 @@ def _threads(fn: Callable[[], Any], k: int, duration: float) -> float:
         try:
             barrier.wait()
             r = _spin(fn, duration)
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - the target's failure is recorded, not raised
             with lock:
                 errors.append(exc)
             return

@@ -7,9 +7,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-__all__ = ["phase", "recording"]
+__all__ = ["current_phases", "phase", "recording"]
 
 _ACTIVE: ContextVar[dict[str, float] | None] = ContextVar("perfgate_phases", default=None)
+# The names of the phases open right now (outermost first), for probes that attribute what
+# they see (database statements) to phases. Set only while recording, like the times.
+_CURRENT: ContextVar[tuple[str, ...]] = ContextVar("perfgate_phase_stack", default=())
+
+
+def current_phases() -> tuple[str, ...]:
+    """The phases open at this point (outermost first); empty outside a recording."""
+    return _CURRENT.get()
 
 
 @contextmanager
@@ -19,11 +27,13 @@ def phase(name: str) -> Iterator[None]:
     if acc is None:
         yield
         return
+    stack = _CURRENT.set((*_CURRENT.get(), name))
     t0 = time.perf_counter()
     try:
         yield
     finally:
         acc[name] = acc.get(name, 0.0) + (time.perf_counter() - t0)
+        _CURRENT.reset(stack)
 
 
 @contextmanager
