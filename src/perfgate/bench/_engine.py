@@ -178,7 +178,12 @@ class _Runner:
             tracemalloc.start()
         base_holder: list[int] = [0]
         snap_holder: list[tracemalloc.Snapshot] = []
-        filters = [tracemalloc.Filter(False, tracemalloc.__file__)]
+        from perfgate.bench import _calls
+
+        # Leave out the bookkeeping of tracemalloc and of this harness: what remains was
+        # allocated by the target (or by code it called).
+        filters = [tracemalloc.Filter(False, f) for f in
+                   (tracemalloc.__file__, __file__, _calls.__file__)]
 
         def before() -> None:
             gc.collect()
