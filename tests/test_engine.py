@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 import gc
+from typing import Any
 
 import pytest
 
