@@ -25,6 +25,11 @@ def _headline(r: Result) -> str:
     if "speedup" in r.metrics:
         s = r.metrics["speedup"]
         return f"speedup {s.value:.2f}× (95% CI {s.ci_low:.2f}–{s.ci_high:.2f})"
+    if r.kind == "load" and "latency" in r.metrics:
+        lat = r.metrics["latency"]
+        rps = r.metrics.get("rps")
+        rate = f", {format_value(rps.value, '1/s')}" if rps is not None else ""
+        return f"p50 {format_value(lat.p50, 's')}, p99 {format_value(lat.p99, 's')}{rate}"
     if m is None or m.median is None:
         return "-"
     ci = ""
@@ -70,6 +75,24 @@ def render_results(rs: ResultSet) -> RenderableType:
                     (f"{v.check}", ""), (f" — {v.evidence}", "dim"),
                 )
             )
+        complexity = r.extra.get("complexity")
+        if isinstance(complexity, dict):
+            for metric, fit in complexity.items():
+                if isinstance(fit, dict):
+                    cls, runner = fit.get("class", "?"), fit.get("runner_up")
+                    if cls == "inconclusive":
+                        sizes = fit.get("suggested_sizes")
+                        more = f"; sizes that would decide: {sizes}" if sizes else ""
+                        line = f"{metric}: growth inconclusive{more}"
+                    else:
+                        line = f"{metric} grows as {cls}" + (
+                            f" (runner-up {runner})" if runner else "")
+                    notes.append(Text.assemble(("◆ ", "cyan"), (f"{r.name}: ", "bold"), line))
+        for item in r.extra.get("n_plus_one") or ():
+            if isinstance(item, dict):
+                notes.append(Text(
+                    f"! {r.name}: N+1 — {item.get('statement')} ran {item.get('count')}× "
+                    f"per operation, issued at {item.get('location')}", style="yellow"))
         for w in r.warnings:
             notes.append(Text(f"! {r.name}: {w}", style="yellow"))
     return Group(table, *notes)
