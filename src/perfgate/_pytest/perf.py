@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from perfgate._errors import TargetError, UsageError
 from perfgate._pytest.collector import Collector
+from perfgate._pytest.engine import run_bench
 
 if TYPE_CHECKING:
     from perfgate.analysis.checks import Check
@@ -69,7 +70,8 @@ class _Slot:
 
 
 class Perf:
-    """perfgate in a test: ``perf.bench``, ``perf.burst``, ``perf.parallel``, ``perf.check``.
+    """perfgate in a test: ``perf.bench``, ``perf.burst``, ``perf.parallel``, ``perf.sweep``,
+    ``perf.load``, ``perf.check``.
 
     Every Result made here is kept for the session summary and ``--perfgate-json``.
     Option precedence: call arguments > ``@pytest.mark.perf(...)`` > ``--perfgate-max-time``
@@ -103,7 +105,8 @@ class Perf:
         from perfgate.bench import BenchOptions
 
         known = {f.name for f in dataclasses.fields(BenchOptions)}
-        given = {**self._defaults, **overrides}
+        # An explicit options object is a call argument: it outranks marker and CLI defaults.
+        given = dict(overrides) if options is not None else {**self._defaults, **overrides}
         unknown = sorted(set(given) - known)
         if unknown:
             raise UsageError(
@@ -143,8 +146,6 @@ class Perf:
         Raises AssertionError carrying the verdicts when a check fails (warn and
         inconclusive do not fail), TargetError when ``fn`` raised.
         """
-        from perfgate.bench import bench_callable
-
         parsed = _parse(checks, "bench")
         opts = self._options(options, bench_options)
         label = self._name(fn, name)
@@ -155,10 +156,10 @@ class Perf:
                 arg = setup()
             except Exception as exc:
                 raise TargetError(f"{label}: setup raised {type(exc).__name__}: {exc}") from exc
-            result = bench_callable(fn, name=label, arg=arg, options=opts, timer=timer)
+            result = run_bench(fn, self._keep, name=label, arg=arg, options=opts, timer=timer)
         else:
             target = functools.partial(fn, *args) if args else fn
-            result = bench_callable(target, name=label, options=opts, timer=timer)
+            result = run_bench(target, self._keep, name=label, options=opts, timer=timer)
         slot = self._keep(result)
         if result.error is not None:
             raise TargetError(f"{label}: {result.error}")
@@ -205,6 +206,47 @@ class Perf:
         parsed = _parse(checks, "bench")
         result = parallel(fn, workers, mode=mode, duration=duration, trials=trials,
                           name=self._name(fn, name))
+        return self._judge(self._keep(result), parsed)
+
+    def sweep(
+        self,
+        fn: Callable[..., Any],
+        sizes: Sequence[int] | None = None,
+        *,
+        checks: Iterable[str] = (),
+        name: str | None = None,
+        **sweep_options: Any,
+    ) -> Result:
+        """Benchmark ``fn`` across input sizes and fit its complexity (``perfgate.sweep``).
+
+        Checks such as ``"complexity <= O(n log n)"`` or ``"complexity(queries) == O(1)"``
+        raise AssertionError when they fail; ``inconclusive`` does not fail.
+        """
+        from perfgate.bench._sweep import sweep
+
+        parsed = _parse(checks, "sweep")
+        result = sweep(fn, sizes, name=self._name(fn, name), **sweep_options)
+        slot = self._keep(result)
+        if result.error is not None:
+            raise TargetError(f"{result.name}: {result.error}")
+        return self._judge(slot, parsed)
+
+    def load(
+        self,
+        target: Any,
+        *,
+        checks: Iterable[str] = (),
+        name: str | None = None,
+        **load_options: Any,
+    ) -> Result:
+        """A load test of a callable or a URL on 127.0.0.1 (``perfgate.load``): closed model
+        with ``vus=``, open model with ``rate=``; checks such as ``"p(95) < 300ms"``,
+        ``"error_rate < 1%"`` raise AssertionError when they fail."""
+        from perfgate.load import load
+
+        parsed = _parse(checks, "load")
+        label = name or (target if isinstance(target, str) else self._name(target, None))
+        result = load(target, name=label, **load_options)
         return self._judge(self._keep(result), parsed)
 
     def check(self, result: Result | BurstOutcome, *checks: str) -> Result:
