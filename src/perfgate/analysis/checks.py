@@ -85,6 +85,7 @@ class Check:
     limit_unit: str  # "s", "B", "1", "1/s", …, "" when the value had no unit, "O" for big-O
     warn: float | None = None
     warn_unit: str = ""
+    percent: bool = False  # the limit was written in %: show values that way too
 
     def describe_subject(self) -> str:
         if self.subject == "quantile":
@@ -283,6 +284,7 @@ def parse_check(text: str) -> Check:
     op = sc.op()
     vpos = sc.pos
     sc.skip_ws()
+    percent = False
     if subject == "complexity":
         if not text.startswith("O", sc.pos):
             raise sc.error("expected a complexity class such as O(n log n)")
@@ -292,8 +294,9 @@ def parse_check(text: str) -> Check:
         if sc.peek() == "O":
             raise sc.error("a complexity class is compared with 'complexity', not here", vpos)
         n = sc.number()
-        mult, unit, _ = sc.unit()
+        mult, unit, upos = sc.unit()
         limit = n * mult
+        percent = text[upos:sc.pos].strip() == "%"
     warn: float | None = None
     warn_unit = ""
     if sc.peek() == ",":
@@ -324,7 +327,7 @@ def parse_check(text: str) -> Check:
             raise sc.error("unexpected text after the warn level")
     return Check(
         text=text.strip(), subject=subject, metric=metric, stat=stat, q=q, label=label,
-        op=op, limit=limit, limit_unit=unit, warn=warn, warn_unit=warn_unit,
+        op=op, limit=limit, limit_unit=unit, warn=warn, warn_unit=warn_unit, percent=percent,
     )
 
 
@@ -456,8 +459,10 @@ def judge(
     """Turn a value (and its CI) into a verdict against the check's limits."""
     cmp = _OPS[check.op]
 
+    shown_unit = "%" if check.percent and unit == "1" else unit
+
     def fmt(x: float) -> str:
-        return format_value(x, unit)
+        return format_value(x, shown_unit)
 
     limit_s = fmt(check.limit)
     ci_s = ""
