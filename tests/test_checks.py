@@ -180,7 +180,11 @@ def test_complexity_verdicts() -> None:
     r = Result("s", "sweep", extra={"complexity": {
         "time": {"class": "O(n)", "evidence": "R²=0.99"},
         "queries": {"class": "inconclusive"},
+        "allocs": {"class": "inconclusive", "candidates": ["O(n)", "O(n log n)"]},
     }})
+    assert evaluate(parse_check("complexity(allocs) <= O(n^2)"), r).status == "pass"
+    assert evaluate(parse_check("complexity(allocs) <= O(1)"), r).status == "fail"
+    assert evaluate(parse_check("complexity(allocs) <= O(n)"), r).status == "inconclusive"
     assert evaluate(parse_check("complexity <= O(n log n)"), r).status == "pass"
     assert evaluate(parse_check("complexity <= O(1)"), r).status == "fail"
     assert evaluate(parse_check("complexity(queries) == O(1)"), r).status == "inconclusive"
@@ -193,3 +197,14 @@ def test_apply_checks_keeps_earlier_verdicts() -> None:
     r = apply_checks(r, [parse_check("median < 2ms")])
     r = apply_checks(r, [parse_check("n >= 30")])
     assert [v.check for v in r.verdicts] == ["median < 2ms", "n >= 30"]
+
+
+def test_percentile_ci_from_a_histogram_summary() -> None:
+    lat = Metric(unit="s", kind="distribution", n=10_000, p99=0.050, median=0.01,
+                 extra={"ci": {"p99": [0.045, 0.056]}, "percentiles": {"99.9": 0.09}})
+    r = Result("l", "load", metrics={"latency": lat})
+    v = evaluate(parse_check("p(99) < 53ms"), r)
+    assert v.status == "inconclusive"
+    assert v.ci == (0.045, 0.056)
+    assert evaluate(parse_check("p99 < 60ms"), r).status == "pass"
+    assert evaluate(parse_check("p(99.9) < 100ms"), r).value == pytest.approx(0.09)

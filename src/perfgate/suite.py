@@ -105,19 +105,34 @@ def bench(
     *,
     name: str | None = None,
     checks: Sequence[str] = (),
-    setup: Callable[[], Any] | None = None,
+    setup: Callable[..., Any] | None = None,
+    sizes: Sequence[int] | Literal["auto"] | None = None,
+    queries: bool = False,
+    budget: float | None = None,
     **options: Any,
 ) -> Any:
-    """Mark a function as a benchmark. ``options`` are :class:`BenchOptions` fields."""
+    """Mark a function as a benchmark. ``options`` are :class:`BenchOptions` fields.
+
+    With ``sizes=[…]`` (or ``"auto"``: perfgate picks them within ``budget`` seconds) it is
+    a sweep: ``setup(n)`` or the function itself builds size n (see docs/sweeps.md) and every
+    metric gets a big-O class. ``queries=True`` counts database statements per call.
+    """
     if isinstance(checks, str):
         checks = [checks]
-    parsed = _parsed(checks, "bench")
+    swept = sizes is not None
+    parsed = _parsed(checks, "sweep" if swept else "bench")
     try:
         opts = BenchOptions().merged(**options)
     except TypeError as exc:
         raise UsageError(f"bench: {exc}") from None
 
     def deco(f: F) -> F:
+        if swept or queries:
+            from perfgate.bench._sweep import sweep_spec
+
+            spec = sweep_spec(name or f.__name__, f, parsed, setup=setup, sizes=sizes,
+                              queries=queries, budget=budget, options=opts if options else None)
+            return _attach(f, spec)
         return _attach(f, Spec(name or f.__name__, f, "bench", parsed, setup, opts))
 
     return deco(fn) if fn is not None else deco

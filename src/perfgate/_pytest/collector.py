@@ -38,6 +38,9 @@ class Collector:
         self.entries.append(entry)
         return entry
 
+    def add_result(self, nodeid: str, result: Result, via: str) -> Entry:
+        return self.add(nodeid, lambda: result, via)
+
     def results(self, via: str | None = None) -> list[Result]:
         out: list[Result] = []
         for e in self.entries:

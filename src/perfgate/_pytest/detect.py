@@ -14,7 +14,7 @@ import os
 
 import pytest
 
-__all__ = ["ENTRY_POINT", "pytest_benchmark_active"]
+__all__ = ["ENTRY_POINT", "benchmark_plugin_expected", "pytest_benchmark_registered"]
 
 ENTRY_POINT = "benchmark"  # pytest-benchmark's pytest11 entry-point name
 _MODULES = ("pytest_benchmark.plugin", "pytest_benchmark")
@@ -24,11 +24,15 @@ def _requested(names: list[str]) -> bool:
     return any(n.strip() in (ENTRY_POINT, *_MODULES) for n in names)
 
 
-def pytest_benchmark_active(pm: pytest.PytestPluginManager) -> bool:
+def pytest_benchmark_registered(pm: pytest.PytestPluginManager) -> bool:
+    return any(pm.has_plugin(n) for n in (ENTRY_POINT, *_MODULES))
+
+
+def benchmark_plugin_expected(pm: pytest.PytestPluginManager) -> bool:
     """True when pytest-benchmark is, or is about to be, registered with ``pm``."""
-    if pm.is_blocked(ENTRY_POINT) or any(pm.is_blocked(m) for m in _MODULES):
-        return False  # -p no:benchmark
-    if any(pm.has_plugin(n) for n in (ENTRY_POINT, *_MODULES)):
+    if pm.is_blocked(ENTRY_POINT):
+        return False  # -p no:benchmark (blocking a module name would not stop the entry point)
+    if pytest_benchmark_registered(pm):
         return True
     config = pm.get_plugin("pytestconfig")
     ns = getattr(config, "known_args_namespace", None)

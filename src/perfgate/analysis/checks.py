@@ -391,7 +391,7 @@ def _value_and_ci(check: Check, m: Metric) -> tuple[float | None, tuple[float, f
             return value, ci, f"p{check.q:g}"
         if value is None:
             value = _from_extra_quantile(m, check.q)
-        return value, None, f"p{check.q:g}"
+        return value, _stored_ci(m, f"p{check.q:g}"), f"p{check.q:g}"
     stat = check.stat
     if check.subject in ("metric", "count") or stat is None:
         if m.kind == "distribution":
@@ -407,13 +407,24 @@ def _value_and_ci(check: Check, m: Metric) -> tuple[float | None, tuple[float, f
         return m.mean, ci, "mean"
     if stat in ("p50", "p90", "p95", "p99"):
         v = getattr(m, stat)
+        if samples is None:
+            return v, _stored_ci(m, stat), stat
         enough = samples is not None and samples.size >= 20
-        ci = quantile_ci(samples, int(stat[1:]) / 100) if enough else None  # type: ignore[arg-type]
+        ci = quantile_ci(samples, int(stat[1:]) / 100) if enough else None
         return v, ci, stat
     if stat == "n":
         return (float(m.n) if m.n is not None else None), None, "n"
     v = getattr(m, stat, None)
     return (float(v) if v is not None else None), None, stat
+
+
+def _stored_ci(m: Metric, key: str) -> tuple[float, float] | None:
+    """A percentile CI the engine stored (load tests keep histograms, not samples)."""
+    table = m.extra.get("ci")
+    ci = table.get(key) if isinstance(table, dict) else None
+    if isinstance(ci, (list, tuple)) and len(ci) == 2 and None not in ci:
+        return float(ci[0]), float(ci[1])
+    return None
 
 
 def _from_extra_quantile(m: Metric, q: float) -> float | None:
@@ -516,6 +527,18 @@ def _evaluate_complexity(check: Check, result: Result) -> Verdict:
     limit_name = COMPLEXITY_CLASSES[int(check.limit)]
     reason = str(entry.get("evidence", ""))
     if cls not in COMPLEXITY_CLASSES:
+        # Undecided between a few classes: the check is still decided when they all agree.
+        cands = [c for c in entry.get("candidates") or () if c in COMPLEXITY_CLASSES]
+        oks = {_OPS[check.op](COMPLEXITY_CLASSES.index(c), check.limit) for c in cands}
+        if len(oks) == 1:
+            ok = oks.pop()
+            word = _OP_WORDS[check.op]
+            return Verdict(
+                check=check.text, status="pass" if ok else "fail", value=None,
+                limit=check.limit, unit="O",
+                evidence=f"{name} grows as {' or '.join(cands)} (the data cannot tell which), "
+                f"{'each' if ok else 'neither'} {word} {limit_name}.",
+            )
         return Verdict(
             check=check.text, status="inconclusive", value=None, limit=check.limit,
             evidence=f"the sizes measured cannot tell the complexity of {name} "

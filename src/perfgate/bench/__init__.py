@@ -4,5 +4,7 @@ from perfgate.bench._burst import BurstOutcome, Label, burst
 from perfgate.bench._engine import BenchOptions, bench_callable
 from perfgate.bench._parallel import parallel
 from perfgate.bench._phases import phase
+from perfgate.bench._sweep import sweep
 
-__all__ = ["BenchOptions", "BurstOutcome", "Label", "bench_callable", "burst", "parallel", "phase"]
+__all__ = ["BenchOptions", "BurstOutcome", "Label", "bench_callable", "burst", "parallel", "phase",
+           "sweep"]

@@ -9,7 +9,12 @@ import click
 
 from perfgate import __version__
 from perfgate.cli._bench import bench_cmd
+from perfgate.cli._compare import compare_cmd
 from perfgate.cli._demo import demo_cmd
+from perfgate.cli._history import history_cmd
+from perfgate.cli._import import import_cmd
+from perfgate.cli._load import load_cmd
+from perfgate.cli._report import report_cmd
 from perfgate.cli._run import run_cmd
 
 __all__ = ["main"]
@@ -28,3 +33,8 @@ def main() -> None:
 main.add_command(bench_cmd)
 main.add_command(run_cmd)
 main.add_command(demo_cmd)
+main.add_command(history_cmd)
+main.add_command(import_cmd)
+main.add_command(compare_cmd)
+main.add_command(load_cmd)
+main.add_command(report_cmd)

@@ -29,5 +29,7 @@ def demo_cmd(out_dir: Path) -> None:
     """Run the bundled example suite end to end and write DIR/results.json."""
     suite = examples_dir()
     out.print(f"[bold]perfgate demo[/]: running the example suite in {suite}")
-    code = run_paths((str(suite),), None, Outputs(json=out_dir / "results.json"))
+    code = run_paths((str(suite),), None, Outputs(json=out_dir / "results.json",
+                                                        html=out_dir / "report.html",
+                                                        store=f"sqlite:///{out_dir}/history.db"))
     sys.exit(code)

@@ -73,10 +73,10 @@ def parse_stages(
         for part in stages.split(","):
             if not part.strip():
                 continue
-            dur, sep, target = part.strip().partition(":")
+            dur_s, sep, target_s = part.strip().partition(":")
             if not sep:
                 raise UsageError(f"stage {part!r}: expected DURATION:TARGET, e.g. 10s:50")
-            items.append((dur, target))
+            items.append((dur_s, target_s))
     else:
         items = list(stages)
     out: list[Stage] = []
@@ -176,15 +176,18 @@ Executor = Closed | Open
 
 
 def closed(
-    vus: int = 1,
+    vus: int | None = None,
     duration: float | str | None = None,
     iterations: int | None = None,
     *,
     per_vu: bool = False,
     stages: str | Sequence[tuple[float | str, float | str]] | None = None,
 ) -> Closed:
-    """The closed model: ``vus`` users looping for ``duration`` or ``iterations``."""
+    """The closed model: ``vus`` users looping for ``duration`` or ``iterations``
+    (``vus`` defaults to 1, or to 0 at the start of ``stages``)."""
     st = parse_stages(stages, rate=False) if stages else ()
+    if vus is None:
+        vus = 0 if st else 1
     dur = _seconds(duration, "duration")
     if vus < 0 or (vus == 0 and not st):
         raise UsageError(f"vus must be ≥ 1, got {vus}")
@@ -197,7 +200,7 @@ def closed(
     return Closed(vus=vus, duration=dur, iterations=iterations, per_vu=per_vu, stages=st)
 
 
-def open(  # noqa: A001 - pg.open(rate=…) reads as the model's name
+def open(
     rate: float | str | None = None,
     duration: float | str | None = None,
     *,

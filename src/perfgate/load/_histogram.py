@@ -20,9 +20,15 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats as _st
 
 __all__ = ["MAX_VALUE", "SUB_BITS", "LogHistogram"]
+
+
+def _stats() -> Any:
+    """scipy.stats, imported when first needed (``import perfgate`` stays light)."""
+    from scipy import stats
+
+    return stats
 
 SUB_BITS = 7
 HALF = 1 << SUB_BITS  # buckets per power of two
@@ -38,7 +44,8 @@ def bucket_index(values: IntArray) -> IntArray:
     v = np.clip(values, 0, MAX_VALUE).astype(np.int64, copy=False)
     _, exp = np.frexp(v.astype(np.float64))  # exp == bit_length(v) for v < 2**53
     e = np.maximum(exp.astype(np.int64) - (SUB_BITS + 1), 0)
-    return e * HALF + (v >> e)
+    idx: IntArray = e * HALF + (v >> e)
+    return idx
 
 
 def _edges(idx: IntArray) -> tuple[IntArray, IntArray]:
@@ -173,8 +180,8 @@ class LogHistogram:
         if self.n < 20:
             return None
         alpha = 1.0 - conf
-        lo_rank = int(_st.binom.ppf(alpha / 2, self.n, q))
-        hi_rank = int(_st.binom.ppf(1 - alpha / 2, self.n, q))
+        lo_rank = int(_stats().binom.ppf(alpha / 2, self.n, q))
+        hi_rank = int(_stats().binom.ppf(1 - alpha / 2, self.n, q))
         cum = np.cumsum(self.counts)
         lo = self._edge_at_rank(max(lo_rank - 1, 0), upper=False, cum=cum)
         hi = self._edge_at_rank(hi_rank, upper=True, cum=cum)

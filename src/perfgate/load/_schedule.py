@@ -41,7 +41,10 @@ def _offsets(m: NDArray[np.float64], dur: float, r0: float, r1: float) -> NDArra
         return m / r0
     a = (r1 - r0) / (2 * dur)
     disc = np.maximum(r0 * r0 + 4 * a * m, 0.0)
-    return np.asarray(2 * m / (r0 + np.sqrt(disc)), dtype=np.float64)
+    den = r0 + np.sqrt(disc)
+    out = np.zeros_like(m)
+    np.divide(2 * m, den, out=out, where=den > 0)
+    return out
 
 
 def arrivals(ex: Open) -> Iterator[NDArray[np.int64]]:

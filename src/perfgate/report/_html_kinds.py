@@ -9,7 +9,7 @@ from typing import Any
 from markupsafe import Markup
 
 from perfgate.model import Metric, Result
-from perfgate.report._html_page import Page, axis, ci_text, fmt, num, thin_samples
+from perfgate.report._html_page import Page, ci_text, fmt, hover, log_axis, num, thin_samples
 
 __all__ = ["examples_of", "plot_text", "render_bench", "render_burst", "render_generic"]
 
@@ -23,8 +23,16 @@ def plot_text(s: object) -> str:
     return html.escape(str(s), quote=False)
 
 
+def _example_text(e: object) -> str:
+    if isinstance(e, Mapping):  # the load engine's {"message": ..., "t": seconds}
+        t = num(e.get("t"))
+        return str(e.get("message", "")) + (f"  (at {t:g} s)" if t is not None else "")
+    return str(e)
+
+
 def examples_of(result: Result, *keys: str) -> dict[str, list[str]]:
-    """Example messages per outcome label from ``result.extra`` (a str or a list each)."""
+    """Example messages per outcome label from ``result.extra``: each a str, a
+    ``{"message", "t"}`` object, or a list of those."""
     out: dict[str, list[str]] = {}
     for key in keys or ("examples",):
         raw = result.extra.get(key)
@@ -32,7 +40,8 @@ def examples_of(result: Result, *keys: str) -> dict[str, list[str]]:
             continue
         for label, ex in raw.items():
             items = ex if isinstance(ex, list | tuple) else [ex]
-            out.setdefault(str(label), []).extend(str(e) for e in items if e is not None)
+            out.setdefault(str(label), []).extend(_example_text(e) for e in items
+                                                  if e is not None)
     return out
 
 
@@ -74,6 +83,7 @@ def _distribution_traces(label: str, m: Metric, color: str) -> list[dict[str, An
             "boxpoints": "all", "jitter": 0.6, "pointpos": 0, "line": {"width": 1.2},
             "marker": {"size": 3, "opacity": 0.45, "color": color}, "fillcolor": "rgba(0,0,0,0)",
             "hoveron": "boxes+points", "showlegend": False,
+            "hovertemplate": hover("x", "s") + "<extra>" + name + "</extra>",
         }]
     median = num(m.median)
     if median is None:
@@ -90,6 +100,7 @@ def render_bench(results: Sequence[Result], page: Page) -> Markup:
     """One table for every benchmark, then one distribution plot of their times."""
     rows = [_bench_row(r) for r in results]
     traces: list[dict[str, Any]] = []
+    extent: list[float | None] = []
     for i, r in enumerate(results):
         color = _PALETTE[i % len(_PALETTE)]
         for key, m in r.metrics.items():
@@ -98,11 +109,12 @@ def render_bench(results: Sequence[Result], page: Page) -> Markup:
                 continue
             label = r.name if key == "time" else f"{r.name} › {key[5:]}"
             traces.extend(_distribution_traces(label, m, color))
+            extent += [m.min, m.max, m.median]
     plot = None
     if traces:
         plot = page.plot(
             traces,
-            {"xaxis": axis("s", log=True, title="time per call"),
+            {"xaxis": log_axis("s", extent, title="time per call"),
              "yaxis": {"autorange": "reversed", "type": "category"},
              "margin": {"l": 10, "r": 20, "t": 10, "b": 46}},
             height=90 + 38 * len(traces),
@@ -124,7 +136,8 @@ def render_burst(results: Sequence[Result], page: Page) -> Markup:
         total = sum(counts.values()) or 1.0
         examples = examples_of(r)
         order = sorted(counts, key=lambda k: (k != "ok", -counts[k], k))
-        outcomes = [{"label": k, "count": fmt(counts[k]), "share": f"{100 * counts[k] / total:.0f} %",
+        outcomes = [{"label": k, "count": fmt(counts[k]),
+                     "share": f"{100 * counts[k] / total:.0f} %",
                      "examples": examples.get(k, [])} for k in order]
         plot = None
         if counts:

@@ -27,8 +27,12 @@ __all__ = [
     "axis",
     "ci_text",
     "decimate_series",
+    "display_scale",
     "fmt",
+    "hover",
     "json_for_script",
+    "linear_axis",
+    "log_axis",
     "metric_text",
     "num",
     "plotly_js",
@@ -155,6 +159,62 @@ def axis(unit: str, *, log: bool = False, title: str = "") -> dict[str, Any]:
     if log:
         a["type"] = "log"
     return a
+
+
+_SCALES: dict[str, tuple[tuple[float, str], ...]] = {
+    "s": ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns")),
+    "B": ((1e9, "GB"), (1e6, "MB"), (1e3, "kB"), (1.0, "B")),
+    "1/s": ((1e6, "M/s"), (1e3, "k/s"), (1.0, "/s")),
+    "B/s": ((1e9, "GB/s"), (1e6, "MB/s"), (1e3, "kB/s"), (1.0, "B/s")),
+}
+
+
+def display_scale(unit: str, values: Iterable[float | None]) -> tuple[float, str]:
+    """(divisor, unit name) that shows the largest value in a readable unit: ms, kB …
+
+    Plotted values are divided by it, so axes read ``12 ms`` rather than ``0.012s``.
+    """
+    scales = _SCALES.get(unit)
+    if not scales:
+        return 1.0, "" if unit == "1" else unit
+    top = max((abs(v) for v in values if v is not None and math.isfinite(v)), default=0.0)
+    return next(((f, name) for f, name in scales if top >= f), scales[-1])
+
+
+def linear_axis(unit: str, values: Iterable[float | None], *, title: str = ""
+                ) -> tuple[dict[str, Any], float, str]:
+    """A linear axis in a readable unit: (axis settings, divisor for the data, unit name)."""
+    factor, name = display_scale(unit, values)
+    a: dict[str, Any] = {"title": {"text": title}, "zeroline": False}
+    if name:
+        a["ticksuffix"] = name if name.startswith("/") else f" {name}"
+    return a, factor, name
+
+
+def log_axis(unit: str, values: Iterable[float | None], *, title: str = "") -> dict[str, Any]:
+    """A log axis with 1-2-5 ticks labelled like the tables (``300 µs``, ``1 ms``).
+
+    plotly's own labels on log axes mix forms (``100µ``, ``0.001``); explicit ticks over
+    the data's range keep one style.
+    """
+    a = axis(unit, log=True, title=title)
+    vals = [v for v in values if v is not None and v > 0 and math.isfinite(v)]
+    if not vals:
+        return a
+    lo, hi = math.floor(math.log10(min(vals))), math.ceil(math.log10(max(vals)))
+    mantissas = (1, 2, 5) if hi - lo <= 2 else (1,)
+    ticks = [m * 10.0**e for e in range(lo, hi + 1) for m in mantissas]
+    a.pop("ticksuffix", None)
+    a.pop("exponentformat", None)
+    a.update(tickvals=ticks, ticktext=[fmt(t, unit) for t in ticks])
+    return a
+
+
+def hover(axis_letter: str, unit: str) -> str:
+    """A hover template showing a value with its unit, SI-scaled (``3.80ms``)."""
+    suffix = _AXIS_UNITS.get(unit, "")
+    spec = ".3s" if suffix else ".4g"
+    return f"%{{{axis_letter}:{spec}}}{suffix}"
 
 
 @functools.cache

@@ -19,7 +19,14 @@ from markupsafe import Markup
 
 from perfgate.model import Environment, Result, ResultSet
 from perfgate.report import _html_compare, _html_kinds, _html_load, _html_sweep
-from perfgate.report._html_page import STATUS_ORDER, Page, fmt, json_for_script, plotly_js
+from perfgate.report._html_page import (
+    STATUS_ORDER,
+    Page,
+    fmt,
+    json_for_script,
+    num,
+    plotly_js,
+)
 
 __all__ = ["KindRenderer", "register_kind", "render_html", "write_html"]
 
@@ -47,7 +54,7 @@ register_kind("sweep", "Scaling sweeps", _html_sweep.render_sweep)
 
 
 def _reasons(rs: ResultSet) -> list[dict[str, Any]]:
-    """Every verdict, error and warning, worst first: the "why" under the banner."""
+    """Every verdict and every target error, worst first: the "why" under the banner."""
     rows: list[dict[str, Any]] = []
     for i, r in enumerate(rs.results):
         if r.error is not None:
@@ -64,19 +71,22 @@ def _reasons(rs: ResultSet) -> list[dict[str, Any]]:
 
 
 def _counts(rs: ResultSet, comparisons: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-    counts = {s: 0 for s in ("pass", "warn", "inconclusive", "fail", "error")}
+    counts = dict.fromkeys(("pass", "warn", "inconclusive", "fail", "error"), 0)
     for r in rs.results:
         for v in r.verdicts:
             counts[v.status] = counts.get(v.status, 0) + 1
         if r.error is not None:
             counts["error"] += 1
-    regressions = sum(1 for c in comparisons if c.get("status") == "regression")
+    regressions = sum(1 for c in comparisons if _html_compare.failing(c))
     if regressions:
         counts["regression"] = regressions
     return counts
 
 
-def _headline(rs: ResultSet, counts: dict[str, int], reasons: list[dict[str, Any]]) -> dict[str, Any]:
+def _headline(
+    rs: ResultSet, counts: dict[str, int], reasons: list[dict[str, Any]],
+    comparisons: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
     """The banner: passed or failed, and in one sentence why."""
     checks = sum(counts[s] for s in ("pass", "warn", "inconclusive", "fail"))
     bad = counts["fail"] + counts["error"] + counts.get("regression", 0)
@@ -93,6 +103,12 @@ def _headline(rs: ResultSet, counts: dict[str, int], reasons: list[dict[str, Any
                          f"{'s' if counts['regression'] != 1 else ''}")
         first = next((r for r in reasons if r["status"] in ("fail", "error")), None)
         why = f"{first['result']}: {first['check']}" if first else ""
+        if first and first["measured"] not in ("", "–"):
+            why += f", measured {first['measured']}"
+        reg = next((c for c in comparisons if _html_compare.failing(c)), None)
+        if not why and reg is not None:
+            ratio = num(reg.get("ratio")) or 0.0
+            why = f"{reg.get('name', '?')} {reg.get('metric', '')} ×{ratio:.3g}"
         return {"status": "fail", "title": "Failed", "text": f"{', '.join(parts)} ({results})",
                 "why": why}
     soft = [f"{counts[s]} {s}" for s in ("warn", "inconclusive") if counts[s]]
@@ -146,7 +162,8 @@ def render_html(
     for kind in known + sorted(k for k in by_kind if k not in _KINDS):
         spec = _KINDS.get(kind)
         render = spec.render if spec else _html_kinds.render_generic
-        sections.append({"id": f"kind-{kind}", "title": spec.title if spec else kind,
+        heading = spec.title if spec else kind.replace("_", " ").capitalize()
+        sections.append({"id": f"kind-{kind}", "title": heading,
                          "html": render(by_kind[kind], page)})
     if runs:
         sections.append({"id": "history", "title": "History",
@@ -156,7 +173,7 @@ def render_html(
     return page.render(
         "report.html.j2",
         title=title,
-        headline=_headline(rs, counts, reasons),
+        headline=_headline(rs, counts, reasons, comps),
         counts={k: v for k, v in counts.items() if v},
         reasons=reasons,
         warnings=[(r.name, w) for r in rs.results for w in r.warnings],
@@ -174,31 +191,39 @@ def write_html(
     *,
     comparisons: Sequence[Mapping[str, Any]] | Mapping[str, Any] | None = None,
     history: Sequence[Mapping[str, Any]] | Mapping[str, Any] | None = None,
+    title: str = "perfgate report",
 ) -> None:
     """Write the report for ``rs`` to ``path`` (atomically: never a half-written page).
 
-    ``comparisons``: a list of dicts, one per benchmark and metric compared::
+    ``comparisons``: a list of dicts, one per benchmark and metric compared, as
+    ``perfgate compare --json`` writes them (a dict with a ``"comparisons"`` list, that
+    document itself, is accepted too)::
 
-        {"name": "parse_orders", "metric": "time", "ratio": 1.12, "ci_low": 1.08,
-         "ci_high": 1.16, "status": "regression"}   # or improvement/unchanged/inconclusive/warn
+        {"name": "parse_orders", "metric": "time", "ratio": 1.12,
+         "ci": [1.08, 1.16],                  # or "ci_low": 1.08, "ci_high": 1.16
+         "status": "regression",              # improvement / unchanged / inconclusive
+         "level": "fail",                     # optional: fail / warn / ok
+         "unit": "s", "base": 0.0034, "current": 0.0038, "evidence": "..."}  # optional
 
-    optionally with ``unit``, ``base`` and ``current`` (values), ``threshold`` and
-    ``evidence``. A dict with a ``"comparisons"`` list is accepted too. The report sorts
-    them regressions first, then by the size of the effect.
+    The report sorts them regressions first, then by the size of the effect; a
+    regression at the ``fail`` level (or with no level) fails the banner.
 
-    ``history``: a list of runs, in any order (sorted by ``time``)::
+    ``history``: a list of runs, in any order (sorted by ``time`` when every run has one,
+    else taken as newest first); a dict with a ``"runs"`` list (``perfgate history
+    --json``) is accepted too::
 
         {"commit": "3f2a9c1", "time": "2026-11-20T10:00:00+00:00",
-         "metrics": {"parse_orders": 0.0038,              # name → value, or
-                     "sort_orders": {"value": 3.2e-4, "ci_low": ..., "ci_high": ...,
-                                     "unit": "s", "status": "regression"}},
-         "regressions": ["parse_orders"]}                   # optional markers
+         "metrics": {"parse_orders": 0.0038,                     # name → value, or
+                     "sort_orders": {"value": 3.2e-4, "ci_low": 3.1e-4, "ci_high": 3.3e-4,
+                                     "unit": "s", "status": "regression"},
+                     "import_batch": {"time": {"value": ..., "unit": "s"}}},  # result → metric
+         "regressions": ["parse_orders"]}       # optional markers: series or result names
 
-    A dict with a ``"runs"`` list (``perfgate history --json``) is accepted too. Each
-    metric gets a trend plot with its regressions marked and the commits named.
+    Each metric gets a trend plot (up to 24; all are in the table) with its regressions
+    marked and the commits named.
     """
     p = Path(path)
-    html = render_html(rs, comparisons=comparisons, history=history)
+    html = render_html(rs, comparisons=comparisons, history=history, title=title)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(f".{p.name}.tmp")
     tmp.write_text(html, encoding="utf-8")

@@ -10,7 +10,7 @@ See docs/history.md.
 
 from __future__ import annotations
 
-from perfgate.store._import import import_file, from_pytest_benchmark
+from perfgate.store._import import from_pytest_benchmark, import_file
 from perfgate.store._schema import LATEST as SCHEMA_VERSION
 from perfgate.store._store import DEFAULT_URL, MetricPoint, RunInfo, Store, mask_url, open_store
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -80,7 +81,7 @@ def _parse_url(url: str | None) -> URL:
         raw = f"sqlite:///{raw}"
     try:
         u = make_url(raw)
-    except Exception:
+    except Exception:  # noqa: BLE001 - any parse failure is the same bad URL
         raise StoreError("store URL is not valid (expected sqlite:///path.db or "
                          "postgresql://user@host/db)") from None
     if u.drivername in ("postgresql", "postgres"):
@@ -122,7 +123,7 @@ class Store:
             except ImportError:
                 raise StoreError(f"{self.display_url}: the database driver is not installed "
                                  "(for PostgreSQL: pip install 'perfgate[postgres]')") from None
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - dialect errors vary; message kept
                 raise StoreError(f"{self.display_url}: cannot use this store: "
                                  f"{self._clean(exc)}") from None
         db = self.url.database
@@ -334,7 +335,7 @@ class Store:
 
 def _metric_row(run_id: int, res_id: int, result: str, name: str, m: Metric) -> dict[str, Any]:
     def fin(x: float | None) -> float | None:
-        return None if x is None or x != x or x in (float("inf"), float("-inf")) else float(x)
+        return None if x is None or not math.isfinite(x) else float(x)
 
     return {"run_id": run_id, "result_id": res_id, "result_name": result, "name": name,
             "unit": m.unit, "kind": m.kind, "value": fin(m.central), "ci_low": fin(m.ci_low),

@@ -5,18 +5,18 @@
   var specs = JSON.parse(document.getElementById("pg-plots").textContent);
   if (!window.Plotly || !specs.length) { return; }
   var base = {
-    margin: {l: 70, r: 20, t: 36, b: 46},
+    margin: {l: 70, r: 20, t: 40, b: 40},
     font: {family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size: 12,
            color: "#24292f"},
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "rgba(0,0,0,0)",
     hoverlabel: {namelength: -1},
-    legend: {orientation: "h", y: -0.22},
+    legend: {orientation: "h", x: 0, y: -0.14, yanchor: "top"},
     colorway: ["#0969da", "#bf3989", "#1a7f37", "#bc4c00", "#8250df", "#116329",
                "#953800", "#0550ae", "#6e7781"]
   };
   var config = {responsive: true, displaylogo: false,
-                modeBarButtonsToRemove: ["lasso2d", "select2d"]};
+                modeBarButtons: [["toImage", "zoom2d", "pan2d", "resetScale2d"]]};
   var plotted = [];
   specs.forEach(function (s) {
     var el = document.getElementById(s.id);

@@ -1,0 +1,193 @@
+"""``perfgate load URL|MODULE:CALLABLE``: a load test from the command line."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from perfgate._errors import UsageError
+from perfgate.analysis.checks import parse_checks, validate_units
+from perfgate.cli._common import (
+    EXIT_USAGE,
+    check_option,
+    emit,
+    err,
+    handle_errors,
+    load_object,
+    out,
+    output_options,
+    outputs_from,
+)
+from perfgate.load import LiveStats, load
+from perfgate.load._http import Request, is_loopback
+from perfgate.model import Result
+from perfgate.runner import Interrupted
+from perfgate.units import format_value
+
+
+@contextmanager
+def _live_view(title: str) -> Iterator[Any]:
+    """A one-line live view on stderr: elapsed, rate, errors and p99 of the last second."""
+    text = Text(f"{title}: starting…")
+    if not err.is_terminal:
+        yield lambda s: None
+        return
+    with Live(text, console=err, transient=True, refresh_per_second=4) as live:
+
+        def update(s: LiveStats) -> None:
+            frac = f" {s.fraction:4.0%}" if s.fraction is not None else ""
+            live.update(Text(
+                f"{title}{frac}  {s.elapsed:5.1f} s  {format_value(s.rps, '1/s')}  "
+                f"errors {s.errors} (total {s.total_errors})  "
+                f"p99 {format_value(s.p99, 's')}  in flight {s.inflight}  "
+                f"requests {s.requests:,}"
+            ))
+
+        yield update
+
+
+def _summary(r: Result) -> Table:
+    t = Table(title=f"load: {r.name}", show_header=True)
+    for col in ("requests", "rps", "errors", "dropped", "p50", "p90", "p99", "max"):
+        t.add_column(col, justify="right")
+    m = r.metrics
+    lat = m.get("latency")
+
+    def v(name: str) -> str:
+        x = m.get(name)
+        return format_value(x.value, x.unit) if x is not None else "-"
+
+    def q(attr: str) -> str:
+        return format_value(getattr(lat, attr), "s") if lat is not None else "-"
+
+    er = m.get("error_rate")
+    errors = v("errors") + (f" ({er.value:.2%})" if er is not None and er.value else "")
+    t.add_row(v("requests"), v("rps"), errors, v("dropped"), q("p50"), q("p90"), q("p99"),
+              q("max"))
+    svc = m.get("service_time")
+    if r.params.get("model") == "open" and svc is not None and lat is not None:
+        t.caption = (f"latency from the intended start (coordinated omission corrected); "
+                     f"service time p99 {format_value(svc.p99, 's')}")
+    return t
+
+
+def _examples(r: Result) -> None:
+    ex = r.extra.get("errors_examples")
+    if not isinstance(ex, dict):
+        return
+    for cls, items in ex.items():
+        count = r.metrics.get(f"count.{cls}")
+        n = int(count.value or 0) if count is not None else len(items)
+        first = items[0]["message"] if items else ""
+        out.print(f"[red]{cls}[/] ×{n}: {first}")
+
+
+@click.command("load")
+@click.argument("target")
+@click.option("--vus", type=int, help="Closed model: virtual users looping (default 1).")
+@click.option("--rate", help="Open model: arrivals per second, e.g. 2000/s.")
+@click.option("--max-vus", type=int, help="Open model: most iterations in flight (default 100).")
+@click.option("--max-wait", default="1s", show_default=True,
+              help="Open model: how long an arrival may wait for a free VU before it is "
+                   "dropped.")
+@click.option("--duration", help="How long, e.g. 30s, 2min (default 10s unless --iterations "
+                                 "or --stages).")
+@click.option("--iterations", type=int, help="Closed model: total iterations.")
+@click.option("--per-vu", is_flag=True, help="--iterations counts per VU rather than in all.")
+@click.option("--stages", help="Ramp: DURATION:TARGET,… e.g. 10s:50,20s:50,5s:0 (VUs) or "
+                               "10s:500/s,20s:500/s (rate).")
+@click.option("--processes", type=int, help="Worker processes (default: every core for a URL, "
+                                            "1 for a callable).")
+@click.option("-X", "--method", default="GET", show_default=True)
+@click.option("-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'")
+@click.option("-d", "--data", help="Request body (@FILE reads a file).")
+@click.option("--timeout", type=float, help="Seconds before a request counts as a timeout "
+                                            "(default 30 for URLs).")
+@click.option("--insecure", is_flag=True, help="Accept any TLS certificate.")
+@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False),
+              help="Trust this CA bundle for https.")
+@click.option("--pid", "target_pid", type=int,
+              help="Also sample this process's memory (soak: rss_growth of the target).")
+@click.option("--warmup", type=float, help="Seconds of memory samples to ignore for "
+                                           "rss_growth (default: the first 20%).")
+@click.option("--allow-remote", is_flag=True,
+              help="Allow a target host that is not loopback (127.0.0.1, ::1, localhost).")
+@click.option("--name", help="Name of the result.")
+@check_option
+@output_options
+@handle_errors
+def load_cmd(target: str, vus: int | None, rate: str | None, max_vus: int | None,
+             max_wait: str, duration: str | None, iterations: int | None, per_vu: bool,
+             stages: str | None, processes: int | None, method: str,
+             headers: tuple[str, ...], data: str | None, timeout: float | None,
+             insecure: bool, ca_file: str | None, target_pid: int | None,
+             warmup: float | None, allow_remote: bool, name: str | None,
+             checks: tuple[str, ...], **outs: Any) -> None:
+    """Load-test TARGET: an http(s) URL, or an importable MODULE:CALLABLE (sync or async).
+
+    \b
+    perfgate load http://127.0.0.1:8000/health --rate 2000/s --duration 30s --check "p(99)<50ms"
+    perfgate load http://127.0.0.1:8000/ --vus 50 --duration 10s --json out.json
+    perfgate load mypkg.client:checkout --vus 10 --iterations 1000
+    """
+    outputs = outputs_from(outs)
+    parsed = parse_checks(checks)  # malformed checks fail before anything runs
+    for c in parsed:
+        validate_units(c, "load")
+    if duration is None and iterations is None and stages is None:
+        duration = "10s"
+    is_url = target.startswith(("http://", "https://"))
+    hdrs: dict[str, str] = {}
+    for h in headers:
+        k, sep, val = h.partition(":")
+        if not sep:
+            raise UsageError(f"header {h!r}: expected 'NAME: VALUE'")
+        hdrs[k.strip()] = val.strip()
+    body = b""
+    if data is not None:
+        if data.startswith("@"):
+            try:
+                with click.open_file(data[1:], "rb") as f:
+                    body = f.read()
+            except OSError as exc:
+                raise UsageError(f"--data {data}: {exc}") from None
+        else:
+            body = data.encode()
+    if is_url:
+        host = Request(target).parts[1]
+        if not allow_remote and not is_loopback(host):
+            raise UsageError(
+                f"{target}: {host} is not a loopback address; pass --allow-remote to send "
+                "load to another machine (only where you are allowed to)"
+            )
+        what: Any = target
+    else:
+        what = load_object(target)
+    title = name or target
+    try:
+        with _live_view(title) as progress:
+            result = load(
+                what, vus=vus, rate=rate, duration=duration, iterations=iterations,
+                per_vu=per_vu, stages=stages, max_vus=max_vus, max_wait=max_wait,
+                processes=processes, checks=parsed, name=name or target, method=method,
+                headers=hdrs, body=body, timeout=timeout, verify=not insecure,
+                ca_file=ca_file, allow_remote=allow_remote, target_pid=target_pid,
+                warmup=warmup, progress=progress,
+            )
+    except Interrupted as exc:
+        for r in exc.results:
+            out.print(_summary(r))
+        sys.exit(emit(exc.results, outputs, interrupted=True))
+    out.print(_summary(result))
+    _examples(result)
+    code = emit([result], outputs)
+    if code == EXIT_USAGE:
+        err.print("[red]a check could not be evaluated (see above)[/]")
+    sys.exit(code)

@@ -1,0 +1,181 @@
+"""One worker process of the interleaved gate.
+
+Run as a script by its path, never imported as ``perfgate.gate._worker`` by the gate: it uses
+the standard library only, so a fresh process starts in tens of milliseconds instead of
+paying for perfgate's numpy/scipy imports (suite files still import perfgate themselves).
+
+    python _worker.py '{"root": ".", "targets": ["mod:fn"], "time": 0.15, ...}'
+
+It measures each target in the tree at ``root`` and writes one JSON object to stdout:
+``{"results": {name: {"samples": [...], "iterations": n}}, "errors": {name: message}}``.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def _add_path(p: Path) -> None:
+    s = str(p)
+    if s in sys.path:
+        sys.path.remove(s)
+    sys.path.insert(0, s)
+
+
+def _load_callable(ref: str, root: Path) -> tuple[str, Any]:
+    module_name, _, attr = ref.partition(":")
+    if module_name.endswith(".py") or "/" in module_name:
+        from importlib import util as ilu
+
+        path = (root / module_name).resolve()
+        spec = ilu.spec_from_file_location(path.stem, path)
+        if spec is None or spec.loader is None or not path.exists():
+            raise RuntimeError(f"no such file {module_name}")
+        _add_path(path.parent)
+        module = ilu.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    else:
+        module = importlib.import_module(module_name)
+    obj: Any = module
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return attr.rsplit(".", 1)[-1], obj
+
+
+def _runner(fn: Any, arg: Any) -> tuple[Any, Any]:
+    """(run(n), close()): run ``fn`` n times, for sync and async targets alike."""
+    has_arg = arg is not _NO_ARG
+    code = getattr(fn, "__code__", None)
+    if code is not None and code.co_flags & _CO_COROUTINE:
+        import asyncio  # only when needed: importing it costs ~0.1 s of start-up
+
+        loop = asyncio.new_event_loop()
+
+        async def many(n: int) -> None:
+            for _ in range(n):
+                await (fn(arg) if has_arg else fn())
+
+        def run_async(n: int) -> None:
+            loop.run_until_complete(many(n))
+
+        return run_async, loop.close
+    if has_arg:
+        def run_arg(n: int) -> None:
+            for _ in range(n):
+                fn(arg)
+
+        return run_arg, _nothing
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            fn()
+
+    return run, _nothing
+
+
+def _nothing() -> None:
+    pass
+
+
+_NO_ARG = object()
+_CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect
+
+
+def measure(fn: Any, arg: Any, duration: float, warmup: float, round_time: float,
+            iterations: int | None = None) -> dict[str, Any]:
+    run, close = _runner(fn, arg)
+    try:
+        return _measure(run, duration, warmup, round_time, iterations)
+    finally:
+        close()
+
+
+def _measure(run: Any, duration: float, warmup: float, round_time: float,
+             iterations: int | None) -> dict[str, Any]:
+    clock = time.perf_counter
+    end = clock() + warmup
+    run(1)
+    while clock() < end:
+        run(1)
+    n = iterations or 1
+    if iterations is None:
+        while True:
+            t0 = clock()
+            run(n)
+            el = clock() - t0
+            if el >= round_time or n >= 1 << 30:
+                break
+            n = max(n + 1, min(n * 10, int(n * round_time / max(el, 1e-9) * 1.1) + 1))
+    samples: list[float] = []
+    gc_was = gc.isenabled()
+    start = clock()
+    try:
+        while True:
+            gc.disable()
+            t0 = clock()
+            run(n)
+            el = clock() - t0
+            if gc_was:
+                gc.enable()
+            samples.append(el / n)
+            if gc.get_count()[0] > 700:
+                gc.collect(0)
+            if len(samples) >= 5 and clock() - start >= duration:
+                break
+    finally:
+        if gc_was:
+            gc.enable()
+    return {"samples": samples, "iterations": n}
+
+
+def _suite_targets(path: str, root: Path) -> list[tuple[str, Any, Any]]:
+    from perfgate.suite import discover  # suites import perfgate anyway
+
+    out = []
+    for spec in discover([root / path]):
+        if spec.kind != "bench" or spec.execute is not None:
+            continue
+        arg = spec.setup() if spec.setup is not None else _NO_ARG
+        out.append((spec.name, spec.fn, arg))
+    return out
+
+
+def main(argv: list[str]) -> int:
+    job = json.loads(argv[1])
+    root = Path(job["root"]).resolve()
+    os.chdir(root)
+    for p in (root / "src", root):
+        if p.is_dir():
+            _add_path(p)
+    results: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for target in job["targets"]:
+        try:
+            head = target.partition(":")[0]
+            if ":" in target and not (root / target).exists() and head:
+                name, fn = _load_callable(target, root)
+                items = [(name, fn, _NO_ARG)]
+            else:
+                items = _suite_targets(target, root)
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent, not raised
+            errors[target] = f"{type(exc).__name__}: {exc}"
+            continue
+        for name, fn, arg in items:
+            try:
+                results[name] = measure(fn, arg, job["time"], job["warmup"],
+                                        job["round_time"], job.get("iterations", {}).get(name))
+            except BaseException as exc:  # noqa: BLE001
+                errors[name] = f"{type(exc).__name__}: {exc}"
+    sys.stdout.write(json.dumps({"results": results, "errors": errors}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,319 @@
+"""Recording: the hot path appends integers to lists; once per tick they become histograms.
+
+Worker side, :class:`Recorder`: every iteration appends its latency in nanoseconds to a list
+(about 30 ns), and under the open model its service time to another. Errors append a small
+tuple. Once per tick (a second by default) the lists are drained into a
+:class:`~perfgate.load._histogram.LogHistogram` with one vectorised pass and shipped as a
+:class:`Snapshot`; nothing grows with the length of the run.
+
+Parent side, :class:`Aggregator`: merges snapshots from every worker exactly (histogram
+counts add), keeps the whole-run histograms and one point per tick for the series
+(throughput, errors, p50, p99, in-flight), and forgets each tick's histogram once every
+worker has reported it.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from perfgate.load._histogram import LogHistogram
+from perfgate.load._outcomes import Tally, describe
+
+__all__ = ["Aggregator", "Recorder", "SeriesPoint", "Snapshot", "Stream", "synthetic"]
+
+FLUSH_AT = 1 << 16  # a VU thread absorbs its samples itself past this many
+TICK_QUANTILES = (0.5, 0.9, 0.95, 0.99)
+
+_MAX_SYNTHETIC_PER_SAMPLE = 100_000
+CO_THRESHOLD = 5  # correct samples at least this many times the median (stalls, not jitter)
+
+ErrorEvent = tuple[str, Any, int]  # (class, status code / exception / message, t in ns)
+
+
+class Stream:
+    """One producer's lists (an event loop's, or one VU thread's): appended without locks,
+    drained with a length-bounded slice so an append racing the drain is never lost."""
+
+    __slots__ = ("dropped", "events", "lat", "svc")
+
+    def __init__(self) -> None:
+        self.lat: list[int] = []
+        self.svc: list[int] = []
+        self.events: list[ErrorEvent] = []
+        self.dropped: list[int] = []
+
+
+def _drain(lst: list[Any]) -> list[Any]:
+    n = len(lst)
+    chunk = lst[:n]
+    del lst[:n]
+    return chunk
+
+
+@dataclass
+class Snapshot:
+    """What one worker measured during one tick (or, ``final``, the rest of the run)."""
+
+    worker: int
+    tick: int
+    t_end: float  # seconds from the start at which the covered window ends
+    lat: LogHistogram
+    svc: LogHistogram | None  # None under the closed model: service time == latency
+    tally: Tally
+    dropped: int = 0
+    inflight: int = 0
+    cpu: float = 0.0  # CPU seconds the worker process used during the window
+    lag_max: float = 0.0  # event-loop lag (s)
+    lag_mean: float = 0.0
+    sched_lag_max: float = 0.0  # open model: how late arrivals were sent, VUs being free
+    sched_lag_sum: float = 0.0
+    sched_n: int = 0
+    final: bool = False
+    interrupted: int = 0  # in flight at the end, abandoned after the grace period
+    vus: int = 0
+    requests: int = -1  # iterations completed (-1: lat.n, nothing synthetic added)
+    synthetic: int = 0  # closed-model coordinated-omission samples added to lat
+
+    @property
+    def count(self) -> int:
+        return self.lat.n if self.requests < 0 else self.requests
+
+
+def synthetic(v: NDArray[np.int64], interval: int, threshold: float = CO_THRESHOLD,
+              ) -> NDArray[np.int64]:
+    """Closed-model coordinated-omission correction (HdrHistogram's
+    ``recordValueWithExpectedInterval``): a VU stuck for ``v`` would, at its usual pace,
+    have started requests every ``interval``; they would have waited ``v - interval``,
+    ``v - 2·interval``, … down to ``interval``. Returns those missing samples, for the
+    values at least ``threshold`` intervals long (a stall, not ordinary jitter)."""
+    if interval <= 0 or v.size == 0:
+        return np.empty(0, dtype=np.int64)
+    v = v[v >= threshold * interval]
+    k = np.minimum(v // interval - 1, _MAX_SYNTHETIC_PER_SAMPLE)
+    k = np.maximum(k, 0)
+    total = int(k.sum())
+    if total == 0:
+        return np.empty(0, dtype=np.int64)
+    base = np.repeat(v, k)
+    step = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(k) - k, k) + 1
+    out: NDArray[np.int64] = base - step * interval
+    return out
+
+
+class Recorder:
+    """A worker's recording point: one :class:`Stream` per producer."""
+
+    def __init__(self, t0_ns: int, open_model: bool, co_correct: bool = False) -> None:
+        self.t0_ns = t0_ns
+        self.open_model = open_model
+        self.co_correct = co_correct and not open_model
+        self.raw = LogHistogram.empty()  # closed model with correction: what was measured
+        self.streams: list[Stream] = []
+        self.main = self.stream()
+        self.synthetic = 0
+        self._cur: tuple[LogHistogram, LogHistogram | None, Tally, int] | None = None
+        self._lock = threading.Lock()
+
+    def stream(self) -> Stream:
+        s = Stream()
+        self.streams.append(s)
+        return s
+
+    def absorb(self) -> None:
+        """Move what the producers appended into this tick's histograms (called often, so
+        the lists stay short and memory flat at any rate). Any thread may call it."""
+        with self._lock:
+            self._absorb()
+
+    def _absorb(self) -> None:
+        lat, svc, tally, dropped = self._collect()
+        if self._cur is None:
+            self._cur = (lat, svc, tally, dropped)
+            return
+        c_lat, c_svc, c_tally, c_dropped = self._cur
+        c_lat.merge(lat)
+        if c_svc is not None and svc is not None:
+            c_svc.merge(svc)
+        c_tally.merge(tally)
+        self._cur = (c_lat, c_svc, c_tally, c_dropped + dropped)
+
+    def drain(self) -> tuple[LogHistogram, LogHistogram | None, Tally, int]:
+        """Everything recorded since the last drain."""
+        with self._lock:
+            self._absorb()
+            assert self._cur is not None
+            out, self._cur = self._cur, None
+        return out
+
+    def _collect(self) -> tuple[LogHistogram, LogHistogram | None, Tally, int]:
+        lat = LogHistogram.empty()
+        svc = LogHistogram.empty() if self.open_model or self.co_correct else None
+        tally = Tally()
+        dropped = 0
+        raws = []
+        for s in list(self.streams):
+            if self.co_correct:
+                raws.append(np.asarray(_drain(s.lat), dtype=np.int64))
+            else:
+                lat.record(_drain(s.lat))
+            if self.open_model and svc is not None:
+                svc.record(_drain(s.svc))
+            for cls, detail, t in _drain(s.events):
+                if isinstance(detail, BaseException):
+                    msg = describe(detail)
+                elif isinstance(detail, int):
+                    msg = f"HTTP {detail}"
+                    tally.add_status(detail)
+                else:
+                    msg = str(detail)
+                tally.add(cls, msg, (t - self.t0_ns) / 1e9)
+            dropped += len(_drain(s.dropped))
+        if self.co_correct and svc is not None:
+            raw = np.concatenate(raws) if raws else np.empty(0, dtype=np.int64)
+            svc.record(raw)
+            self.raw.merge(svc)
+            lat.record(raw)
+            if self.raw.n:
+                extra = synthetic(raw, int(self.raw.quantile(0.5)))
+                lat.record(extra)
+                self.synthetic += int(extra.size)
+        return lat, svc, tally, dropped
+
+
+@dataclass
+class SeriesPoint:
+    t: float
+    requests: int
+    errors: int
+    p50: float
+    p99: float
+    inflight: int
+    dropped: int
+    span: float  # seconds the point covers
+    quantiles: tuple[float, ...] = ()  # TICK_QUANTILES of this tick's latency (s)
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.span if self.span > 0 else math.nan
+
+
+@dataclass
+class _Pending:
+    lat: LogHistogram
+    requests: int = 0
+    errors: int = 0
+    dropped: int = 0
+    inflight: int = 0
+    t_end: float = 0.0
+    workers: set[int] = field(default_factory=set)
+
+
+class Aggregator:
+    """Merges every worker's snapshots: whole-run totals and one series point per tick."""
+
+    def __init__(self, workers: int, tick: float) -> None:
+        self.workers = workers
+        self.tick = tick
+        self.done: set[int] = set()
+        self.lat = LogHistogram.empty()
+        self.svc = LogHistogram.empty()
+        self.has_svc = False
+        self.count = 0
+        self.synthetic = 0
+        self.tally = Tally()
+        self.dropped = 0
+        self.interrupted = 0
+        self.cpu: dict[int, float] = {}
+        self.lag_max = 0.0
+        self.lag_means: list[float] = []
+        self.sched_lag_max = 0.0
+        self.sched_lag_sum = 0.0
+        self.sched_n = 0
+        self.peak_vus: dict[int, int] = {}
+        self.elapsed = 0.0
+        self.points: list[SeriesPoint] = []
+        self._pending: dict[int, _Pending] = {}
+        self.last: SeriesPoint | None = None
+
+    def add(self, s: Snapshot) -> None:
+        self.lat.merge(s.lat)
+        if s.svc is not None:
+            self.has_svc = True
+            self.svc.merge(s.svc)
+        self.tally.merge(s.tally)
+        self.count += s.count
+        self.synthetic += s.synthetic
+        self.dropped += s.dropped
+        self.interrupted += s.interrupted
+        self.cpu[s.worker] = self.cpu.get(s.worker, 0.0) + s.cpu
+        self.lag_max = max(self.lag_max, s.lag_max)
+        if s.lag_mean > 0:
+            self.lag_means.append(s.lag_mean)
+        self.sched_lag_max = max(self.sched_lag_max, s.sched_lag_max)
+        self.sched_lag_sum += s.sched_lag_sum
+        self.sched_n += s.sched_n
+        self.peak_vus[s.worker] = max(self.peak_vus.get(s.worker, 0), s.vus)
+        self.elapsed = max(self.elapsed, s.t_end)
+        p = self._pending.get(s.tick)
+        if p is None:
+            p = self._pending[s.tick] = _Pending(LogHistogram.empty())
+        p.lat.merge(s.lat)
+        p.requests += s.count
+        p.errors += s.tally.total
+        p.dropped += s.dropped
+        p.inflight += s.inflight
+        p.t_end = max(p.t_end, s.t_end)
+        p.workers.add(s.worker)
+        if s.final:
+            self.done.add(s.worker)
+        self._flush(final=False)
+
+    def finish(self) -> None:
+        """Close every pending tick (workers that died never report theirs)."""
+        self._flush(final=True)
+
+    def _flush(self, final: bool) -> None:
+        for k in sorted(self._pending):
+            p = self._pending[k]
+            complete = len(p.workers | self.done) >= self.workers
+            if not (complete or final):
+                break
+            del self._pending[k]
+            start = k * self.tick
+            span = max(p.t_end - start, 1e-9)
+            if self.points and start < self.points[-1].t + self.points[-1].span - 1e-9:
+                # a final partial window of one worker overlapping another's tick: fold in
+                prev = self.points[-1]
+                merged = _merge_points(prev, p, start)
+                self.points[-1] = merged
+                self.last = merged
+                continue
+            pt = SeriesPoint(
+                t=start, requests=p.requests, errors=p.errors,
+                p50=p.lat.quantile(0.5) / 1e9, p99=p.lat.quantile(0.99) / 1e9,
+                inflight=p.inflight, dropped=p.dropped, span=span,
+                quantiles=tuple(p.lat.quantile(q) / 1e9 for q in TICK_QUANTILES)
+                if p.lat.n else (),
+            )
+            self.points.append(pt)
+            self.last = pt
+
+    @property
+    def requests(self) -> int:
+        return self.count
+
+
+def _merge_points(prev: SeriesPoint, p: _Pending, start: float) -> SeriesPoint:
+    span = max(prev.span, p.t_end - prev.t)
+    return SeriesPoint(
+        t=prev.t, requests=prev.requests + p.requests, errors=prev.errors + p.errors,
+        p50=prev.p50 if p.lat.n == 0 else max(prev.p50, p.lat.quantile(0.5) / 1e9),
+        p99=prev.p99 if p.lat.n == 0 else max(prev.p99, p.lat.quantile(0.99) / 1e9),
+        inflight=prev.inflight + p.inflight, dropped=prev.dropped + p.dropped, span=span,
+    )

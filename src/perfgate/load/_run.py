@@ -1,0 +1,213 @@
+"""The coordinator: starts the workers, gives them one start instant, merges their snapshots,
+samples memory, reports live progress, and survives workers that fail or a Ctrl-C.
+
+Workers are threads of this process (``processes=1``) or spawned processes, each with its
+own event loop; both talk through the same messages (see :mod:`._engine`). A later
+distributed backend only needs another way to start workers and carry those messages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from perfgate.load._engine import WorkerPlan, process_main, run_worker
+from perfgate.load._executors import Closed, Executor, Open
+from perfgate.load._recorder import Aggregator, Snapshot
+from perfgate.load._soak import RssSampler
+from perfgate.load._targets import Target
+
+__all__ = ["LiveStats", "RunOutcome", "coordinate"]
+
+_READY_TIMEOUT_S = 120.0
+_START_DELAY_NS = 20_000_000
+
+
+@dataclass(frozen=True)
+class LiveStats:
+    """What a progress callback is told once per tick."""
+
+    elapsed: float
+    fraction: float | None  # of the planned duration; None for an iterations budget
+    rps: float
+    errors: int  # in the last tick
+    p99: float  # s, last tick
+    requests: int  # whole run so far
+    total_errors: int
+    inflight: int
+
+
+@dataclass
+class RunOutcome:
+    agg: Aggregator
+    sampler: RssSampler
+    failures: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    processes: int = 1
+
+
+class _Worker:
+    def __init__(self, plan: WorkerPlan, inbox: queue.Queue[Any], in_process: bool) -> None:
+        self.plan = plan
+        self.proc: Any = None
+        self.pid = os.getpid()
+        if in_process:
+            self.to_worker: queue.Queue[Any] = queue.Queue()
+            self.thread = threading.Thread(
+                target=run_worker, args=(plan, inbox.put, self.to_worker.get),
+                name=f"perfgate-worker-{plan.index}", daemon=True,
+            )
+            self.thread.start()
+        else:
+            ctx = mp.get_context("spawn")
+            parent, child = ctx.Pipe()
+            self.conn = parent
+            self.proc = ctx.Process(target=process_main, args=(plan, child), daemon=True,
+                                    name=f"perfgate-worker-{plan.index}")
+            self.proc.start()
+            child.close()
+            self.pid = self.proc.pid
+            threading.Thread(target=self._pump, args=(inbox,), daemon=True).start()
+
+    def _pump(self, inbox: queue.Queue[Any]) -> None:
+        while True:
+            try:
+                inbox.put(self.conn.recv())
+            except (EOFError, OSError):
+                inbox.put(("gone", self.plan.index))
+                return
+
+    def tell(self, msg: Any) -> None:
+        try:
+            if self.proc is None:
+                self.to_worker.put(msg)
+            else:
+                self.conn.send(msg)
+        except (OSError, ValueError):
+            pass
+
+    def close(self) -> None:
+        if self.proc is not None:
+            self.proc.join(timeout=2)
+            if self.proc.is_alive():
+                self.proc.kill()
+                self.proc.join(timeout=2)
+            self.conn.close()
+
+
+def split(executor: Executor, processes: int) -> list[Executor]:
+    if isinstance(executor, Closed):
+        parts = [executor.split(processes, i) for i in range(processes)]
+        return [p for p in parts if p.peak_vus > 0] or [executor]
+    assert isinstance(executor, Open)
+    return [executor.split(processes, i) for i in range(processes)]
+
+
+def coordinate(
+    target: Target,
+    executor: Executor,
+    *,
+    processes: int = 1,
+    tick: float = 1.0,
+    grace: float = 2.0,
+    target_pid: int | None = None,
+    progress: Callable[[LiveStats], None] | None = None,
+    co_correct: bool = True,
+) -> RunOutcome:
+    """Run the load to its end (or Ctrl-C: ``interrupted`` set, nothing measured lost)."""
+    shares = split(executor, max(1, processes))
+    inbox: queue.Queue[Any] = queue.Queue()
+    in_process = len(shares) == 1
+    workers = [
+        _Worker(WorkerPlan(i, target, ex, tick, grace, co_correct), inbox, in_process)
+        for i, ex in enumerate(shares)
+    ]
+    pids = sorted({os.getpid(), *(w.pid for w in workers)})
+    agg = Aggregator(len(workers), tick)
+    sampler = RssSampler(pids, target_pid)
+    out = RunOutcome(agg, sampler, processes=len(workers))
+    total = executor.total_duration
+    finished: set[int] = set()
+
+    def handle(msg: Any) -> Snapshot | None:
+        kind = msg[0]
+        if kind in ("tick", "final"):
+            snap: Snapshot = msg[1]
+            agg.add(snap)
+            if kind == "final":
+                finished.add(snap.worker)
+            return snap
+        if kind == "error":
+            out.failures.append(f"worker {msg[1]}: {msg[2].strip().splitlines()[0]}")
+            finished.add(msg[1])
+            agg.done.add(msg[1])
+        elif kind == "gone" and msg[1] not in finished:
+            out.failures.append(f"worker {msg[1]}: process exited without its results")
+            finished.add(msg[1])
+            agg.done.add(msg[1])
+        return None
+
+    try:
+        ready: set[int] = set()
+        limit = time.monotonic() + _READY_TIMEOUT_S
+        while len(ready | finished) < len(workers):
+            try:
+                msg = inbox.get(timeout=max(0.01, limit - time.monotonic()))
+            except queue.Empty:
+                out.failures.append("workers did not become ready in time")
+                break
+            if msg[0] == "ready":
+                ready.add(msg[1])
+            else:
+                handle(msg)
+        t0 = time.perf_counter_ns() + _START_DELAY_NS
+        for w in workers:
+            w.tell(("start", t0))
+        hard_end = None if total is None else t0 + int((total + grace + 15) * 1e9)
+        while len(finished) < len(workers):
+            try:
+                msg = inbox.get(timeout=0.05)
+            except queue.Empty:
+                msg = None
+            now = time.perf_counter_ns()
+            sampler.maybe_sample(max(0.0, (now - t0) / 1e9))
+            if msg is not None:
+                snap = handle(msg)
+                if snap is not None and progress is not None and agg.last is not None:
+                    progress(_live(agg, total))
+            if hard_end is not None and now > hard_end:
+                out.failures.append("workers did not finish in time; their last tick is lost")
+                break
+    except KeyboardInterrupt:
+        out.interrupted = True
+        for w in workers:
+            w.tell(("stop",))
+        end = time.monotonic() + 5
+        while len(finished) < len(workers) and time.monotonic() < end:
+            with contextlib.suppress(queue.Empty):
+                handle(inbox.get(timeout=0.1))
+    finally:
+        for w in workers:
+            w.tell(("stop",))
+        for w in workers:
+            w.close()
+        agg.finish()
+    return out
+
+
+def _live(agg: Aggregator, total: float | None) -> LiveStats:
+    p = agg.last
+    assert p is not None
+    elapsed = p.t + p.span
+    return LiveStats(
+        elapsed=elapsed, fraction=min(1.0, elapsed / total) if total else None,
+        rps=p.rps, errors=p.errors, p99=p.p99, requests=agg.requests,
+        total_errors=agg.tally.total, inflight=p.inflight,
+    )

@@ -1,0 +1,97 @@
+"""JUnit XML: each check (and each comparison) a test case, for CI test-report views.
+
+A result's verdicts become test cases ``<result> :: <check>``: ``fail`` is a <failure>,
+``warn`` and ``inconclusive`` pass with the reason in <system-out> (they do not fail a run);
+a result whose target raised is one <error> case. A result with no checks is one passing
+case carrying its headline number. Comparisons: one case per benchmark and metric, failing
+when its level is ``fail``.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from perfgate.analysis.compare import CompareReport, Comparison
+from perfgate.model import Result, ResultSet
+from perfgate.units import format_value
+
+__all__ = ["comparison_text", "write_junit", "write_junit_comparison"]
+
+
+def _write(root: ET.Element, path: str | Path) -> None:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    ET.indent(root)
+    tmp = p.with_name(f".{p.name}.tmp")
+    ET.ElementTree(root).write(tmp, encoding="utf-8", xml_declaration=True)
+    tmp.replace(p)
+
+
+def _suite(parent: ET.Element, name: str) -> ET.Element:
+    return ET.SubElement(parent, "testsuite", name=name)
+
+
+def _totals(suite: ET.Element) -> None:
+    cases = suite.findall("testcase")
+    suite.set("tests", str(len(cases)))
+    suite.set("failures", str(sum(1 for c in cases if c.find("failure") is not None)))
+    suite.set("errors", str(sum(1 for c in cases if c.find("error") is not None)))
+    suite.set("skipped", "0")
+
+
+def _result_cases(suite: ET.Element, r: Result) -> None:
+    if r.error is not None:
+        case = ET.SubElement(suite, "testcase", classname=r.name, name=r.name)
+        err = ET.SubElement(case, "error", message=r.error[:500], type="TargetError")
+        err.text = r.error
+        return
+    if not r.verdicts:
+        case = ET.SubElement(suite, "testcase", classname=r.name, name=r.name)
+        t = r.metrics.get("time")
+        if t is not None and t.median is not None:
+            ET.SubElement(case, "system-out").text = f"median {format_value(t.median, 's')}"
+        return
+    for v in r.verdicts:
+        case = ET.SubElement(suite, "testcase", classname=r.name, name=f"{r.name} :: {v.check}")
+        text = f"{v.status}: {v.check} — {v.evidence}"
+        if v.status == "fail":
+            ET.SubElement(case, "failure", message=text[:500], type="CheckFailed").text = text
+        else:
+            ET.SubElement(case, "system-out").text = text
+
+
+def write_junit(rs: ResultSet, path: str | Path) -> None:
+    """Write ``rs`` as JUnit XML at ``path`` (atomically)."""
+    root = ET.Element("testsuites", name="perfgate")
+    suite = _suite(root, "perfgate")
+    for r in rs.results:
+        _result_cases(suite, r)
+    _totals(suite)
+    _write(root, path)
+
+
+def comparison_text(c: Comparison) -> str:
+    """One line: ``time: 1.062× (95% CI 1.041–1.085), regression, fail — evidence``."""
+    if c.ratio is None:
+        return f"{c.metric}: {c.status} — {c.evidence}"
+    ci = f" (95% CI {c.ci[0]:.3f}–{c.ci[1]:.3f})" if c.ci else ""
+    th = f", threshold {c.threshold.describe(c.unit)}" if c.threshold else ""
+    return (f"{c.metric}: {c.ratio:.3f}×{ci}, {c.status}, {c.level}{th} — "
+            f"{format_value(c.base, c.unit)} → {format_value(c.current, c.unit)}; "
+            f"{c.evidence}")
+
+
+def write_junit_comparison(report: CompareReport, path: str | Path) -> None:
+    """Each comparison a test case; a ``fail`` level is a <failure>."""
+    root = ET.Element("testsuites", name="perfgate compare")
+    suite = _suite(root, f"perfgate compare {report.current_label} vs {report.base_label}")
+    for c in report.comparisons:
+        case = ET.SubElement(suite, "testcase", classname=c.name, name=f"{c.name} :: {c.metric}")
+        text = comparison_text(c)
+        if c.level == "fail":
+            ET.SubElement(case, "failure", message=text[:500], type="Regression").text = text
+        else:
+            ET.SubElement(case, "system-out").text = text
+    _totals(suite)
+    _write(root, path)

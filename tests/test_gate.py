@@ -1,0 +1,69 @@
+"""The interleaved gate on throwaway git repositories (real worktrees, real processes)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from perfgate.cli import main
+
+FAST = "def f():\n    return sum(i * i for i in range(200))\n"
+SLOW = "def f():\n    return sum(i * i for i in range(800))\n"
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
+                          text=True).stdout
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    r = tmp_path / "repo"
+    r.mkdir()
+    git(r, "init", "-q")
+    (r / "mod.py").write_text(FAST)
+    git(r, "add", ".")
+    git(r, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "fast")
+    monkeypatch.chdir(r)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    return r
+
+
+def gate(*args: str) -> tuple[int, str]:
+    r = CliRunner().invoke(main, ["compare", *args])
+    return r.exit_code, " ".join(r.output.split())
+
+
+@pytest.mark.slow
+def test_a_dirty_worktree_slowdown_fails_the_gate(repo: Path) -> None:
+    (repo / "mod.py").write_text(SLOW)  # uncommitted: the working tree is what is measured
+    code, output = gate("--against", "HEAD", "mod:f", "--max-pairs", "12", "--budget", "300",
+                        "--process-time", "0.02", "--json", "gate.json", "--markdown", "g.md")
+    assert code == 1, output
+    doc = json.loads((repo / "gate.json").read_text())
+    (c,) = doc["comparisons"]
+    assert c["status"] == "regression" and c["level"] == "fail"
+    assert c["unit_of_analysis"] == "process" and c["n_base"] == c["n_current"] == 12
+    assert c["ratio"] > 1.5
+    assert doc["gate"]["pairs"] == 12 and doc["gate"]["hash_seed"] == 0
+    assert "interleaved gate" in (repo / "g.md").read_text()
+    # the temporary worktree is gone
+    assert git(repo, "worktree", "list").count("\n") == 1
+
+
+def test_gate_input_errors(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, output = gate("--against", "no-such-branch", "mod:f")
+    assert code == 2 and "no such commit" in output
+    (repo / "newmod.py").write_text(FAST)  # exists only in the working tree
+    code, output = gate("--against", "HEAD", "newmod:f", "--max-pairs", "3")
+    assert code == 2 and "ModuleNotFoundError" in output
+    assert git(repo, "worktree", "list").count("\n") == 1
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    monkeypatch.chdir(outside)
+    code, output = gate("--against", "HEAD", "mod:f")
+    assert code == 2 and "not inside a git repository" in output

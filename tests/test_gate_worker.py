@@ -1,0 +1,72 @@
+"""The gate's worker script, run in-process: callables, async callables, suites, errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from perfgate.gate import _worker
+
+SUITE = '''
+import perfgate as pg
+
+
+@pg.bench()
+def plain():
+    sum(range(50))
+
+
+@pg.bench(setup=lambda: list(range(100)))
+def with_setup(data):
+    sorted(data)
+'''
+
+MOD = '''
+async def coro():
+    return 1
+
+
+def boom():
+    raise ValueError("nope")
+'''
+
+
+@pytest.fixture
+def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "perf_suite.py").write_text(SUITE)
+    (tmp_path / "wmod.py").write_text(MOD)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delitem(sys.modules, "wmod", raising=False)
+    return tmp_path
+
+
+def run_worker(tree: Path, targets: list[str], capsys: pytest.CaptureFixture[str]
+               ) -> dict[str, dict[str, object]]:
+    job = {"root": str(tree), "targets": targets, "time": 0.005, "warmup": 0.0,
+           "round_time": 1e-4, "iterations": {"plain": 3}}
+    assert _worker.main(["worker", json.dumps(job)]) == 0
+    out: dict[str, dict[str, object]] = json.loads(capsys.readouterr().out)
+    return out
+
+
+def test_suite_and_async_targets(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = run_worker(tree, ["perf_suite.py", "wmod:coro"], capsys)
+    assert out["errors"] == {}
+    results = out["results"]
+    assert set(results) == {"plain", "with_setup", "coro"}
+    assert results["plain"]["iterations"] == 3  # the gate's fixed iterations are obeyed
+    for r in results.values():
+        samples = r["samples"]
+        assert isinstance(samples, list) and len(samples) >= 5
+        assert all(s > 0 for s in samples)
+
+
+def test_errors_are_reported_not_raised(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = run_worker(tree, ["wmod:boom", "nosuchmod:f"], capsys)
+    assert "ValueError: nope" in str(out["errors"]["boom"])
+    assert "ModuleNotFoundError" in str(out["errors"]["nosuchmod:f"])
+    assert out["results"] == {}
