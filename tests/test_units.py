@@ -42,3 +42,4 @@ def test_format_value() -> None:
     assert format_value(1000, "1") == "1,000"
     assert format_value(12_500, "1/s") == "12.5 k/s"
     assert format_value(None, "s") == "-"
+    assert format_value(3.0, "O") == "O(n log n)"  # complexity verdicts hold class ranks

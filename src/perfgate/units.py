@@ -10,7 +10,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["Quantity", "format_value", "parse_duration", "parse_unit"]
+__all__ = ["COMPLEXITY_CLASSES", "Quantity", "format_value", "parse_duration", "parse_unit"]
+
+# Big-O classes in increasing order; a complexity verdict's value and limit (unit "O") are
+# ranks in this tuple.
+COMPLEXITY_CLASSES = ("O(1)", "O(log n)", "O(n)", "O(n log n)", "O(n^2)", "O(n^3)", "O(2^n)")
 
 _TIME = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0,
          "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
@@ -84,6 +88,8 @@ def format_value(value: float | None, unit: str) -> str:
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     a = abs(value)
+    if unit == "O" and float(value).is_integer() and 0 <= value < len(COMPLEXITY_CLASSES):
+        return COMPLEXITY_CLASSES[int(value)]
     if unit == "s":
         for scale, name in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns")):
             if a >= scale or scale == 1e-9:

@@ -34,7 +34,7 @@ import numpy as np
 from perfgate._errors import CheckSyntaxError, UnitError, UnknownMetricError
 from perfgate.analysis.stats import mean_ci, quantile_ci
 from perfgate.model import Metric, Result, Status, Verdict
-from perfgate.units import format_value, parse_unit
+from perfgate.units import COMPLEXITY_CLASSES, format_value, parse_unit
 
 __all__ = [
     "COMPLEXITY_CLASSES",
@@ -46,7 +46,6 @@ __all__ = [
     "validate_units",
 ]
 
-COMPLEXITY_CLASSES = ("O(1)", "O(log n)", "O(n)", "O(n log n)", "O(n^2)", "O(n^3)", "O(2^n)")
 _COMPLEXITY_ALIASES = {
     "1": "O(1)", "logn": "O(log n)", "log(n)": "O(log n)", "n": "O(n)",
     "nlogn": "O(n log n)", "nlog(n)": "O(n log n)", "n*logn": "O(n log n)",
