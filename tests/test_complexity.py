@@ -83,7 +83,7 @@ def test_narrow_range_is_inconclusive_and_suggests_sizes() -> None:
     y = 1e-8 * n * np.log(n)
     c = classify_complexity(n, y, [0.05 * v for v in y])
     assert c.cls == "inconclusive"
-    assert len(c.candidates) == 2
+    assert {"O(n)", "O(n log n)"} <= set(c.candidates)  # every class the data allows
     assert c.suggested_sizes is not None and max(c.suggested_sizes) > 1200 * 2
     # The suggested range does decide it.
     m = np.array(c.suggested_sizes, dtype=float)

@@ -401,6 +401,13 @@ def classify(
             fitted=tuple(float(v) for v in fit.predict(n)),
         )
 
+    order = list(_GROWTH)
+    # Every growing class the data cannot tell from the best one: a check on an
+    # inconclusive fit is still decided when all of these agree.
+    near = [g.cls for g in growth if chi[g.cls] - chi[top.cls] < DECISIVE]
+    near = sorted(near, key=order.index)
+    up_to_top = tuple(c for c in order if c != "O(1)" and order.index(c) <= order.index(near[-1]))
+
     ends = top.predict(np.array([n.min(), n.max()]))
     rise = float(ends[1] - ends[0]) / max(abs(float(ends[0])), 1e-300)
     if lr < LR_GROWTH:
@@ -417,7 +424,7 @@ def classify(
             INCONCLUSIVE, top, "O(1)", lr,
             f"cannot tell O(1) from {top.cls}: growth is not significant (Δχ² {lr:.1f}) "
             "but not excluded either",
-            _suggest(n, const, top, noise_floor * math.sqrt(scale)), ("O(1)", top.cls),
+            _suggest(n, const, top, noise_floor * math.sqrt(scale)), ("O(1)", *up_to_top),
         )
     if rise < MIN_GROWTH_FLOORS * noise_floor:
         return result(
@@ -425,7 +432,7 @@ def classify(
             f"{metric} rises {rise:.0%} over the range: significant against the noise floor "
             "but within what drift between sizes can fake; a wider range would decide",
             _suggest(n, top, growth[1] if len(growth) > 1 else const,
-                     noise_floor * math.sqrt(scale)), ("O(1)", top.cls),
+                     noise_floor * math.sqrt(scale)), ("O(1)", *up_to_top),
         )
     runner = growth[1] if len(growth) > 1 else const
     margin = chi[runner.cls] - chi[top.cls]
@@ -439,7 +446,7 @@ def classify(
     return result(
         INCONCLUSIVE, top, runner.cls, margin,
         f"{top.cls} and {runner.cls} fit about equally well (ΔAIC {margin:.1f} < {DECISIVE:g})",
-        _suggest(n, top, runner, noise_floor * math.sqrt(scale)), (top.cls, runner.cls),
+        _suggest(n, top, runner, noise_floor * math.sqrt(scale)), tuple(near),
     )
 
 
