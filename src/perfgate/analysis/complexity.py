@@ -401,12 +401,12 @@ def classify(
             fitted=tuple(float(v) for v in fit.predict(n)),
         )
 
-    order = list(_GROWTH)
+    ranked = list(_GROWTH)
     # Every growing class the data cannot tell from the best one: a check on an
     # inconclusive fit is still decided when all of these agree.
     near = [g.cls for g in growth if chi[g.cls] - chi[top.cls] < DECISIVE]
-    near = sorted(near, key=order.index)
-    up_to_top = tuple(c for c in order if c != "O(1)" and order.index(c) <= order.index(near[-1]))
+    near = sorted(near, key=ranked.index)
+    up_to_top = tuple(c for c in ranked if ranked.index(c) <= ranked.index(near[-1]))
 
     ends = top.predict(np.array([n.min(), n.max()]))
     rise = float(ends[1] - ends[0]) / max(abs(float(ends[0])), 1e-300)
