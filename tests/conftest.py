@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
 import pytest
 
 from perfgate.bench import BenchOptions
@@ -29,3 +38,68 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+def _pg_bindir() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def postgres_port() -> Iterator[int]:
+    """A throwaway PostgreSQL cluster on 127.0.0.1, for the whole session: initdb in a temp
+    dir, trust auth for user ``perfgate``, started as ``nobody`` when running as root
+    (postgres refuses root). Skips, saying why, only when the server is not installed
+    (``scripts/system-deps`` installs it)."""
+    bindir = _pg_bindir()
+    if bindir is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed; "
+                    "scripts/system-deps installs them")
+    tmp = Path(tempfile.mkdtemp(prefix="perfgate-pg-"))
+    data = tmp / "data"
+    run_as: list[str] = []
+    if os.geteuid() == 0:
+        if shutil.which("runuser") is None:
+            pytest.skip("running as root without runuser: cannot start postgres")
+        os.chmod(tmp, 0o777)
+        run_as = ["runuser", "-u", "nobody", "--"]
+    port = free_port()
+    subprocess.run([*run_as, str(bindir / "initdb"), "-D", str(data), "-U", "perfgate",
+                    "--auth=trust", "-E", "UTF8", "--no-sync"],
+                   check=True, capture_output=True, timeout=120)
+    subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l",
+                    str(tmp / "log"), "-o", f"-h 127.0.0.1 -p {port} -k {tmp} -F", "start"],
+                   check=True, capture_output=True, timeout=120)
+    try:
+        yield port
+    finally:
+        subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate",
+                        "-w", "stop"], capture_output=True, timeout=120, check=False)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_database(postgres_port: int) -> Callable[[str], str]:
+    """``pg_database(name)`` creates a fresh database on the session cluster; its URL."""
+    psycopg = pytest.importorskip("psycopg", reason="psycopg is in the 'test' extra")
+
+    def create(name: str) -> str:
+        with psycopg.connect(f"postgresql://perfgate@127.0.0.1:{postgres_port}/postgres",
+                             autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return f"postgresql://perfgate@127.0.0.1:{postgres_port}/{name}"
+
+    return create

@@ -8,13 +8,7 @@ afterwards. Skips, saying why, only when the server binaries are not installed
 
 from __future__ import annotations
 
-import glob
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,51 +24,13 @@ pytestmark = pytest.mark.slow
 QUICK = BenchOptions(rounds=5, iterations=1, warmup=0.0, memory=False)
 
 
-def _bindir() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if found:
-        return Path(found[-1]).parent
-    initdb = shutil.which("initdb")
-    return Path(initdb).parent if initdb else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def dsn() -> Iterator[str]:
-    bindir = _bindir()
-    if bindir is None:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed; "
-                    "scripts/system-deps installs them")
-    tmp = Path(tempfile.mkdtemp(prefix="perfgate-probe-pg-"))
-    data = tmp / "data"
-    run_as: list[str] = []
-    if os.geteuid() == 0:
-        if shutil.which("runuser") is None:
-            pytest.skip("running as root without runuser: cannot start postgres")
-        os.chmod(tmp, 0o777)
-        run_as = ["runuser", "-u", "nobody", "--"]
-    port = _free_port()
-    subprocess.run([*run_as, str(bindir / "initdb"), "-D", str(data), "-U", "probe",
-                    "--auth=trust", "-E", "UTF8", "--no-sync"],
-                   check=True, capture_output=True, timeout=120)
-    subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l",
-                    str(tmp / "log"), "-o", f"-h 127.0.0.1 -p {port} -k {tmp} -F", "start"],
-                   check=True, capture_output=True, timeout=120)
-    try:
-        url = f"postgresql://probe@127.0.0.1:{port}/postgres"
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("create table item (id serial primary key, price numeric)")
-            conn.execute("insert into item (price) select g * 1.5 from generate_series(1, 64) g")
-        yield url
-    finally:
-        subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate",
-                        "-w", "stop"], capture_output=True, timeout=120, check=False)
-        shutil.rmtree(tmp, ignore_errors=True)
+def dsn(pg_database: Callable[[str], str]) -> str:
+    url = pg_database("probe")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("create table item (id serial primary key, price numeric)")
+        conn.execute("insert into item (price) select g * 1.5 from generate_series(1, 64) g")
+    return url
 
 
 class Shop:

@@ -8,15 +8,9 @@ tests skip, saying why, only when the PostgreSQL server binaries are not install
 
 from __future__ import annotations
 
-import glob
 import multiprocessing
-import os
-import shutil
 import socket
-import subprocess
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from click.testing import CliRunner
@@ -28,14 +22,6 @@ from perfgate.store import open_store
 pytestmark = pytest.mark.slow
 
 
-def _bindir() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if found:
-        return Path(found[-1]).parent
-    initdb = shutil.which("initdb")
-    return Path(initdb).parent if initdb else None
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -43,34 +29,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    bindir = _bindir()
-    if bindir is None:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed; "
-                    "scripts/system-deps installs them")
-    tmp = Path(tempfile.mkdtemp(prefix="perfgate-pg-"))
-    data = tmp / "data"
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        if shutil.which("runuser") is None:
-            pytest.skip("running as root without runuser: cannot start postgres")
-        os.chmod(tmp, 0o777)
-        prefix = ["runuser", "-u", "nobody", "--"]
-    port = _free_port()
-    subprocess.run([*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "perfgate",
-                    "--auth=trust", "-E", "UTF8", "--no-sync"],
-                   check=True, capture_output=True, timeout=120)
-    opts = f"-h 127.0.0.1 -p {port} -k {tmp} -F"
-    subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-w",
-                    "-l", str(tmp / "log"), "start"], check=True, capture_output=True,
-                   timeout=120)
-    try:
-        # trust auth ignores the password: it is there to prove it is never shown
-        yield f"postgresql://perfgate:s3cr3t-pw@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate",
-                        "-w", "stop"], capture_output=True, timeout=120, check=False)
-        shutil.rmtree(tmp, ignore_errors=True)
+def pg_url(pg_database: Callable[[str], str]) -> str:
+    # trust auth ignores the password: it is there to prove it is never shown
+    return pg_database("store").replace("perfgate@", "perfgate:s3cr3t-pw@")
 
 
 def test_round_trip_and_masked_url(pg_url: str) -> None:
