@@ -9,6 +9,9 @@ spread) for the time it costs. Printed per tool and workload:
     spread          (max - min) / median of the reported medians across runs
     cv              their coefficient of variation (stdev / mean)
 
+``perfgate-p4`` is perfgate with ``processes=4``: the same 1 s budget spread over four fresh
+processes, so the median averages over process-to-process variation.
+
 Usage: python benchmarks/compare_tools.py [--runs 8] [--quick] [--tools perfgate,pyperf]
 """
 
@@ -37,15 +40,28 @@ def _run(cmd: list[str], cwd: Path | None = None) -> tuple[str, float]:
     return out.stdout, wall
 
 
-def perfgate_once(name: str, quick: bool) -> tuple[float, float]:
+def _perfgate(name: str, quick: bool, processes: int) -> tuple[float, float]:
     code = (
         "import perfgate as pg, _workloads as w\n"
-        f"o = pg.BenchOptions(memory=False{', max_time=0.3' if quick else ''})\n"
-        f"r = pg.bench_callable(w.WORKLOADS[{name!r}], options=o)\n"
-        "print(r.metrics['time'].median)\n"
+        "if __name__ == '__main__':\n"
+        f"    o = pg.BenchOptions(memory=False, processes={processes}"
+        f"{', max_time=0.3' if quick else ''})\n"
+        f"    r = pg.bench_callable(w.WORKLOADS[{name!r}], options=o)\n"
+        "    print(r.metrics['time'].median)\n"
     )
-    out, wall = _run([sys.executable, "-c", code])
+    with tempfile.TemporaryDirectory() as d:  # spawn needs a real __main__ file
+        script = Path(d) / "run_perfgate.py"
+        script.write_text(code)
+        out, wall = _run([sys.executable, str(script)])
     return float(out.strip().splitlines()[-1]), wall
+
+
+def perfgate_once(name: str, quick: bool) -> tuple[float, float]:
+    return _perfgate(name, quick, 0)
+
+
+def perfgate_p4_once(name: str, quick: bool) -> tuple[float, float]:
+    return _perfgate(name, quick, 4)
 
 
 def pytest_benchmark_once(name: str, quick: bool) -> tuple[float, float]:
@@ -82,8 +98,8 @@ def pyperf_once(name: str, quick: bool) -> tuple[float, float]:
         return float(pyperf.Benchmark.load(str(out_json)).median()), wall
 
 
-TOOLS = {"perfgate": perfgate_once, "pytest-benchmark": pytest_benchmark_once,
-         "pyperf": pyperf_once}
+TOOLS = {"perfgate": perfgate_once, "perfgate-p4": perfgate_p4_once,
+         "pytest-benchmark": pytest_benchmark_once, "pyperf": pyperf_once}
 
 
 def main() -> None:

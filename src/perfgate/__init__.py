@@ -5,6 +5,9 @@ The public API. Everything else is private and may change.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
 __version__ = "0.1.0"
 
 from perfgate._errors import (
@@ -12,6 +15,7 @@ from perfgate._errors import (
     ExpectationFailed,
     PerfgateError,
     ResultFormatError,
+    StoreError,
     TargetError,
     UnitError,
     UnknownMetricError,
@@ -29,6 +33,24 @@ from perfgate.probes import QueryProbe, count_queries
 from perfgate.probes import wrap as wrap_connection
 from perfgate.runner import Interrupted, run_specs
 from perfgate.suite import bench, burst_case, discover, parallel_case
+
+if _TYPE_CHECKING:
+    from perfgate.analysis.compare import compare_resultsets
+    from perfgate.store import open_store
+
+# Imported on first use: SQLAlchemy and the comparison statistics cost more to import than
+# the rest of perfgate together, and a pytest run with the plugin loaded should not pay it.
+_LAZY = {"open_store": "perfgate.store", "compare_resultsets": "perfgate.analysis.compare"}
+
+
+def __getattr__(name: str) -> _Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'perfgate' has no attribute {name!r}")
 
 __all__ = [
     "BenchOptions",
@@ -49,6 +71,7 @@ __all__ = [
     "Result",
     "ResultFormatError",
     "ResultSet",
+    "StoreError",
     "TargetError",
     "UnitError",
     "UnknownMetricError",
@@ -63,12 +86,14 @@ __all__ = [
     "classify_complexity",
     "closed",
     "collect_environment",
+    "compare_resultsets",
     "count_queries",
     "discover",
     "evaluate",
     "expect",
     "load",
     "open",
+    "open_store",
     "parallel",
     "parallel_case",
     "parse_check",

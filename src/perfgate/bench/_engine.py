@@ -54,6 +54,9 @@ class BenchOptions:
     gc: bool = False  # leave the garbage collector running inside rounds
     memory: bool = True  # measure alloc_bytes / allocs in a separate pass
     memory_calls: int = 5  # calls traced in the memory pass
+    # 0: measure in this process. N ≥ 1: in N fresh worker processes one after another
+    # (max_time shared between them), so the CI covers process-to-process variation.
+    processes: int = 0
 
     def __post_init__(self) -> None:
         if self.max_time < 0 or self.warmup < 0 or self.round_time <= 0:
@@ -64,6 +67,8 @@ class BenchOptions:
             raise UsageError("iterations must be ≥ 1")
         if self.rounds is not None and self.rounds < 1:
             raise UsageError("rounds must be ≥ 1")
+        if self.processes < 0:
+            raise UsageError("processes must be ≥ 0")
 
     def merged(self, **overrides: Any) -> BenchOptions:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
@@ -225,6 +230,10 @@ def bench_callable(
     """
     opts = options or BenchOptions()
     label = name or getattr(fn, "__qualname__", None) or repr(fn)
+    if opts.processes > 0:
+        from perfgate.bench._isolated import bench_in_processes
+
+        return bench_in_processes(fn, arg, opts, label, params, progress)
     try:
         caller = Caller(fn, arg, timer)
     except Exception as exc:

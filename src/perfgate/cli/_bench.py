@@ -37,6 +37,8 @@ from perfgate.suite import Spec
 @click.option("--warmup", type=float, help="Seconds of untimed warm-up (default 0.1).")
 @click.option("--gc/--no-gc", "gc_on", default=None, help="Keep the GC running in rounds.")
 @click.option("--no-memory", is_flag=True, help="Skip the allocation pass.")
+@click.option("--processes", type=int,
+              help="Measure in N fresh processes one after another (CI covers their spread).")
 @click.option("--sizes", metavar="N,N,...|auto",
               help="Sweep: benchmark at each size and fit big-O classes; the target (or "
                    "--setup) receives n. 'auto' picks sizes within the time budget.")
@@ -46,7 +48,8 @@ from perfgate.suite import Spec
 def bench_cmd(target: str, setup: str | None, checks: tuple[str, ...],
               name: str | None, max_time: float | None, rounds: int | None,
               iterations: int | None, warmup: float | None, gc_on: bool | None,
-              no_memory: bool, sizes: str | None, queries: bool, **outs: Any) -> None:
+              no_memory: bool, sizes: str | None, queries: bool, processes: int | None,
+              **outs: Any) -> None:
     """Benchmark TARGET, an importable MODULE:CALLABLE (sync or async)."""
     outputs = outputs_from(outs)
     parsed = parse_checks(checks)  # malformed checks fail before anything runs
@@ -54,7 +57,7 @@ def bench_cmd(target: str, setup: str | None, checks: tuple[str, ...],
         validate_units(c, "sweep" if sizes else "bench")
     options = BenchOptions().merged(
         max_time=max_time, rounds=rounds, iterations=iterations, warmup=warmup, gc=gc_on,
-        memory=False if no_memory else None,
+        memory=False if no_memory else None, processes=processes,
     )
     fn = load_object(target)
     setup_fn: Any = load_object(setup, "setup") if setup else None

@@ -143,7 +143,8 @@ def render(report: CompareReport) -> Table:
 
 
 def _emit(report: CompareReport, json_path: Path | None, junit: Path | None,
-          markdown: Path | None) -> int:
+          markdown: Path | None, html: Path | None = None,
+          current: ResultSet | None = None) -> int:
     out.print(render(report))
     counts = report.counts()
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing compared"
@@ -172,6 +173,13 @@ def _emit(report: CompareReport, json_path: Path | None, junit: Path | None,
     elif os.environ.get("GITHUB_STEP_SUMMARY"):
         with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as f:
             f.write(comparison_markdown(report) + "\n")
+    if html is not None:
+        from perfgate.env import collect
+        from perfgate.report.html import write_html
+
+        rs = current if current is not None else ResultSet(environment=collect())
+        write_html(rs, html, comparisons=report.to_dict(), title="perfgate comparison")
+        out.print(f"HTML report written to {html}")
     return EXIT_FAIL if report.failed else EXIT_OK
 
 
@@ -240,12 +248,14 @@ def _gate(ref: str, targets: tuple[str, ...], cfg: Mapping[str, Any],
               help="Write JUnit XML: each comparison a test case.")
 @click.option("--markdown", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a Markdown table (also to $GITHUB_STEP_SUMMARY when set).")
+@click.option("--html", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a self-contained HTML report: ratios with CIs, regressions first.")
 @handle_errors
 def compare_cmd(args: tuple[str, ...], ref: str | None, thresholds: tuple[str, ...],
                 metrics: tuple[str, ...], min_effect: str | None, alpha: float | None,
                 budget: float | None, max_pairs: int | None, process_time: float | None,
                 hash_seed: int, store_url: str | None, json_path: Path | None,
-                junit: Path | None, markdown: Path | None) -> None:
+                junit: Path | None, markdown: Path | None, html: Path | None) -> None:
     """Compare BASE and CURRENT (result files or stored run ids), or with --against REF
     run TARGETs (suite paths or MODULE:CALLABLE) of this tree and of REF interleaved.
 
@@ -264,6 +274,7 @@ def compare_cmd(args: tuple[str, ...], ref: str | None, thresholds: tuple[str, .
             raise UsageError("--against REF needs at least one TARGET (a suite path or "
                              "MODULE:CALLABLE)")
         report = _gate(ref, args, cfg, th, a, me, budget, max_pairs, process_time, hash_seed)
+        current: ResultSet | None = None
     else:
         if len(args) != 2:
             raise UsageError("expected BASE and CURRENT (files or stored run ids), or "
@@ -278,4 +289,5 @@ def compare_cmd(args: tuple[str, ...], ref: str | None, thresholds: tuple[str, .
         if not report.comparisons:
             raise UsageError("nothing to compare: no benchmark has the same name and metric "
                              "in both runs")
-    sys.exit(_emit(report, json_path, junit, markdown))
+        current = cur
+    sys.exit(_emit(report, json_path, junit, markdown, html, current))

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 from rich.table import Table
 from rich.text import Text
 
-from perfgate.cli._common import handle_errors, out
+from perfgate.cli._common import err, handle_errors, out
 from perfgate.units import format_value
 
 if TYPE_CHECKING:
@@ -49,9 +50,11 @@ def sparkline(values: Sequence[float | None]) -> str:
 @click.option("--store", "store_url", metavar="URL", envvar="PERFGATE_STORE",
               help="History store URL (default sqlite:///.perfgate/history.db; env "
                    "PERFGATE_STORE).")
+@click.option("--html", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a self-contained HTML report: a trend per metric, commits named.")
 @handle_errors
 def history_cmd(name: str | None, as_json: bool, metric: str, limit: int,
-                store_url: str | None) -> None:
+                store_url: str | None, html: Path | None) -> None:
     """List stored runs (newest first); with NAME, that benchmark's METRIC over time."""
     from perfgate.store import open_store
 
@@ -59,13 +62,21 @@ def history_cmd(name: str | None, as_json: bool, metric: str, limit: int,
         runs = store.runs(name, limit=limit)
         points = store.metric_points([r.id for r in runs], name)
         shown = store.display_url
+    doc: dict[str, Any] = {"store": shown, "runs": []}
+    for r in runs:
+        metrics: dict[str, dict[str, Any]] = {}
+        for pt in points[r.id]:
+            metrics.setdefault(pt.result, {})[pt.metric] = pt.to_dict()
+        doc["runs"].append({**r.to_dict(), "metrics": metrics})
+    if html is not None:
+        from perfgate.env import collect
+        from perfgate.model import ResultSet
+        from perfgate.report.html import write_html
+
+        write_html(ResultSet(environment=collect()), html, history=doc,
+                   title=f"perfgate history{' · ' + name if name else ''}")
+        err.print(f"HTML report written to {html}")
     if as_json:
-        doc: dict[str, Any] = {"store": shown, "runs": []}
-        for r in runs:
-            metrics: dict[str, dict[str, Any]] = {}
-            for pt in points[r.id]:
-                metrics.setdefault(pt.result, {})[pt.metric] = pt.to_dict()
-            doc["runs"].append({**r.to_dict(), "metrics": metrics})
         click.echo(json.dumps(doc, indent=2))
         return
     if not runs:

@@ -1,0 +1,138 @@
+"""A benchmark measured in several fresh processes, one after another.
+
+One process's median can sit a few per cent away from the next one's (memory layout, hash
+seeds, which core, what the neighbours do): a CI from one process's rounds is too narrow for
+a claim about the code. With ``processes=N`` each worker is a fresh interpreter (``spawn``)
+running the ordinary in-process loop with ``max_time / N``; the reported median is that of
+all rounds pooled, and its CI comes from a two-level bootstrap (resample processes, then
+rounds within them), so it widens by as much as the processes disagree.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import pickle
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from perfgate._errors import TargetError, UsageError
+from perfgate.analysis.stats import summarize
+from perfgate.model import Metric, Result
+
+__all__ = ["bench_in_processes", "hierarchical_median_ci"]
+
+_SEED = 20261122
+_N_BOOT = 2000
+
+
+def _child(fn: Callable[..., Any], arg: Any, opts: Any, memory: bool, out: Any) -> None:
+    from perfgate.bench._calls import _NO_ARG
+    from perfgate.bench._engine import bench_callable
+
+    try:
+        r = bench_callable(fn, arg=_NO_ARG if arg is None else arg[0],
+                           options=replace(opts, processes=0, memory=memory))
+        out.put(("ok", r.to_dict()))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent
+        out.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def hierarchical_median_ci(
+    groups: list[list[float]], conf: float = 0.95
+) -> tuple[float, float]:
+    """95 % CI of the pooled median, resampling groups (processes) and then their members."""
+    arrays = [np.asarray(g, dtype=np.float64) for g in groups if g]
+    if not arrays:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(_SEED)
+    k = len(arrays)
+    meds = np.empty(_N_BOOT)
+    for b in range(_N_BOOT):
+        picked = rng.integers(0, k, size=k)
+        parts = [arrays[i][rng.integers(0, arrays[i].size, size=arrays[i].size)] for i in picked]
+        meds[b] = np.median(np.concatenate(parts))
+    alpha = (1.0 - conf) / 2
+    return float(np.quantile(meds, alpha)), float(np.quantile(meds, 1 - alpha))
+
+
+def bench_in_processes(
+    fn: Callable[..., Any],
+    arg: Any,
+    opts: Any,
+    label: str,
+    params: Mapping[str, Any] | None,
+    progress: Callable[[float], None] | None,
+) -> Result:
+    from perfgate.bench._calls import _NO_ARG
+
+    n = opts.processes
+    packed = None if arg is _NO_ARG else (arg,)
+    try:
+        pickle.dumps((fn, packed))
+    except Exception as exc:  # noqa: BLE001 - any pickling failure means the same thing
+        raise UsageError(
+            f"{label}: processes={n} needs a target (and setup value) that a fresh process "
+            f"can import: a module-level function, not a lambda or closure ({exc})"
+        ) from None
+    each = replace(opts, max_time=opts.max_time / n)
+    ctx = mp.get_context("spawn")
+    children: list[Result] = []
+    for i in range(n):
+        out = ctx.Queue()
+        proc = ctx.Process(target=_child, args=(fn, packed, each, i == 0 and opts.memory, out))
+        proc.start()
+        try:
+            status, payload = out.get(timeout=600)
+        finally:
+            proc.join(30)
+            if proc.is_alive():
+                proc.terminate()
+        if status != "ok":
+            raise TargetError(f"{label}: worker process {i + 1} of {n}: {payload}")
+        children.append(Result.from_dict(payload))
+        if progress is not None:
+            progress((i + 1) / n)
+    return _combine(label, children, opts, params)
+
+
+def _combine(
+    label: str, children: list[Result], opts: Any, params: Mapping[str, Any] | None
+) -> Result:
+    groups = [list(c.metrics["time"].samples or ()) for c in children if "time" in c.metrics]
+    pooled = [x for g in groups for x in g]
+    metrics: dict[str, Metric] = {}
+    error = next((c.error for c in children if c.error), None)
+    if pooled:
+        lo, hi = hierarchical_median_ci(groups)
+        t = summarize(pooled, "s")
+        per_process = [float(np.median(g)) for g in groups if g]
+        metrics["time"] = replace(t, ci_low=lo, ci_high=hi,
+                                  extra={**t.extra, "process_medians": per_process})
+        if t.median:
+            ops_ci = (1.0 / hi, 1.0 / lo) if lo > 0 else None
+            metrics["ops"] = Metric.gauge(1.0 / t.median, "1/s", ops_ci)
+    for key in ("alloc_bytes", "allocs"):
+        if key in children[0].metrics:
+            metrics[key] = children[0].metrics[key]
+    phase_names = {k for c in children for k in c.metrics if k.startswith("time.")}
+    for ph in sorted(phase_names):
+        metrics[ph] = summarize(
+            [x for c in children if ph in c.metrics for x in (c.metrics[ph].samples or ())], "s")
+    rss = [c.metrics["rss"].value for c in children if "rss" in c.metrics]
+    if rss:
+        metrics["rss"] = Metric.gauge(float(max(v for v in rss if v is not None)), "B")
+    first = children[0].params
+    all_params = {
+        **(params or {}),
+        "iterations": first.get("iterations"),
+        "rounds": sum(int(c.params.get("rounds", 0)) for c in children),
+        "processes": len(children),
+        "async": first.get("async"),
+        "gc": opts.gc,
+        "max_time": opts.max_time,
+        "warmup": opts.warmup,
+    }
+    return Result(name=label, kind="bench", params=all_params, metrics=metrics, error=error)
