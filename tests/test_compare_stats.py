@@ -180,3 +180,21 @@ def test_value_metrics_without_threshold_use_the_minimum_effect() -> None:
     (c,) = [c for c in compare_resultsets(base, bigger, thresholds=th).comparisons
             if c.metric == "allocs"]
     assert c.status == "regression" and c.level == "warn"  # 3 %: below the 5 % fail level
+
+
+def test_one_process_per_side_needs_more_than_process_noise() -> None:
+    from perfgate.analysis.compare import compare_samples, finish
+
+    rng = np.random.default_rng(7)
+    base = list(1.0 + 0.001 * rng.standard_normal(200))
+
+    def status(shift: float) -> str:
+        cur = [x * shift for x in base]
+        c = compare_samples("f", "time", "s", base, cur, paired=False, unit_of_analysis="round")
+        return finish([c], 0.05, 0.01)[0].status
+
+    # 2 % with a razor-thin CI: significant for these rounds, but another process could
+    # land 2 % away on its own, so the comparison does not call it.
+    assert status(1.02) == "inconclusive"
+    assert status(1.10) == "regression"
+    assert status(0.90) == "improvement"

@@ -312,6 +312,11 @@ def _badness(ratio: float, lo: float, hi: float, higher_better: bool
     return ratio, lo, hi
 
 
+# One process per side: its rounds cannot show how far the next process would land (a few
+# per cent on a shared machine), so a change is only called when the whole CI clears this.
+ROUND_PROCESS_NOISE = 0.03
+
+
 def _decide(c: Comparison, alpha: float, min_effect: float) -> Comparison:
     """Status and level from the estimate, the CI, the adjusted p and the threshold."""
     if c.ratio is None or not math.isfinite(c.ratio) or c.ratio <= 0:
@@ -330,9 +335,10 @@ def _decide(c: Comparison, alpha: float, min_effect: float) -> Comparison:
         b, b_lo, b_hi = _badness(c.ratio, c.ci[0], c.ci[1], c.higher_is_better)
         sig = c.p_adjusted is not None and c.p_adjusted < alpha
         eq = max(min_effect, th.fail if th is not None and th.relative else 0.0)
-        if sig and b_lo > 1 and b >= 1 + min_effect:
+        noise = ROUND_PROCESS_NOISE if c.unit_of_analysis == "round" else 0.0
+        if sig and b_lo > 1 + noise and b >= 1 + min_effect:
             status = "regression"
-        elif sig and b_hi < 1 and b <= 1 / (1 + min_effect):
+        elif sig and b_hi < 1 / (1 + noise) and b <= 1 / (1 + min_effect):
             status = "improvement"
         elif b_lo >= 1 / (1 + eq) and b_hi <= 1 + eq:
             status = "unchanged"
