@@ -67,3 +67,28 @@ def test_gate_input_errors(repo: Path, tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.chdir(outside)
     code, output = gate("--against", "HEAD", "mod:f")
     assert code == 2 and "not inside a git repository" in output
+
+
+@pytest.mark.slow
+def test_ctrl_c_reports_the_pairs_already_measured(repo: Path, tmp_path: Path) -> None:
+    # The working tree's module sends Ctrl-C to the gate when its second worker process
+    # imports it: pair 1 is then half measured, and only pair 0 may be reported.
+    counter = tmp_path / "imports"
+    (repo / "mod.py").write_text(
+        "import os, signal, pathlib\n"
+        f"c = pathlib.Path({str(counter)!r})\n"
+        "n = int(c.read_text()) + 1 if c.exists() else 1\n"
+        "c.write_text(str(n))\n"
+        "if n == 2:\n"
+        "    os.kill(os.getppid(), signal.SIGINT)\n" + FAST
+    )
+    code, output = gate("--against", "HEAD", "mod:f", "--max-pairs", "12", "--budget", "300",
+                        "--process-time", "0.02", "--json", "gate.json")
+    assert code == 130, output
+    assert "interrupted" in output
+    doc = json.loads((repo / "gate.json").read_text())
+    assert doc["gate"]["stopped"] == "interrupted"
+    assert doc["gate"]["pairs"] == 1
+    (c,) = doc["comparisons"]
+    assert c["n_base"] == c["n_current"] == 1
+    assert git(repo, "worktree", "list").count("\n") == 1  # the worktree is still removed

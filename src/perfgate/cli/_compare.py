@@ -24,7 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from perfgate._errors import ResultFormatError, UsageError
-from perfgate.cli._common import EXIT_FAIL, EXIT_OK, err, handle_errors, out
+from perfgate.cli._common import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, err, handle_errors, out
 from perfgate.model import ResultSet
 from perfgate.units import format_value
 
@@ -290,4 +290,9 @@ def compare_cmd(args: tuple[str, ...], ref: str | None, thresholds: tuple[str, .
             raise UsageError("nothing to compare: no benchmark has the same name and metric "
                              "in both runs")
         current = cur
-    sys.exit(_emit(report, json_path, junit, markdown, html, current))
+    code = _emit(report, json_path, junit, markdown, html, current)
+    if report.extra.get("gate", {}).get("stopped") == "interrupted":
+        err.print("[yellow]interrupted: the comparison covers the pairs measured before "
+                  "Ctrl-C[/]")
+        code = EXIT_INTERRUPTED
+    sys.exit(code)

@@ -189,36 +189,44 @@ def run_gate(ref: str, targets: Sequence[str], *, cwd: Path | None = None,
         pairs, stopped = 0, "max-pairs"
         alpha_look = opts.alpha / len(LOOKS)
         comps: list[Comparison] = []
-        while pairs < opts.max_pairs:
-            order = (base, cur) if pairs % 2 == 0 else (cur, base)
-            seed, pad = rng.randrange(1, 2**32 - 1), rng.randrange(0, 4096)
-            for side in order:
-                out = _run_worker(side, targets, opts, iterations, seed, pad)
-                for name, data in out["results"].items():
-                    iterations.setdefault(name, int(data["iterations"]))
-                    side.medians.setdefault(name, []).append(_median(data["samples"]))
-                    side.samples.setdefault(name, []).extend(data["samples"])
-            if pairs == 0:
-                names = [n for n in cur.medians if n in base.medians]
-                if not names:
-                    raise UsageError("no benchmark exists in both trees: "
-                                     f"{sorted(base.medians)} vs {sorted(cur.medians)}")
-            pairs += 1
-            now = clock()
-            spent = now - start
-            if progress is not None:
-                progress(pairs, spent, "")
-            next_end = spent + (now - loop_start) / pairs  # when the next pair would end
-            last = pairs >= opts.max_pairs or (pairs >= 3 and next_end > opts.budget)
-            if pairs in LOOKS or last:
-                comps = _analyse(base, cur, names, opts, alpha_look)
-                if not last and pairs >= opts.min_pairs and all(
-                        c.status != "inconclusive" for c in comps):
-                    stopped = "clear"
+        try:
+            while pairs < opts.max_pairs:
+                order = (base, cur) if pairs % 2 == 0 else (cur, base)
+                seed, pad = rng.randrange(1, 2**32 - 1), rng.randrange(0, 4096)
+                for side in order:
+                    out = _run_worker(side, targets, opts, iterations, seed, pad)
+                    for name, data in out["results"].items():
+                        iterations.setdefault(name, int(data["iterations"]))
+                        side.medians.setdefault(name, []).append(_median(data["samples"]))
+                        side.samples.setdefault(name, []).extend(data["samples"])
+                if pairs == 0:
+                    names = [n for n in cur.medians if n in base.medians]
+                    if not names:
+                        raise UsageError("no benchmark exists in both trees: "
+                                         f"{sorted(base.medians)} vs {sorted(cur.medians)}")
+                pairs += 1
+                now = clock()
+                spent = now - start
+                if progress is not None:
+                    progress(pairs, spent, "")
+                next_end = spent + (now - loop_start) / pairs  # when the next pair would end
+                last = pairs >= opts.max_pairs or (pairs >= 3 and next_end > opts.budget)
+                if pairs in LOOKS or last:
+                    comps = _analyse(base, cur, names, opts, alpha_look)
+                    if not last and pairs >= opts.min_pairs and all(
+                            c.status != "inconclusive" for c in comps):
+                        stopped = "clear"
+                        break
+                if last:
+                    stopped = "budget" if pairs < opts.max_pairs else "max-pairs"
                     break
-            if last:
-                stopped = "budget" if pairs < opts.max_pairs else "max-pairs"
-                break
+        except KeyboardInterrupt:
+            # Ctrl-C: keep every complete pair measured so far and report on them.
+            stopped = "interrupted"
+            for side in (base, cur):
+                for n in side.medians:
+                    side.medians[n] = side.medians[n][:pairs]
+            comps = _analyse(base, cur, names, opts, alpha_look) if pairs >= 1 and names else []
         seconds = clock() - start
     report = CompareReport(
         tuple(comps), alpha_look, opts.min_effect, base_label=f"{ref} ({commit[:10]})",
