@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import perfgate as pg
 from perfgate.bench._isolated import hierarchical_median_ci
+from perfgate.runner import run_specs
+from perfgate.suite import discover
 
 
 def _work() -> int:
@@ -37,3 +41,17 @@ def test_processes_option_runs_fresh_workers() -> None:
 def test_processes_need_an_importable_target() -> None:
     with pytest.raises(pg.UsageError, match="module-level function"):
         pg.bench_callable(lambda: None, options=pg.BenchOptions(processes=2))
+
+
+@pytest.mark.slow
+def test_processes_work_for_suite_files(tmp_path: Path) -> None:
+    # Suite files are imported under a synthetic module name; the workers load the file.
+    (tmp_path / "perf_iso.py").write_text(
+        "import perfgate as pg\n"
+        "@pg.bench(processes=2, max_time=0.1, warmup=0, memory=False)\n"
+        "def summing():\n    sum(range(100))\n"
+    )
+    (r,) = run_specs(discover([tmp_path]))
+    assert r.error is None
+    assert r.params["processes"] == 2
+    assert len(r.metrics["time"].extra["process_medians"]) == 2

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import pickle
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,11 +30,25 @@ _SEED = 20261122
 _N_BOOT = 2000
 
 
-def _child(fn: Callable[..., Any], arg: Any, opts: Any, memory: bool, out: Any) -> None:
+def _suite_ref(fn: Callable[..., Any]) -> tuple[str, str] | None:
+    """(file, name) for a function of a suite file: those are imported under a synthetic
+    module name that a fresh process cannot import, so the child loads the file again."""
+    module = sys.modules.get(getattr(fn, "__module__", "") or "")
+    path = getattr(module, "__file__", None)
+    if module is None or path is None or not module.__name__.startswith("perfgate_suite_"):
+        return None
+    return str(path), fn.__qualname__
+
+
+def _child(fn: Any, arg: Any, opts: Any, memory: bool, out: Any) -> None:
     from perfgate.bench._calls import _NO_ARG
     from perfgate.bench._engine import bench_callable
 
     try:
+        if isinstance(fn, tuple):  # a suite file's function: import the file here too
+            from perfgate.suite import _import
+
+            fn = _import(Path(fn[0]))[fn[1]]
         r = bench_callable(fn, arg=_NO_ARG if arg is None else arg[0],
                            options=replace(opts, processes=0, memory=memory))
         out.put(("ok", r.to_dict()))
@@ -70,8 +86,9 @@ def bench_in_processes(
 
     n = opts.processes
     packed = None if arg is _NO_ARG else (arg,)
+    target: Any = _suite_ref(fn) or fn
     try:
-        pickle.dumps((fn, packed))
+        pickle.dumps((target, packed))
     except Exception as exc:  # noqa: BLE001 - any pickling failure means the same thing
         raise UsageError(
             f"{label}: processes={n} needs a target (and setup value) that a fresh process "
@@ -82,7 +99,8 @@ def bench_in_processes(
     children: list[Result] = []
     for i in range(n):
         out = ctx.Queue()
-        proc = ctx.Process(target=_child, args=(fn, packed, each, i == 0 and opts.memory, out))
+        proc = ctx.Process(target=_child,
+                           args=(target, packed, each, i == 0 and opts.memory, out))
         proc.start()
         try:
             status, payload = out.get(timeout=600)
