@@ -139,3 +139,16 @@ def test_run_with_keyword_and_exit_codes(proj: Path) -> None:
     assert perfgate_cli(proj, "run", ".").returncode == 1
     r = perfgate_cli(proj, "run", ".", "-k", "nothing_matches")
     assert r.returncode == 2 and "no benchmarks found" in r.stderr
+
+
+@pytest.mark.slow
+def test_run_processes_override_reaches_every_benchmark(proj: Path) -> None:
+    (proj / "perf_p.py").write_text(
+        "import perfgate as pg\n@pg.bench()\ndef one(): sum(range(10))\n"
+    )
+    r = perfgate_cli(proj, "run", "perf_p.py", "--processes", "3", "--max-time", "0.1",
+                     "--json", "r.json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    res = json.loads((proj / "r.json").read_text())["results"][0]
+    assert res["params"]["processes"] == 3
+    assert len(res["metrics"]["time"]["process_medians"]) == 3

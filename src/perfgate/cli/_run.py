@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from typing import Any
 
 import click
@@ -21,8 +22,15 @@ from perfgate.runner import Interrupted, run_specs
 from perfgate.suite import discover
 
 
-def run_paths(paths: tuple[str, ...], keyword: str | None, outputs: Outputs) -> int:
+def run_paths(paths: tuple[str, ...], keyword: str | None, outputs: Outputs,
+              **overrides: Any) -> int:
+    """Discover and run; ``overrides`` (BenchOptions fields such as ``processes``,
+    ``max_time``) apply to every plain benchmark, over what its decorator says."""
     specs = discover(paths or (".",), keyword)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if given:
+        specs = [replace(s, options=s.options.merged(**given))
+                 if s.kind == "bench" and s.execute is None else s for s in specs]
     if not specs:
         err.print("[yellow]no benchmarks found[/] (suite files are named perf_*.py or *_perf.py)")
         return EXIT_USAGE
@@ -38,8 +46,13 @@ def run_paths(paths: tuple[str, ...], keyword: str | None, outputs: Outputs) -> 
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @click.option("-k", "keyword", metavar="EXPR",
               help="Only cases whose file::name matches, e.g. 'parse and not slow'.")
+@click.option("--processes", type=int,
+              help="Measure every benchmark in N fresh processes (CI covers their spread).")
+@click.option("--max-time", type=float, help="Seconds of timed rounds per benchmark.")
 @output_options
 @handle_errors
-def run_cmd(paths: tuple[str, ...], keyword: str | None, **outs: Any) -> None:
+def run_cmd(paths: tuple[str, ...], keyword: str | None, processes: int | None,
+            max_time: float | None, **outs: Any) -> None:
     """Discover suite files (perf_*.py, *_perf.py) under PATHS and run them."""
-    sys.exit(run_paths(paths, keyword, outputs_from(outs)))
+    sys.exit(run_paths(paths, keyword, outputs_from(outs), processes=processes,
+                       max_time=max_time))
