@@ -36,9 +36,20 @@ def test_import_has_no_side_effects() -> None:
         "before = type(asyncio.get_event_loop_policy())\n"
         "import perfgate\n"
         "assert type(asyncio.get_event_loop_policy()) is before\n"
-        "heavy = [m for m in ('scipy.stats', 'sqlalchemy', 'plotly', 'uvloop') if m in sys.modules]\n"
+        "heavy = [m for m in ('numpy', 'scipy.stats', 'sqlalchemy', 'plotly', 'uvloop', 'rich')"
+        " if m in sys.modules]\n"
         "print(heavy)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
     assert out.stderr == ""
+
+
+def test_subpackages_do_not_hide_the_functions_of_the_same_name() -> None:
+    # perfgate.load and perfgate.bench are subpackages and public functions at once.
+    import perfgate.bench._engine
+    import perfgate.load._engine  # noqa: F401
+
+    assert callable(perfgate.load)
+    assert callable(perfgate.bench)
+    assert perfgate.load.__module__ == "perfgate.load._api"
