@@ -48,7 +48,7 @@ def test_import_has_no_side_effects() -> None:
 def test_subpackages_do_not_hide_the_functions_of_the_same_name() -> None:
     # perfgate.load and perfgate.bench are subpackages and public functions at once.
     import perfgate.bench._engine
-    import perfgate.load._engine  # noqa: F401
+    import perfgate.load._engine
 
     assert callable(perfgate.load)
     assert callable(perfgate.bench)
