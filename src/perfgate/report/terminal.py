@@ -48,7 +48,7 @@ def _fmt_metric(m: Metric | None) -> str:
 def render_results(rs: ResultSet) -> RenderableType:
     table = Table(title=None, expand=False, show_lines=False)
     table.add_column("result", overflow="fold")
-    table.add_column("median (95% CI)", justify="right")
+    table.add_column("measured (median ± 95% CI)", justify="right")
     table.add_column("ops/s", justify="right")
     table.add_column("alloc/op", justify="right")
     table.add_column("n", justify="right")
@@ -56,7 +56,7 @@ def render_results(rs: ResultSet) -> RenderableType:
     notes: list[RenderableType] = []
     for r in rs.results:
         status = r.status
-        t = r.metrics.get("time")
+        t = r.metrics.get("time") or r.metrics.get("latency")
         table.add_row(
             Text(r.name),
             _headline(r),
