@@ -10,6 +10,7 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -40,6 +41,23 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+# --------------------------------------------------------------------------- system packages
+
+
+def missing_system_package(reason: str) -> NoReturn:
+    """Skip on a developer machine without the package; fail under CI, where
+    ``scripts/system-deps`` must have installed it (a skip there would hide a broken setup)."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} — under CI this is a broken setup, not a skip")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def require_system() -> Callable[[str], NoReturn]:
+    """The same, for conftest files below this one (which cannot import this module)."""
+    return missing_system_package
+
+
 # --------------------------------------------------------------------------- PostgreSQL
 
 
@@ -61,18 +79,18 @@ def free_port() -> int:
 def postgres_port() -> Iterator[int]:
     """A throwaway PostgreSQL cluster on 127.0.0.1, for the whole session: initdb in a temp
     dir, trust auth for user ``perfgate``, started as ``nobody`` when running as root
-    (postgres refuses root). Skips, saying why, only when the server is not installed
-    (``scripts/system-deps`` installs it)."""
+    (postgres refuses root). Without the server: a skip on a developer machine, a failure
+    under CI (``scripts/system-deps`` installs it)."""
     bindir = _pg_bindir()
     if bindir is None:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed; "
-                    "scripts/system-deps installs them")
+        missing_system_package("PostgreSQL server binaries (initdb, pg_ctl) are not "
+                               "installed; scripts/system-deps installs them")
     tmp = Path(tempfile.mkdtemp(prefix="perfgate-pg-"))
     data = tmp / "data"
     run_as: list[str] = []
     if os.geteuid() == 0:
         if shutil.which("runuser") is None:
-            pytest.skip("running as root without runuser: cannot start postgres")
+            missing_system_package("running as root without runuser: cannot start postgres")
         os.chmod(tmp, 0o777)
         run_as = ["runuser", "-u", "nobody", "--"]
     port = free_port()
@@ -93,7 +111,7 @@ def postgres_port() -> Iterator[int]:
 @pytest.fixture(scope="session")
 def pg_database(postgres_port: int) -> Callable[[str], str]:
     """``pg_database(name)`` creates a fresh database on the session cluster; its URL."""
-    psycopg = pytest.importorskip("psycopg", reason="psycopg is in the 'test' extra")
+    import psycopg  # in the 'test' extra: an import error is a broken install, not a skip
 
     def create(name: str) -> str:
         with psycopg.connect(f"postgresql://perfgate@127.0.0.1:{postgres_port}/postgres",

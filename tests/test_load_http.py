@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -80,11 +79,11 @@ def test_tls(tmp_path: Path) -> None:
 def test_a_server_that_dies_mid_run() -> None:
     duration = 0.8
     with Server(lambda n, p: Reply(die=n == 50)) as s:
-        t0 = time.monotonic()
         r = pg.load(s.url, vus=3, duration=duration, processes=1, grace=0.2)
-        elapsed = time.monotonic() - t0
     m = r.metrics
-    assert elapsed < duration + 1.0  # ended on time
+    # Ended with its schedule, not by waiting out the 30 s request timeout on dead
+    # connections: a behaviour bound, far from anything a slow machine could reach.
+    assert r.extra["duration"] < 10
     assert m["count.ok"].value == 50  # what was measured is kept
     assert m["errors"].value >= 3  # the requests in flight, then refused connections
     assert m["count.ConnectionRefusedError"].value > 0

@@ -12,13 +12,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 import perfgate as pg
 from perfgate.bench import BenchOptions
 from perfgate.probes import count_queries
-
-psycopg = pytest.importorskip("psycopg", reason="psycopg is in the 'test' extra")
 
 pytestmark = pytest.mark.slow
 QUICK = BenchOptions(rounds=5, iterations=1, warmup=0.0, memory=False)
@@ -88,7 +87,7 @@ def test_psycopg_n_plus_one_in_a_sweep(dsn: str) -> None:
 
 
 def test_sqlalchemy_engine_on_postgres(dsn: str) -> None:
-    sa = pytest.importorskip("sqlalchemy")
+    import sqlalchemy as sa
     engine = sa.create_engine(dsn.replace("postgresql://", "postgresql+psycopg://"))
     try:
         with count_queries() as q, engine.connect() as conn:

@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -185,16 +186,14 @@ def test_auto_clock() -> None:
         pg.sweep(lambda n: None, [1, 2], clock="sundial")
 
 
-def test_auto_sizes_stop_before_the_budget() -> None:
+def test_auto_sizes_stop_before_the_budget(clock: Any) -> None:
     from perfgate.bench._sweep import _Target
 
     def quadratic(n: int) -> None:
-        for _ in range(n * n // 64):
-            pass
+        clock.advance(1e-9 * n * n)  # a call "takes" n² ns on the injected clock
 
-    t0 = time.perf_counter()
-    sizes = choose_sizes(_Target(quadratic, None, False), budget=0.5)
-    assert time.perf_counter() - t0 < 0.5
+    sizes = choose_sizes(_Target(quadratic, None, False), budget=0.5, clock=clock)
+    assert clock() < 0.5  # probing the sizes spent less than the budget
     assert sizes == sorted(set(sizes)) and len(sizes) >= 4
     assert sizes[-1] / sizes[0] >= 8
 

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from cdp_browser import CHROMIUM, Browser
 
 
 @pytest.fixture(scope="session")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+def browser(tmp_path_factory: pytest.TempPathFactory,
+            require_system: Callable[[str], NoReturn]) -> Iterator[Browser]:
     if CHROMIUM is None:
-        pytest.skip("chromium is not installed (scripts/system-deps installs it on Debian)")
+        require_system("chromium is not installed (scripts/system-deps installs it on Debian)")
     b = Browser(tmp_path_factory.mktemp("chromium-profile"))
     try:
         yield b

@@ -112,31 +112,33 @@ def parse_sizes(text: str) -> list[int] | str:
     return _check_sizes(values)
 
 
-def _one_call(fn: Callable[..., Any], arg: Any) -> float:
+def _one_call(fn: Callable[..., Any], arg: Any,
+              clock: Callable[[], float] = time.perf_counter) -> float:
     from perfgate.bench._calls import Caller
 
     caller = Caller(fn, arg)
     try:
-        t0 = time.perf_counter()
+        t0 = clock()
         caller.call_once()
-        return time.perf_counter() - t0
+        return clock() - t0
     finally:
         caller.close()
 
 
-def choose_sizes(target: _Target, budget: float, count: int = AUTO_SIZES) -> list[int]:
+def choose_sizes(target: _Target, budget: float, count: int = AUTO_SIZES,
+                 clock: Callable[[], float] = time.perf_counter) -> list[int]:
     """Geometric sizes from 8 up to where one call still fits the budget comfortably."""
     share = budget * 0.8 / count
-    deadline = time.perf_counter() + budget * 0.2
+    deadline = clock() + budget * 0.2
     n, last_ok = 8, 8
     prev: float | None = None
     while n <= MAX_AUTO_SIZE:
         fn, arg = target.build(n)
-        t = _one_call(fn, arg)
+        t = _one_call(fn, arg, clock)
         if t > share / 10:
             break
         last_ok = n
-        if time.perf_counter() > deadline:
+        if clock() > deadline:
             break
         ratio = t / prev if prev and prev > 0 else 2.0
         predicted = t * (ratio**2 if ratio > 8 else ratio * 2)
