@@ -30,6 +30,7 @@ __all__ = [
     "Status",
     "Verdict",
     "read_json",
+    "read_text",
     "write_json",
 ]
 
@@ -406,12 +407,16 @@ def write_json(path: str | Path, rs: ResultSet) -> None:
     tmp.replace(p)
 
 
-def read_json(path: str | Path) -> ResultSet:
+def read_text(path: str | Path) -> str:
+    """A results file's text, or a ResultFormatError naming the file."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ResultFormatError(f"{p}: cannot read: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise ResultFormatError(f"{p}: not a text file") from None
-    return ResultSet.from_json(text, str(p))
+
+
+def read_json(path: str | Path) -> ResultSet:
+    return ResultSet.from_json(read_text(path), str(path))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Protocol
 
-from perfgate._errors import PerfgateError, UnitError, UnknownMetricError
-from perfgate.analysis.checks import apply_checks
+from perfgate._errors import PerfgateError
+from perfgate.analysis.checks import apply_checks_keeping
 from perfgate.bench._burst import burst
 from perfgate.bench._engine import bench_callable
 from perfgate.bench._parallel import parallel
@@ -74,13 +75,8 @@ def run_spec(spec: Spec, listener: Listener | None = None) -> Result:
                 spec.fn, name=spec.name, options=spec.options, progress=lst.progress
             )
     if spec.source:
-        result = Result(**{**result.__dict__, "params": {**result.params, "source": spec.source}})
-    if result.error is None and spec.checks:
-        try:
-            result = apply_checks(result, spec.checks)
-        except (UnknownMetricError, UnitError) as exc:
-            result = Result(**{**result.__dict__, "error": f"check failed to evaluate: {exc}"})
-    return result
+        result = replace(result, params={**result.params, "source": spec.source})
+    return apply_checks_keeping(result, spec.checks)
 
 
 def run_specs(specs: Sequence[Spec], listener: Listener | None = None) -> list[Result]:

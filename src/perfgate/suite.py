@@ -28,7 +28,7 @@ import importlib.util
 import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -78,22 +78,14 @@ class Spec:
 
 def parsed_checks(checks: Iterable[str], kind: str) -> tuple[Check, ...]:
     """Parse and unit-check a case's checks at decoration time (before anything runs)."""
-    return _parsed(checks, kind)
-
-
-def attach(fn: F, spec: Spec) -> F:
-    """Attach a spec to a function so that :func:`discover` collects it."""
-    return _attach(fn, spec)
-
-
-def _parsed(checks: Iterable[str], kind: str) -> tuple[Check, ...]:
     parsed = tuple(parse_checks(checks))
     for c in parsed:
         validate_units(c, kind)
     return parsed
 
 
-def _attach(fn: F, spec: Spec) -> F:
+def attach(fn: F, spec: Spec) -> F:
+    """Attach a spec to a function so that :func:`discover` collects it."""
     specs: list[Spec] = list(getattr(fn, "__perfgate__", ()))
     specs.append(spec)
     fn.__perfgate__ = tuple(specs)  # type: ignore[attr-defined]
@@ -120,7 +112,7 @@ def bench(
     if isinstance(checks, str):
         checks = [checks]
     swept = sizes is not None
-    parsed = _parsed(checks, "sweep" if swept else "bench")
+    parsed = parsed_checks(checks, "sweep" if swept else "bench")
     try:
         opts = BenchOptions().merged(**options)
     except TypeError as exc:
@@ -132,8 +124,8 @@ def bench(
 
             spec = sweep_spec(name or f.__name__, f, parsed, setup=setup, sizes=sizes,
                               queries=queries, budget=budget, options=opts if options else None)
-            return _attach(f, spec)
-        return _attach(f, Spec(name or f.__name__, f, "bench", parsed, setup, opts))
+            return attach(f, spec)
+        return attach(f, Spec(name or f.__name__, f, "bench", parsed, setup, opts))
 
     return deco(fn) if fn is not None else deco
 
@@ -144,12 +136,12 @@ def burst_case(
     """Mark a function as a burst: n calls released at once, outcomes counted."""
     if isinstance(checks, str):
         checks = [checks]
-    parsed = _parsed(checks, "burst")
+    parsed = parsed_checks(checks, "burst")
     if n < 1:
         raise UsageError("burst: n must be ≥ 1")
 
     def deco(f: F) -> F:
-        return _attach(f, Spec(name or f.__name__, f, "burst", parsed, n=n))
+        return attach(f, Spec(name or f.__name__, f, "burst", parsed, n=n))
 
     return deco(fn) if fn is not None else deco
 
@@ -165,10 +157,10 @@ def parallel_case(
     """Mark a function for a sequential-vs-parallel comparison (speedup, efficiency)."""
     if isinstance(checks, str):
         checks = [checks]
-    parsed = _parsed(checks, "bench")
+    parsed = parsed_checks(checks, "bench")
 
     def deco(f: F) -> F:
-        return _attach(
+        return attach(
             f, Spec(name or f.__name__, f, "parallel", parsed, workers=workers, mode=mode)
         )
 
@@ -181,7 +173,7 @@ def specs_in(namespace: dict[str, Any], source: str = "") -> list[Spec]:
     for obj in list(namespace.values()):
         for spec in getattr(obj, "__perfgate__", ()):
             if isinstance(spec, Spec):
-                out.append(Spec(**{**spec.__dict__, "source": source}))
+                out.append(replace(spec, source=source))
     return out
 
 

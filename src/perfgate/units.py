@@ -8,9 +8,8 @@ binary prefixes are spelled ``KiB``, ``MiB``, ``GiB``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
-__all__ = ["COMPLEXITY_CLASSES", "Quantity", "format_value", "parse_duration", "parse_unit"]
+__all__ = ["COMPLEXITY_CLASSES", "format_value", "parse_duration", "parse_unit"]
 
 # Big-O classes in increasing order; a complexity verdict's value and limit (unit "O") are
 # ranks in this tuple.
@@ -23,14 +22,6 @@ _BYTES = {"B": 1.0, "KB": 1e3, "kB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
 _COUNT = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6}
 _PER = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
 
-
-@dataclass(frozen=True)
-class Quantity:
-    """A number already converted to its SI base unit, with the dimension it came in."""
-
-    value: float
-    unit: str  # "s", "B", "1", "%" (already divided by 100, dimension "1"), or "X/s"
-    text: str = ""
 
 
 def parse_unit(suffix: str) -> tuple[float, str] | None:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -40,6 +40,7 @@ __all__ = [
     "COMPLEXITY_CLASSES",
     "Check",
     "apply_checks",
+    "apply_checks_keeping",
     "evaluate",
     "parse_check",
     "parse_checks",
@@ -556,3 +557,15 @@ def _evaluate_complexity(check: Check, result: Result) -> Verdict:
 def apply_checks(result: Result, checks: Sequence[Check]) -> Result:
     """The result with a verdict for each check (earlier verdicts are kept)."""
     return result.with_verdicts([*result.verdicts, *(evaluate(c, result) for c in checks)])
+
+
+def apply_checks_keeping(result: Result, checks: Sequence[Check]) -> Result:
+    """As :func:`apply_checks` for a run's own checks: a check that cannot be evaluated
+    (unknown metric, unit that does not fit) becomes the result's ``error`` and the
+    measurements stay; a result that already failed is left as it is."""
+    if result.error is not None or not checks:
+        return result
+    try:
+        return apply_checks(result, checks)
+    except (UnknownMetricError, UnitError) as exc:
+        return replace(result, error=f"check failed to evaluate: {exc}")

@@ -142,14 +142,18 @@ def count_outliers(samples: Sequence[float] | FloatArray) -> int:
 
 
 def summarize(
-    samples: Sequence[float] | FloatArray, unit: str = "s", keep_samples: bool = True
+    samples: Sequence[float] | FloatArray,
+    unit: str = "s",
+    keep_samples: bool = True,
+    ci: tuple[float, float] | None = None,
 ) -> Metric:
-    """A distribution :class:`Metric` with every summary field and the median's 95 % CI."""
+    """A distribution :class:`Metric` with every summary field and the median's 95 % CI
+    (``ci`` when the caller has a better one, e.g. across processes)."""
     a = _arr(samples)
     if a.size == 0:
         return Metric(unit=unit, kind="distribution", n=0)
     p = np.quantile(a, [0.25, 0.5, 0.75, 0.9, 0.95, 0.99])
-    lo, hi = median_ci(a)
+    lo, hi = ci if ci is not None else median_ci(a)
     return Metric(
         unit=unit,
         kind="distribution",

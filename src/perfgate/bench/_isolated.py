@@ -125,10 +125,9 @@ def _combine(
     error = next((c.error for c in children if c.error), None)
     if pooled:
         lo, hi = hierarchical_median_ci(groups)
-        t = summarize(pooled, "s")
+        t = summarize(pooled, "s", ci=(lo, hi))
         per_process = [float(np.median(g)) for g in groups if g]
-        metrics["time"] = replace(t, ci_low=lo, ci_high=hi,
-                                  extra={**t.extra, "process_medians": per_process})
+        metrics["time"] = replace(t, extra={**t.extra, "process_medians": per_process})
         if t.median:
             ops_ci = (1.0 / hi, 1.0 / lo) if lo > 0 else None
             metrics["ops"] = Metric.gauge(1.0 / t.median, "1/s", ops_ci)

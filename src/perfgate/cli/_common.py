@@ -116,13 +116,6 @@ def live_progress() -> Iterator[RichListener]:
         yield RichListener(progress)
 
 
-def json_option(fn: F) -> F:
-    return click.option(
-        "--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
-        help="Write the results as perfgate JSON (docs/results-format.md).",
-    )(fn)
-
-
 @dataclass
 class Outputs:
     """Where a command writes its results besides the terminal."""

@@ -20,9 +20,9 @@ from typing import Any
 
 import click
 
-from perfgate._errors import ResultFormatError, UsageError
+from perfgate._errors import UsageError
 from perfgate.cli._common import handle_errors, out
-from perfgate.model import Environment, Result, ResultSet, read_json
+from perfgate.model import Environment, Result, ResultSet, read_json, read_text
 from perfgate.report.terminal import summary_line
 
 __all__ = ["report_cmd"]
@@ -30,12 +30,7 @@ __all__ = ["report_cmd"]
 
 def _peek(path: Path) -> Any:
     """The parsed JSON of a file, or None when it is not JSON (read_json says why)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ResultFormatError(f"{path}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ResultFormatError(f"{path}: not a text file") from None
+    text = read_text(path)
     try:
         return json.loads(text)
     except json.JSONDecodeError:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from perfgate._errors import UnitError, UnknownMetricError, UsageError
-from perfgate.analysis.checks import Check, apply_checks, parse_checks, validate_units
+from perfgate._errors import UsageError
+from perfgate.analysis.checks import Check, apply_checks_keeping, parse_checks, validate_units
 from perfgate.load._engine import default_processes
 from perfgate.load._executors import Closed, Executor, Open, closed, open
 from perfgate.load._result import build_result
@@ -135,11 +135,7 @@ def load(
         name or _default_name(tgt.describe()), run, params,
         cpu_bound_is_target=not isinstance(tgt, HttpTarget), warmup=warmup,
     )
-    if result.error is None and parsed:
-        try:
-            result = apply_checks(result, parsed)
-        except (UnknownMetricError, UnitError) as exc:
-            result = Result(**{**result.__dict__, "error": f"check failed to evaluate: {exc}"})
+    result = apply_checks_keeping(result, parsed)
     if run.interrupted:
         raise Interrupted([result])
     return result

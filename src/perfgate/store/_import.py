@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from perfgate._errors import ResultFormatError
-from perfgate.model import Environment, Metric, Result, ResultSet
+from perfgate.model import Environment, Metric, Result, ResultSet, read_text
 
 __all__ = ["from_pytest_benchmark", "import_file"]
 
@@ -109,12 +109,7 @@ def import_file(path: str | Path) -> tuple[ResultSet, str]:
     """Read perfgate or pytest-benchmark JSON; returns the ResultSet and the source name
     (``"perfgate"`` or ``"pytest-benchmark"``)."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ResultFormatError(f"{p}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ResultFormatError(f"{p}: not a text file") from None
+    text = read_text(p)
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
