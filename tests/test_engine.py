@@ -18,13 +18,17 @@ def test_calibration_and_rounds_with_an_injected_clock(clock: Any) -> None:
         clock.advance(2e-6)  # every call "takes" exactly 2 µs
 
     r = bench_callable(op, name="op", timer=clock,
-                       options=BenchOptions(warmup=0, rounds=40, round_time=1e-3, memory=False))
+                       options=BenchOptions(warmup=0, rounds=40, round_time=1e-3, memory=False,
+                                            per_call=False))
     t = r.metrics["time"]
     assert r.params["iterations"] >= 500  # ≥ 1 ms per round at 2 µs per call
     assert r.params["iterations"] * 2e-6 == pytest.approx(1e-3, rel=0.2)
     assert r.params["rounds"] == t.n == 40
     assert t.median == pytest.approx(2e-6) and t.ci_low == pytest.approx(2e-6)
-    assert r.metrics["ops"].value == pytest.approx(5e5)
+    assert t.extra["of"] == "round means"
+    assert pg.bench_callable(op, timer=clock, options=BenchOptions(
+        warmup=0, rounds=3, memory=False, per_call=False)).metrics["ops"].value == \
+        pytest.approx(5e5)
     assert t.outliers == 0
 
 
@@ -47,8 +51,9 @@ def test_fixed_iterations_skip_calibration(quick: BenchOptions) -> None:
 
 
 def test_json_shape_of_a_real_benchmark(quick: BenchOptions) -> None:
-    r = bench_callable(lambda: sum(range(50)), name="sum", options=quick)
-    assert set(r.metrics) >= {"time", "ops", "alloc_bytes", "allocs", "rss"}
+    r = pg.bench_callable(lambda: sum(range(50)), name="sum", options=quick)
+    assert set(r.metrics) >= {"time", "ops", "alloc_bytes", "allocs", "alloc_peak",
+                              "retained_bytes", "retained_allocs", "rss"}
     t = r.metrics["time"]
     assert t.n is not None and t.n >= 5
     assert t.ci_low is not None and t.ci_high is not None
@@ -113,9 +118,11 @@ def test_phases_become_metrics(clock: Any) -> None:
             clock.advance(3e-6)
 
     r = bench_callable(op, timer=clock, options=BenchOptions(warmup=0, rounds=10, memory=False))
-    # Phases read the real perf_counter (they run inside user code), so only check shape.
+    # Phases read the engine's clock (here the fake one): exact, and one sample per call.
     assert {"time.parse", "time.save"} <= set(r.metrics)
-    assert r.metrics["time.parse"].n == 10
+    assert r.metrics["time.parse"].n == r.metrics["time"].n
+    assert r.metrics["time.parse"].median == pytest.approx(1e-6)
+    assert r.metrics["time.save"].median == pytest.approx(3e-6)
     assert r.metrics["time"].median == pytest.approx(4e-6)
 
 
@@ -136,7 +143,8 @@ def test_a_target_that_raises_keeps_what_was_measured(quick: BenchOptions) -> No
     r = bench_callable(flaky, name="flaky",
                        options=quick.merged(iterations=100, rounds=1000, memory=False))
     assert r.error == "ValueError: disk full"
-    # one warm-up call, then rounds of 100: calls 2..1901 make the 19 complete rounds
+    # one warm-up call and five single probe calls, then rounds of 100: calls 7..1906 make
+    # the 19 complete rounds
     assert r.metrics["time"].n == 19
     assert r.status == "error"
 

@@ -52,4 +52,4 @@ def test_subpackages_do_not_hide_the_functions_of_the_same_name() -> None:
 
     assert callable(perfgate.load)
     assert callable(perfgate.bench)
-    assert perfgate.load.__module__ == "perfgate.load._api"
+    assert perfgate.load.__module__ == "perfgate._api"

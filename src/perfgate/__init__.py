@@ -23,6 +23,7 @@ from perfgate._errors import (
     ResultFormatError,
     StoreError,
     TargetError,
+    TargetTimeout,
     UnitError,
     UnknownMetricError,
     UsageError,
@@ -36,7 +37,13 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "Complexity": ("perfgate.analysis.complexity", "Complexity"),
     "Environment": ("perfgate.model", "Environment"),
     "HttpClient": ("perfgate.load", "HttpClient"),
-    "Interrupted": ("perfgate.runner", "Interrupted"),
+    "BenchSpec": ("perfgate.spec", "BenchSpec"),
+    "BurstSpec": ("perfgate.spec", "BurstSpec"),
+    "Interrupted": ("perfgate._errors", "Interrupted"),
+    "LoadSpec": ("perfgate.spec", "LoadSpec"),
+    "ParallelSpec": ("perfgate.spec", "ParallelSpec"),
+    "Spec": ("perfgate.spec", "Spec"),
+    "SweepSpec": ("perfgate.spec", "SweepSpec"),
     "Label": ("perfgate.bench", "Label"),
     "Metric": ("perfgate.model", "Metric"),
     "QueryProbe": ("perfgate.probes", "QueryProbe"),
@@ -47,8 +54,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "Verdict": ("perfgate.model", "Verdict"),
     "apply_checks": ("perfgate.analysis.checks", "apply_checks"),
     "bench": ("perfgate.suite", "bench"),
-    "bench_callable": ("perfgate.bench", "bench_callable"),
-    "burst": ("perfgate.bench", "burst"),
+    "bench_callable": ("perfgate._api", "bench_callable"),
+    "burst": ("perfgate._api", "burst"),
     "burst_case": ("perfgate.suite", "burst_case"),
     "classify_complexity": ("perfgate.analysis.complexity", "classify"),
     "closed": ("perfgate.load", "closed"),
@@ -58,38 +65,37 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "discover": ("perfgate.suite", "discover"),
     "evaluate": ("perfgate.analysis.checks", "evaluate"),
     "expect": ("perfgate.load", "expect"),
-    "load": ("perfgate.load", "load"),
+    "load": ("perfgate._api", "load"),
     "open": ("perfgate.load", "open"),
+    "open_model": ("perfgate.load", "open"),
+    "closed_model": ("perfgate.load", "closed"),
     "open_store": ("perfgate.store", "open_store"),
-    "parallel": ("perfgate.bench", "parallel"),
+    "parallel": ("perfgate._api", "parallel"),
     "parallel_case": ("perfgate.suite", "parallel_case"),
     "parse_check": ("perfgate.analysis.checks", "parse_check"),
     "phase": ("perfgate.bench", "phase"),
     "read_json": ("perfgate.model", "read_json"),
+    "run": ("perfgate.runner", "run"),
+    "run_all": ("perfgate.runner", "run_all"),
     "run_specs": ("perfgate.runner", "run_specs"),
-    "scenario": ("perfgate.load", "scenario"),
-    "sweep": ("perfgate.bench._sweep", "sweep"),
+    "scenario": ("perfgate.suite", "scenario"),
+    "sweep": ("perfgate._api", "sweep"),
     "wrap_connection": ("perfgate.probes", "wrap"),
     "write_json": ("perfgate.model", "write_json"),
 }
 
 if _TYPE_CHECKING:
+    from perfgate._api import bench_callable, burst, load, parallel, sweep
+    from perfgate._errors import Interrupted
     from perfgate.analysis.checks import Check, apply_checks, evaluate, parse_check
     from perfgate.analysis.compare import compare_resultsets
     from perfgate.analysis.complexity import Complexity
     from perfgate.analysis.complexity import classify as classify_complexity
-    from perfgate.bench import (
-        BenchOptions,
-        BurstOutcome,
-        Label,
-        bench_callable,
-        burst,
-        parallel,
-        phase,
-    )
-    from perfgate.bench._sweep import sweep
+    from perfgate.bench import BenchOptions, BurstOutcome, Label, phase
     from perfgate.env import collect as collect_environment
-    from perfgate.load import HttpClient, Request, Response, closed, expect, load, open, scenario
+    from perfgate.load import HttpClient, Request, Response, closed, expect, open
+    from perfgate.load import closed as closed_model
+    from perfgate.load import open as open_model
     from perfgate.model import (
         Environment,
         Metric,
@@ -101,9 +107,10 @@ if _TYPE_CHECKING:
     )
     from perfgate.probes import QueryProbe, count_queries
     from perfgate.probes import wrap as wrap_connection
-    from perfgate.runner import Interrupted, run_specs
+    from perfgate.runner import run, run_all, run_specs
+    from perfgate.spec import BenchSpec, BurstSpec, LoadSpec, ParallelSpec, Spec, SweepSpec
     from perfgate.store import open_store
-    from perfgate.suite import bench, burst_case, discover, parallel_case
+    from perfgate.suite import bench, burst_case, discover, parallel_case, scenario
 
 
 def __getattr__(name: str) -> _Any:
@@ -134,7 +141,9 @@ _sys.modules[__name__].__class__ = _Package
 
 __all__ = [
     "BenchOptions",
+    "BenchSpec",
     "BurstOutcome",
+    "BurstSpec",
     "Check",
     "CheckSyntaxError",
     "Complexity",
@@ -143,7 +152,9 @@ __all__ = [
     "HttpClient",
     "Interrupted",
     "Label",
+    "LoadSpec",
     "Metric",
+    "ParallelSpec",
     "PerfgateError",
     "QueryProbe",
     "Request",
@@ -151,8 +162,11 @@ __all__ = [
     "Result",
     "ResultFormatError",
     "ResultSet",
+    "Spec",
     "StoreError",
+    "SweepSpec",
     "TargetError",
+    "TargetTimeout",
     "UnitError",
     "UnknownMetricError",
     "UsageError",
@@ -165,6 +179,7 @@ __all__ = [
     "burst_case",
     "classify_complexity",
     "closed",
+    "closed_model",
     "collect_environment",
     "compare_resultsets",
     "count_queries",
@@ -173,12 +188,15 @@ __all__ = [
     "expect",
     "load",
     "open",
+    "open_model",
     "open_store",
     "parallel",
     "parallel_case",
     "parse_check",
     "phase",
     "read_json",
+    "run",
+    "run_all",
     "run_specs",
     "scenario",
     "sweep",

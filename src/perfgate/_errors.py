@@ -9,10 +9,18 @@ Library code raises these; only the CLI turns them into messages and exit codes.
     ├── TargetError           a callable that cannot be imported, or that raised
     ├── ResultFormatError     a results file that is not perfgate JSON (or is corrupt)
     ├── UsageError            arguments that contradict each other
-    └── StoreError            a history store that cannot be opened, read or written
+    ├── StoreError            a history store that cannot be opened, read or written
+    ├── ExpectationFailed     a failed ``pg.expect(...)`` in a load-test iteration
+    └── Interrupted           Ctrl-C (or SIGTERM) during a run; carries what was measured
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from perfgate.model import Result
 
 
 class PerfgateError(Exception):
@@ -70,3 +78,19 @@ class StoreError(PerfgateError):
 
 class ExpectationFailed(PerfgateError, AssertionError):
     """A failed ``pg.expect(...)`` inside a load-test iteration (counted as outcome "expect")."""
+
+
+class Interrupted(PerfgateError):
+    """Ctrl-C (or SIGTERM, which the CLI turns into one) during a run.
+
+    ``results`` holds everything measured before it, the partial result included, so a
+    caller can still write it.
+    """
+
+    def __init__(self, results: Sequence[Result]) -> None:
+        self.results = list(results)
+        super().__init__(f"interrupted after {len(self.results)} result(s)")
+
+
+class TargetTimeout(TargetError):
+    """A target that did not return within its time limit (recorded as its error)."""

@@ -210,6 +210,9 @@ class Result:
     ``extra`` holds kind-specific top-level fields (a sweep's ``sizes`` and
     ``complexity``, a load test's ``errors_examples`` …) and is written beside the others.
     ``error`` is set when the target raised: metrics measured before that are kept.
+    ``error_kind`` says whose fault it was: ``"target"`` (it raised, hung, exited — the
+    default when ``error`` is set) or ``"check"`` (a check could not be evaluated on what
+    was measured: an input error, exit code 2).
     """
 
     name: str
@@ -220,6 +223,7 @@ class Result:
     warnings: tuple[str, ...] = ()
     error: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    error_kind: Literal["target", "check"] | None = None
 
     def metric(self, name: str) -> Metric:
         try:
@@ -253,6 +257,8 @@ class Result:
             d["warnings"] = list(self.warnings)
         if self.error is not None:
             d["error"] = self.error
+            if self.error_kind == "check":
+                d["error_kind"] = "check"
         for k, v in self.extra.items():
             d.setdefault(k, v)
         return d
@@ -272,7 +278,12 @@ class Result:
             raise ResultFormatError(f"{where}: 'metrics' must be an object, 'verdicts' a list")
         if not isinstance(params, Mapping):
             raise ResultFormatError(f"{where}: 'params' must be an object")
-        known = {"name", "kind", "params", "metrics", "verdicts", "warnings", "error"}
+        known = {"name", "kind", "params", "metrics", "verdicts", "warnings", "error",
+                 "error_kind"}
+        error = d.get("error")
+        error_kind = d.get("error_kind")
+        if error is not None:
+            error_kind = "check" if error_kind == "check" else "target"
         return cls(
             name=name,
             kind=kind,
@@ -284,8 +295,9 @@ class Result:
                 Verdict.from_dict(v, f"{where} verdict {i}") for i, v in enumerate(verdicts_raw)
             ),
             warnings=tuple(str(w) for w in d.get("warnings", ())),
-            error=d.get("error"),
+            error=None if error is None else str(error),
             extra={k: v for k, v in d.items() if k not in known},
+            error_kind=error_kind if error is not None else None,
         )
 
 

@@ -1,31 +1,47 @@
-"""Runs collected specs into Results, reporting progress to a listener; never prints."""
+"""The runner: a spec in, a Result with its verdicts out — the one path every entry point takes.
+
+:func:`run` picks the engine by the spec's type (the table below), adds the metrics that
+are derived from others (:mod:`perfgate.analysis.derived`), and applies the spec's checks
+(:func:`perfgate.analysis.checks.judge`, the one place checks are applied). Engines never see
+checks; they measure and return a Result.
+
+A target's failure — it raised, called ``sys.exit``, overran its time limit, its setup
+failed — is recorded in the Result (``error``) with whatever was measured. Ctrl-C raises
+:class:`~perfgate.Interrupted` carrying every result so far, the partial one included.
+The runner never prints: progress goes to a :class:`Listener`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
-from perfgate._errors import PerfgateError
-from perfgate.analysis.checks import apply_checks_keeping
-from perfgate.bench._burst import burst
-from perfgate.bench._engine import bench_callable
-from perfgate.bench._parallel import parallel
+from perfgate._errors import Interrupted, PerfgateError
+from perfgate.analysis.checks import judge
+from perfgate.analysis.derived import with_derived
 from perfgate.model import Result
-from perfgate.suite import Spec
+from perfgate.spec import BenchSpec, BurstSpec, LoadSpec, ParallelSpec, Spec, SweepSpec
 
-__all__ = ["Interrupted", "Listener", "run_spec", "run_specs"]
+__all__ = [
+    "QUIET",
+    "Clock",
+    "Interrupted",
+    "Listener",
+    "run",
+    "run_all",
+    "run_spec",
+    "run_specs",
+]
 
-
-class Interrupted(PerfgateError):
-    """Ctrl-C during a run; ``results`` holds everything measured before it."""
-
-    def __init__(self, results: Sequence[Result]) -> None:
-        self.results = list(results)
-        super().__init__(f"interrupted after {len(self.results)} result(s)")
+Clock = Callable[[], float]
+S = TypeVar("S", bound=Spec)
 
 
 class Listener(Protocol):
+    """Progress of a run. ``artifact`` (optional) receives what an engine produces beside its
+    Result — the values a burst's calls returned."""
+
     def started(self, name: str, index: int, total: int) -> None: ...
     def progress(self, fraction: float) -> None: ...
     def finished(self, result: Result) -> None: ...
@@ -42,52 +58,152 @@ class _Quiet:
         pass
 
 
-def run_spec(spec: Spec, listener: Listener | None = None) -> Result:
-    """Run one spec and apply its checks. A target that raises gives a Result with
-    ``error`` set (and what was measured); an unknown metric in a check does too."""
-    lst = listener or _Quiet()
-    if spec.execute is not None:
-        result = spec.execute(spec, lst)
-        if not isinstance(result, Result):
-            raise TypeError(f"{spec.name}: execute hook returned {type(result).__name__}")
-    elif spec.kind == "burst":
-        result = burst(spec.fn, spec.n, name=spec.name).result
-    elif spec.kind == "parallel":
+QUIET: Listener = _Quiet()
+
+
+def _failed(spec: Spec, why: str) -> Result:
+    return Result(name=spec.name, kind=spec.kind, error=why)
+
+
+# --------------------------------------------------------------------------- engines
+
+
+def _bench(spec: BenchSpec, lst: Listener, clock: Clock | None) -> Result:
+    from perfgate.bench._calls import NO_ARG
+    from perfgate.bench._engine import bench_callable, describe_exit
+
+    arg: Any = NO_ARG
+    if spec.setup is not None:
         try:
-            result = parallel(spec.fn, spec.workers, mode=spec.mode, name=spec.name)
-        except PerfgateError as exc:
-            result = Result(name=spec.name, kind="bench", error=str(exc))
+            arg = spec.setup()
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - the setup's failure is recorded
+            return _failed(spec, f"setup raised {describe_exit(exc)}")
+    if spec.options.processes > 0:
+        from perfgate.bench._isolated import bench_in_processes
+
+        r = bench_in_processes(spec.fn, arg, spec.options, spec.name, spec.params,
+                               lst.progress)
     else:
-        arg: object
-        if spec.setup is not None:
-            try:
-                arg = spec.setup()
-            except Exception as exc:  # noqa: BLE001 - the target's failure is recorded, not raised
-                return Result(
-                    name=spec.name, kind="bench",
-                    error=f"setup raised {type(exc).__name__}: {exc}",
-                )
-            result = bench_callable(
-                spec.fn, name=spec.name, arg=arg, options=spec.options, progress=lst.progress
-            )
-        else:
-            result = bench_callable(
-                spec.fn, name=spec.name, options=spec.options, progress=lst.progress
-            )
+        r = bench_callable(spec.fn, name=spec.name, arg=arg, options=spec.options,
+                           params=spec.params, progress=lst.progress, timer=clock)
+    if not spec.queries or r.error is not None:
+        return r
+    from perfgate.probes._pass import query_pass
+
+    try:
+        qpass = query_pass(spec.fn, arg, calls=3)
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - recorded in the result
+        return replace(r, error=f"query pass: {describe_exit(exc)}")
+    return replace(r, metrics={**r.metrics, **qpass.metrics()},
+                   extra={**r.extra, "queries": qpass.to_dict()})
+
+
+def _sweep(spec: SweepSpec, lst: Listener, clock: Clock | None) -> Result:
+    from perfgate.analysis.complexity import NOISE_FLOOR
+    from perfgate.bench._sweep import sweep
+
+    return sweep(spec.fn, list(spec.sizes) if spec.sizes is not None else None,
+                 setup=spec.setup, budget=spec.budget, queries=spec.queries, name=spec.name,
+                 options=spec.options, factory=spec.factory, measure=spec.measure,
+                 noise_floor=spec.noise_floor or NOISE_FLOOR, params=spec.params,
+                 progress=lst.progress, timer=clock, clock=spec.clock)
+
+
+def _burst(spec: BurstSpec, lst: Listener, clock: Clock | None) -> Result:
+    from perfgate.bench._burst import burst
+
+    outcome = burst(spec.fn, spec.n, args=spec.args, name=spec.name, timeout=spec.timeout)
+    keep = getattr(lst, "artifact", None)
+    if keep is not None:
+        keep(outcome.values)
+    return outcome.result
+
+
+def _parallel(spec: ParallelSpec, lst: Listener, clock: Clock | None) -> Result:
+    from perfgate.bench._parallel import parallel
+
+    try:
+        return parallel(spec.fn, spec.workers, mode=spec.mode, duration=spec.duration,
+                        trials=spec.trials, name=spec.name)
+    except PerfgateError as exc:
+        return _failed(spec, str(exc))
+
+
+def _load(spec: LoadSpec, lst: Listener, clock: Clock | None) -> Result:
+    from perfgate.load._api import run_load
+    from perfgate.load._run import LiveStats
+
+    live = getattr(lst, "live", None)  # a listener that shows the live numbers per tick
+
+    def progress(s: LiveStats) -> None:
+        if s.fraction is not None:
+            lst.progress(s.fraction)
+        if live is not None:
+            live(s)
+
+    return run_load(
+        spec.target, spec.executor, name=spec.name, processes=spec.processes,
+        method=spec.method, headers=spec.headers, body=spec.body, timeout=spec.timeout,
+        verify=spec.verify, ca_file=spec.ca_file, base_url=spec.base_url,
+        allow_remote=spec.allow_remote, target_pid=spec.target_pid, warmup=spec.warmup,
+        tick=spec.tick, grace=spec.grace, co_correct=spec.co_correct, progress=progress,
+    )
+
+
+_ENGINES: dict[type[Spec], Callable[[Any, Listener, Clock | None], Result]] = {
+    BenchSpec: _bench,
+    SweepSpec: _sweep,
+    BurstSpec: _burst,
+    ParallelSpec: _parallel,
+    LoadSpec: _load,
+}
+
+
+def register_engine(spec_type: type[S], engine: Callable[[S, Listener, Clock | None], Result]
+                    ) -> None:
+    """Run specs of ``spec_type`` with ``engine`` (a kind defined outside perfgate's core)."""
+    _ENGINES[spec_type] = engine
+
+
+# --------------------------------------------------------------------------- running
+
+
+def conclude(result: Result, spec: Spec, *, checks: bool = True) -> Result:
+    """Derived metrics, the spec's source, and (unless ``checks=False``) its verdicts."""
+    result = with_derived(result)
     if spec.source:
         result = replace(result, params={**result.params, "source": spec.source})
-    return apply_checks_keeping(result, spec.checks)
+    return judge(result, spec.checks) if checks else result
 
 
-def run_specs(specs: Sequence[Spec], listener: Listener | None = None) -> list[Result]:
+def run(spec: Spec, listener: Listener | None = None, *, clock: Clock | None = None) -> Result:
+    """Run one spec: measure it, derive, apply its checks.
+
+    ``clock`` replaces the engines' clock (tests inject a fake one). A check that cannot be
+    evaluated (unknown metric, unit that does not fit) marks the result
+    (``error_kind == "check"``) and keeps the measurements and the other verdicts.
+    """
+    engine = next((e for t, e in _ENGINES.items() if isinstance(spec, t)), None)
+    if engine is None:
+        raise PerfgateError(f"no engine runs {type(spec).__name__}")
+    lst = listener or QUIET
+    try:
+        result = engine(spec, lst, clock)
+    except Interrupted as exc:
+        raise Interrupted([conclude(r, spec, checks=False) for r in exc.results]) from exc
+    return conclude(result, spec)
+
+
+def run_all(specs: Sequence[Spec], listener: Listener | None = None, *,
+            clock: Clock | None = None) -> list[Result]:
     """Run specs in order. On Ctrl-C, raise :class:`Interrupted` holding every result so far
-    (including the partial one being measured)."""
-    lst = listener or _Quiet()
+    (the partial one being measured included)."""
+    lst = listener or QUIET
     results: list[Result] = []
     for i, spec in enumerate(specs):
         lst.started(spec.name, i, len(specs))
         try:
-            result = run_spec(spec, lst)
+            result = run(spec, lst, clock=clock)
         except Interrupted as exc:
             raise Interrupted([*results, *exc.results]) from exc
         except KeyboardInterrupt as exc:
@@ -95,3 +211,8 @@ def run_specs(specs: Sequence[Spec], listener: Listener | None = None) -> list[R
         results.append(result)
         lst.finished(result)
     return results
+
+
+# The names of perfgate 0.1 (documented aliases for one release).
+run_spec = run
+run_specs = run_all

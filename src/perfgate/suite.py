@@ -1,8 +1,8 @@
 """The decorator API for suite files, and their discovery.
 
 A suite file is any ``perf_*.py`` or ``*_perf.py``; ``perfgate run PATH`` imports it and runs
-every function decorated with :func:`bench`, :func:`burst_case` or :func:`parallel_case`, in
-file order::
+every function decorated with :func:`bench`, :func:`burst_case`, :func:`parallel_case` or
+:func:`scenario`, in file order::
 
     import perfgate as pg
 
@@ -14,74 +14,49 @@ file order::
     def sort_list(data):          # the setup's return value, built once, untimed
         sorted(data)
 
-    @pg.burst(n=10, checks=["count(ok) == 1", "count(Conflict) == 9"])
+    @pg.burst_case(n=10, checks=["count(ok) == 1", "count(Conflict) == 9"])
     def swap_shift():
         book.swap(shift=1)
 
-Checks are parsed when the file is imported, so a malformed one stops the run before
-anything is measured.
+Each decorator builds a typed spec (:mod:`perfgate.spec`) when the file is imported, so a
+malformed check stops the run before anything is measured.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from perfgate._errors import TargetError, UsageError
-from perfgate.analysis.checks import Check, parse_checks, validate_units
+from perfgate._errors import UsageError
+from perfgate._importer import import_file
 from perfgate.bench._engine import BenchOptions
+from perfgate.load._executors import Closed, Executor, Open
+from perfgate.spec import (
+    BenchSpec,
+    BurstSpec,
+    LoadSpec,
+    ParallelSpec,
+    Spec,
+    SweepSpec,
+    parse_checks_for,
+    sizes_of,
+)
 
 __all__ = [
-    "Spec",
     "attach",
     "bench",
     "burst_case",
     "discover",
     "keyword_match",
     "parallel_case",
-    "parsed_checks",
+    "scenario",
     "specs_in",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
-SpecKind = str  # "bench", "burst", "parallel"; other kinds bring their own ``execute``
-
-
-@dataclass(frozen=True)
-class Spec:
-    """One runnable case collected from a suite file."""
-
-    name: str
-    fn: Callable[..., Any]
-    kind: SpecKind
-    checks: tuple[Check, ...] = ()
-    setup: Callable[[], Any] | None = None
-    options: BenchOptions = field(default_factory=BenchOptions)
-    n: int = 10  # burst size
-    workers: int = 2  # parallel
-    mode: Literal["thread", "process"] = "thread"
-    source: str = ""  # file the spec came from
-    # Kinds defined outside this module (sweeps, load scenarios) run through this hook:
-    # execute(spec, listener) -> Result. Checks are still applied by the runner.
-    execute: Callable[[Spec, Any], Any] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def nodeid(self) -> str:
-        return f"{self.source}::{self.name}" if self.source else self.name
-
-
-def parsed_checks(checks: Iterable[str], kind: str) -> tuple[Check, ...]:
-    """Parse and unit-check a case's checks at decoration time (before anything runs)."""
-    parsed = tuple(parse_checks(checks))
-    for c in parsed:
-        validate_units(c, kind)
-    return parsed
 
 
 def attach(fn: F, spec: Spec) -> F:
@@ -96,7 +71,7 @@ def bench(
     fn: F | None = None,
     *,
     name: str | None = None,
-    checks: Sequence[str] = (),
+    checks: Sequence[str] | str = (),
     setup: Callable[..., Any] | None = None,
     sizes: Sequence[int] | Literal["auto"] | None = None,
     queries: bool = False,
@@ -109,39 +84,40 @@ def bench(
     a sweep: ``setup(n)`` or the function itself builds size n (see docs/sweeps.md) and every
     metric gets a big-O class. ``queries=True`` counts database statements per call.
     """
-    if isinstance(checks, str):
-        checks = [checks]
     swept = sizes is not None
-    parsed = parsed_checks(checks, "sweep" if swept else "bench")
+    parsed = parse_checks_for(checks, "sweep" if swept else "bench")
     try:
         opts = BenchOptions().merged(**options)
     except TypeError as exc:
         raise UsageError(f"bench: {exc}") from None
+    if budget is not None and budget <= 0:
+        raise UsageError(f"bench {name or ''}: budget must be > 0 seconds".replace("  ", " "))
 
     def deco(f: F) -> F:
-        if swept or queries:
-            from perfgate.bench._sweep import sweep_spec
-
-            spec = sweep_spec(name or f.__name__, f, parsed, setup=setup, sizes=sizes,
-                              queries=queries, budget=budget, options=opts if options else None)
-            return attach(f, spec)
-        return attach(f, Spec(name or f.__name__, f, "bench", parsed, setup, opts))
+        label = name or f.__name__
+        if swept:
+            return attach(f, SweepSpec(
+                name=label, fn=f, checks=parsed, setup=setup,
+                sizes=sizes_of(sizes, f"bench {label!r}"), budget=budget or 5.0,
+                options=opts if options else None, queries=queries))
+        return attach(f, BenchSpec(name=label, fn=f, checks=parsed, setup=setup,
+                                   options=opts, queries=queries))
 
     return deco(fn) if fn is not None else deco
 
 
 def burst_case(
-    fn: F | None = None, *, n: int = 10, name: str | None = None, checks: Sequence[str] = ()
+    fn: F | None = None, *, n: int = 10, name: str | None = None,
+    checks: Sequence[str] | str = (), timeout: float = 60.0,
 ) -> Any:
     """Mark a function as a burst: n calls released at once, outcomes counted."""
-    if isinstance(checks, str):
-        checks = [checks]
-    parsed = parsed_checks(checks, "burst")
+    parsed = parse_checks_for(checks, "burst")
     if n < 1:
         raise UsageError("burst: n must be ≥ 1")
 
     def deco(f: F) -> F:
-        return attach(f, Spec(name or f.__name__, f, "burst", parsed, n=n))
+        return attach(f, BurstSpec(name=name or f.__name__, fn=f, checks=parsed, n=n,
+                                   timeout=timeout))
 
     return deco(fn) if fn is not None else deco
 
@@ -152,17 +128,45 @@ def parallel_case(
     workers: int = 2,
     mode: Literal["thread", "process"] = "thread",
     name: str | None = None,
-    checks: Sequence[str] = (),
+    checks: Sequence[str] | str = (),
 ) -> Any:
     """Mark a function for a sequential-vs-parallel comparison (speedup, efficiency)."""
-    if isinstance(checks, str):
-        checks = [checks]
-    parsed = parsed_checks(checks, "bench")
+    parsed = parse_checks_for(checks, "parallel")
 
     def deco(f: F) -> F:
-        return attach(
-            f, Spec(name or f.__name__, f, "parallel", parsed, workers=workers, mode=mode)
-        )
+        return attach(f, ParallelSpec(name=name or f.__name__, fn=f, checks=parsed,
+                                      workers=workers, mode=mode))
+
+    return deco(fn) if fn is not None else deco
+
+
+def scenario(
+    fn: F | None = None,
+    *,
+    executor: Executor,
+    checks: Sequence[str] | str = (),
+    name: str | None = None,
+    base_url: str = "",
+    processes: int = 1,
+    timeout: float | None = None,
+    target_pid: int | None = None,
+    **options: Any,
+) -> Any:
+    """Mark a function (sync or async; ``fn()`` or ``fn(client)``) as a load scenario run by
+    ``executor`` (:func:`perfgate.closed` or :func:`perfgate.open`). ``options`` are
+    :class:`~perfgate.spec.LoadSpec` fields (``verify``, ``ca_file``, ``grace``, ``warmup``…)."""
+    if not isinstance(executor, Closed | Open):
+        raise UsageError("scenario: executor must be pg.closed(...) or pg.open(...)")
+    parsed = parse_checks_for(checks, "load")
+
+    def deco(f: F) -> F:
+        try:
+            spec = LoadSpec(name=name or f.__name__, target=f, executor=executor, checks=parsed,
+                            base_url=base_url, processes=processes, timeout=timeout,
+                            target_pid=target_pid, **options)
+        except TypeError as exc:
+            raise UsageError(f"scenario: {exc}") from None
+        return attach(f, spec)
 
     return deco(fn) if fn is not None else deco
 
@@ -181,7 +185,8 @@ _SUITE_RE = re.compile(r"^(perf_.*|.*_perf)\.py$")
 _SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", "build", "dist"}
 
 
-def _suite_files(path: Path) -> list[Path]:
+def suite_files(path: Path) -> list[Path]:
+    """The suite files at ``path`` (a file is taken as it is; a folder is searched)."""
     if path.is_file():
         return [path]
     if not path.is_dir():
@@ -196,32 +201,12 @@ def _suite_files(path: Path) -> list[Path]:
     return found
 
 
-def _import(path: Path) -> dict[str, Any]:
-    mod_name = "perfgate_suite_" + re.sub(r"\W", "_", str(path.resolve()))
-    spec = importlib.util.spec_from_file_location(mod_name, path)
-    if spec is None or spec.loader is None:
-        raise TargetError(f"{path}: cannot be imported")
-    module = importlib.util.module_from_spec(spec)
-    parent = str(path.resolve().parent)
-    added = parent not in sys.path
-    if added:
-        sys.path.insert(0, parent)
-    sys.modules[mod_name] = module
-    try:
-        spec.loader.exec_module(module)
-    except Exception as exc:
-        sys.modules.pop(mod_name, None)
-        # PerfgateErrors (a malformed check) keep their own message; name the file.
-        raise TargetError(f"{path}: {type(exc).__name__}: {exc}") from exc
-    return vars(module)
-
-
 def discover(paths: Iterable[str | Path], keyword: str | None = None) -> list[Spec]:
     """Import the suite files under ``paths`` and collect their specs (``-k`` filtered)."""
     specs: list[Spec] = []
     for raw in paths:
-        for f in _suite_files(Path(raw)):
-            specs.extend(specs_in(_import(f), str(f)))
+        for f in suite_files(Path(raw)):
+            specs.extend(specs_in(vars(import_file(f)), str(f)))
     if keyword:
         specs = [s for s in specs if keyword_match(keyword, s.nodeid)]
     return specs

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import gc
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -23,7 +22,8 @@ import pytest
 from perfgate._errors import PerfgateError, TargetError, UsageError
 from perfgate._pytest.bm_options import Settings
 from perfgate._pytest.bm_stats import Metadata
-from perfgate._pytest.engine import call_once, run_bench
+from perfgate._pytest.engine import call_once, run_spec
+from perfgate._timing import gc_paused
 
 if TYPE_CHECKING:
     from perfgate.model import Result
@@ -167,11 +167,11 @@ class BenchmarkFixture:
         def keep(partial: Result) -> None:
             self._result = partial
 
+        from perfgate.spec import BenchSpec
+
+        spec = BenchSpec(name=self.fullname, fn=target, options=self._settings.bench_options())
         with _paused_instrumentation():
-            result = run_bench(
-                target, keep, name=self.fullname, options=self._settings.bench_options(),
-                timer=self._settings.timer,
-            )
+            result = run_spec(spec, keep, clock=self._settings.timer)
         self._result = result
         t = result.metrics.get("time")
         if t is not None and t.samples:
@@ -226,24 +226,17 @@ class BenchmarkFixture:
 
         def one_round() -> tuple[float, Any]:
             a, k = arguments()
-            gc_was = gc.isenabled()
-            if not keep_gc:
-                gc.disable()
             value: Any = None
-            try:
-                with _paused_instrumentation():
-                    if iterations > 1:
-                        t0 = timer()
-                        for _ in range(iterations):
-                            target(*a, **k)
-                        elapsed = timer() - t0
-                    else:
-                        t0 = timer()
-                        value = target(*a, **k)
-                        elapsed = timer() - t0
-            finally:
-                if gc_was:
-                    gc.enable()
+            with gc_paused(not keep_gc), _paused_instrumentation():
+                if iterations > 1:
+                    t0 = timer()
+                    for _ in range(iterations):
+                        target(*a, **k)
+                    elapsed = timer() - t0
+                else:
+                    t0 = timer()
+                    value = target(*a, **k)
+                    elapsed = timer() - t0
             if teardown is not None:
                 teardown(*a, **k)
             return elapsed, value
@@ -267,18 +260,14 @@ class BenchmarkFixture:
     def _pedantic_result(
         self, samples: list[float], rounds: int, warmup_rounds: int, iterations: int
     ) -> Result:
+        from perfgate.analysis.derived import with_derived
         from perfgate.analysis.stats import summarize
-        from perfgate.model import Metric, Result
+        from perfgate.model import Result
 
-        t = summarize(samples, "s")
-        metrics = {"time": t}
-        if t.median:
-            ci = None
-            if t.ci_low and t.ci_high and t.ci_low > 0:
-                ci = (1.0 / t.ci_high, 1.0 / t.ci_low)
-            metrics["ops"] = Metric.gauge(1.0 / t.median, "1/s", ci)
+        metrics = {"time": summarize(samples, "s")}
         params = {
             "mode": "pedantic", "rounds": rounds, "warmup_rounds": warmup_rounds,
             "iterations": iterations, "gc": not self._settings.disable_gc,
         }
-        return Result(name=self.fullname, kind="bench", params=params, metrics=metrics)
+        return with_derived(Result(name=self.fullname, kind="bench", params=params,
+                                   metrics=metrics))

@@ -248,6 +248,9 @@ class Settings:
             round_time=max(d.round_time, self.min_time),
             precision=self.precision if self.precision is not None else d.precision,
             gc=not self.disable_gc,
+            # pytest-benchmark's semantics: each sample is a round's mean (its min_rounds,
+            # rounds and stats count rounds); the perf fixture times long calls one by one.
+            per_call=False,
         )
 
     def json_options(self) -> dict[str, Any]:

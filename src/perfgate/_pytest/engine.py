@@ -1,4 +1,4 @@
-"""perfgate's engine called from a test, with pytest's idea of Ctrl-C kept intact."""
+"""The runner called from a test, with pytest's idea of Ctrl-C kept intact."""
 
 from __future__ import annotations
 
@@ -7,21 +7,21 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from perfgate.model import Result
+    from perfgate.spec import Spec
 
-__all__ = ["call_once", "run_bench"]
+__all__ = ["call_once", "run_spec"]
 
 
-def run_bench(
-    fn: Callable[..., Any], keep: Callable[[Result], object], **kwargs: Any
-) -> Result:
-    """``bench_callable(fn, **kwargs)``. On Ctrl-C the engine raises ``Interrupted`` (an
-    ordinary exception) holding what it measured; pytest must see a KeyboardInterrupt to stop
-    the session, so the partial result is kept first and the interrupt re-raised."""
-    from perfgate.bench import bench_callable
-    from perfgate.runner import Interrupted
+def run_spec(spec: Spec, keep: Callable[[Result], object], *,
+             clock: Callable[[], float] | None = None, listener: Any = None) -> Result:
+    """``runner.run(spec)``. On Ctrl-C the runner raises ``Interrupted`` (an ordinary
+    exception) holding what it measured; pytest must see a KeyboardInterrupt to stop the
+    session, so the partial result is kept first and the interrupt re-raised."""
+    from perfgate._errors import Interrupted
+    from perfgate.runner import run
 
     try:
-        return bench_callable(fn, **kwargs)
+        return run(spec, listener, clock=clock)
     except Interrupted as exc:
         for r in exc.results:
             keep(r)
@@ -29,13 +29,10 @@ def run_bench(
 
 
 def call_once(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """One plain call for the return value; an async target is awaited on a fresh loop."""
-    from perfgate.bench._calls import is_async, new_loop
+    """One plain call for the return value; an async target is awaited on a fresh loop
+    (on a helper thread when this thread already runs one)."""
+    from perfgate.bench._calls import is_async, run_coroutine
 
     if not is_async(fn):
         return fn(*args, **kwargs)
-    loop = new_loop()
-    try:
-        return loop.run_until_complete(fn(*args, **kwargs))
-    finally:
-        loop.close()
+    return run_coroutine(lambda: fn(*args, **kwargs))

@@ -18,16 +18,14 @@ __all__ = ["pytest_benchmark_results"]
 
 
 def _convert(bench: Any) -> Result | None:
+    from perfgate.analysis.derived import with_derived
     from perfgate.analysis.stats import summarize
-    from perfgate.model import Metric, Result
+    from perfgate.model import Result
 
     data = [float(x) for x in bench.stats.data]
     if not data or bench.has_error:
         return None
-    t = summarize(data, "s")
-    metrics = {"time": t}
-    if t.median:
-        metrics["ops"] = Metric.gauge(1.0 / t.median, "1/s")
+    metrics = {"time": summarize(data, "s")}
     params: dict[str, Any] = {"iterations": int(bench.iterations), "rounds": len(data),
                               "measured_by": "pytest-benchmark"}
     if bench.group is not None:
@@ -37,8 +35,8 @@ def _convert(bench: Any) -> Result | None:
     extra: dict[str, Any] = {"test": bench.fullname}
     if bench.extra_info:
         extra["extra_info"] = dict(bench.extra_info)
-    return Result(name=bench.fullname, kind="bench", params=params, metrics=metrics,
-                  extra=extra)
+    return with_derived(Result(name=bench.fullname, kind="bench", params=params,
+                               metrics=metrics, extra=extra))
 
 
 def pytest_benchmark_results(config: pytest.Config) -> list[Result]:

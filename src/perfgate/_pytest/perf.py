@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from perfgate._errors import TargetError, UsageError
 from perfgate._pytest.collector import Collector
-from perfgate._pytest.engine import run_bench
+from perfgate._pytest.engine import run_spec
 
 if TYPE_CHECKING:
     from perfgate.analysis.checks import Check
@@ -47,16 +47,11 @@ def verdict_failure(result: Result, verdicts: Sequence[Verdict]) -> AssertionErr
     return err
 
 
-def _parse(checks: Iterable[str], kind: str) -> list[Check]:
+def _parse(checks: Iterable[str], kind: str) -> tuple[Check, ...]:
     """Parse and unit-check before anything runs: a malformed check costs no measurement."""
-    from perfgate.analysis.checks import parse_checks, validate_units
+    from perfgate.spec import parse_checks_for
 
-    if isinstance(checks, str):
-        checks = [checks]
-    parsed = parse_checks(checks)
-    for c in parsed:
-        validate_units(c, kind)
-    return parsed
+    return parse_checks_for(checks, kind)
 
 
 class _Slot:
@@ -116,13 +111,17 @@ class Perf:
         base = options if options is not None else BenchOptions()
         return dataclasses.replace(base, **given)
 
-    def _judge(self, slot: _Slot, checks: Sequence[Check]) -> Result:
-        from perfgate.analysis.checks import apply_checks
+    def _judge(self, slot: _Slot, checks: Sequence[Check], before: int = 0) -> Result:
+        """Apply ``checks`` (none: the verdicts already there from ``before`` on are judged)
+        and raise AssertionError when one failed, UsageError when one could not be
+        evaluated."""
+        from perfgate.analysis.checks import judge
 
-        if not checks:
-            return slot.result
-        before = len(slot.result.verdicts)
-        slot.result = apply_checks(slot.result, checks)
+        if checks:
+            before = len(slot.result.verdicts)
+            slot.result = judge(slot.result, checks)
+        if slot.result.error_kind == "check":
+            raise UsageError(f"{slot.result.name}: {slot.result.error}")
         err = verdict_failure(slot.result, slot.result.verdicts[before:])
         if err is not None:
             raise err
@@ -146,24 +145,20 @@ class Perf:
         Raises AssertionError carrying the verdicts when a check fails (warn and
         inconclusive do not fail), TargetError when ``fn`` raised.
         """
+        from perfgate.spec import BenchSpec
+
         parsed = _parse(checks, "bench")
         opts = self._options(options, bench_options)
         label = self._name(fn, name)
         if setup is not None and args:
             raise UsageError("perf.bench: pass either args or setup, not both")
-        if setup is not None:
-            try:
-                arg = setup()
-            except Exception as exc:
-                raise TargetError(f"{label}: setup raised {type(exc).__name__}: {exc}") from exc
-            result = run_bench(fn, self._keep, name=label, arg=arg, options=opts, timer=timer)
-        else:
-            target = functools.partial(fn, *args) if args else fn
-            result = run_bench(target, self._keep, name=label, options=opts, timer=timer)
+        target = functools.partial(fn, *args) if args else fn
+        spec = BenchSpec(name=label, fn=target, setup=setup, options=opts, checks=parsed)
+        result = run_spec(spec, self._keep, clock=timer)
         slot = self._keep(result)
-        if result.error is not None:
+        if result.error is not None and result.error_kind != "check":
             raise TargetError(f"{label}: {result.error}")
-        return self._judge(slot, parsed)
+        return self._judge(slot, ())
 
     def burst(
         self,
@@ -176,7 +171,7 @@ class Perf:
         timeout: float = 60.0,
     ) -> BurstOutcome:
         """``n`` calls of ``fn`` released at once; ``outcome.counts``, ``outcome.check(...)``."""
-        from perfgate.bench import burst
+        from perfgate._api import burst
 
         parsed = _parse(checks, "burst")
         outcome = burst(fn, n, args=args, name=self._name(fn, name), timeout=timeout)
@@ -201,12 +196,15 @@ class Perf:
         name: str | None = None,
     ) -> Result:
         """Throughput on 1 vs ``workers`` threads/processes: speedup and efficiency with CIs."""
-        from perfgate.bench import parallel
+        from perfgate.spec import ParallelSpec
 
-        parsed = _parse(checks, "bench")
-        result = parallel(fn, workers, mode=mode, duration=duration, trials=trials,
-                          name=self._name(fn, name))
-        return self._judge(self._keep(result), parsed)
+        spec = ParallelSpec(name=self._name(fn, name), fn=fn, workers=workers, mode=mode,
+                            duration=duration, trials=trials, checks=_parse(checks, "parallel"))
+        result = run_spec(spec, self._keep)
+        slot = self._keep(result)
+        if result.error is not None and result.error_kind != "check":
+            raise TargetError(f"{result.name}: {result.error}")
+        return self._judge(slot, ())
 
     def sweep(
         self,
@@ -222,14 +220,14 @@ class Perf:
         Checks such as ``"complexity <= O(n log n)"`` or ``"complexity(queries) == O(1)"``
         raise AssertionError when they fail; ``inconclusive`` does not fail.
         """
-        from perfgate.bench._sweep import sweep
+        from perfgate._api import sweep
 
         parsed = _parse(checks, "sweep")
-        result = sweep(fn, sizes, name=self._name(fn, name), **sweep_options)
+        result = sweep(fn, sizes, name=self._name(fn, name), checks=parsed, **sweep_options)
         slot = self._keep(result)
-        if result.error is not None:
+        if result.error is not None and result.error_kind != "check":
             raise TargetError(f"{result.name}: {result.error}")
-        return self._judge(slot, parsed)
+        return self._judge(slot, ())
 
     def load(
         self,
@@ -242,12 +240,12 @@ class Perf:
         """A load test of a callable or a URL on 127.0.0.1 (``perfgate.load``): closed model
         with ``vus=``, open model with ``rate=``; checks such as ``"p(95) < 300ms"``,
         ``"error_rate < 1%"`` raise AssertionError when they fail."""
-        from perfgate.load import load
+        from perfgate._api import load
 
         parsed = _parse(checks, "load")
         label = name or (target if isinstance(target, str) else self._name(target, None))
-        result = load(target, name=label, **load_options)
-        return self._judge(self._keep(result), parsed)
+        result = load(target, name=label, checks=parsed, **load_options)
+        return self._judge(self._keep(result), ())
 
     def check(self, result: Result | BurstOutcome, *checks: str) -> Result:
         """Apply more checks to a Result made by this fixture (or a BurstOutcome).

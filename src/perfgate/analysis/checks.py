@@ -42,9 +42,11 @@ __all__ = [
     "apply_checks",
     "apply_checks_keeping",
     "evaluate",
+    "judge",
     "parse_check",
     "parse_checks",
     "validate_units",
+    "verdict_for",
 ]
 
 _COMPLEXITY_ALIASES = {
@@ -447,19 +449,28 @@ def evaluate(check: Check, result: Result) -> Verdict:
     unit = "1" if check.stat == "n" else m.unit
     _require_unit(check, unit, name)
     value, ci, what = _value_and_ci(check, m)
+    tail = check.q if check.subject == "quantile" else (
+        float(check.stat[1:]) if check.stat in ("p90", "p95", "p99") else None)
+    if tail is not None and tail != 50 and m.extra.get("of") == "round means":
+        return Verdict(
+            check=check.text, status="inconclusive", value=value, limit=check.limit, unit=unit,
+            evidence=f"p{tail:g} of {name} is of round means, not of single calls: each "
+            "call is too short to time on its own (see docs/benchmarks.md), so the tail of "
+            "single calls cannot be seen and this check cannot be decided; check the median "
+            "or mean, or force per-call timing (per_call=True) accepting the clock's cost.")
     subject = check.describe_subject() if check.subject != "metric" else name
     if check.subject == "metric" and what != "value":
         subject = f"{name} ({what})"
     if value is None:
         raise UnknownMetricError(f"{subject}", list(result.metrics), f"result {result.name!r}")
-    return judge(check, value, ci, unit, subject, n=m.n)
+    return verdict_for(check, value, ci, unit, subject, n=m.n)
 
 
 def _missing(name: str, result: Result) -> Metric:
     raise UnknownMetricError(name, list(result.metrics), f"result {result.name!r}")
 
 
-def judge(
+def verdict_for(
     check: Check,
     value: float,
     ci: tuple[float, float] | None,
@@ -554,18 +565,38 @@ def _evaluate_complexity(check: Check, result: Result) -> Verdict:
     )
 
 
-def apply_checks(result: Result, checks: Sequence[Check]) -> Result:
-    """The result with a verdict for each check (earlier verdicts are kept)."""
-    return result.with_verdicts([*result.verdicts, *(evaluate(c, result) for c in checks)])
+def judge(result: Result, checks: Sequence[Check]) -> Result:
+    """The result with a verdict for each check — the one place checks are applied.
 
-
-def apply_checks_keeping(result: Result, checks: Sequence[Check]) -> Result:
-    """As :func:`apply_checks` for a run's own checks: a check that cannot be evaluated
-    (unknown metric, unit that does not fit) becomes the result's ``error`` and the
-    measurements stay; a result that already failed is left as it is."""
+    A check that cannot be evaluated on what was measured (an unknown metric, a unit that
+    does not fit) marks the result (``error``, ``error_kind="check"``: an input error)
+    while the measurements and every other check's verdict stay. A result whose target
+    failed gets no verdicts: its numbers are partial.
+    """
     if result.error is not None or not checks:
         return result
-    try:
-        return apply_checks(result, checks)
-    except (UnknownMetricError, UnitError) as exc:
-        return replace(result, error=f"check failed to evaluate: {exc}")
+    verdicts = list(result.verdicts)
+    problems: list[str] = []
+    for c in checks:
+        try:
+            verdicts.append(evaluate(c, result))
+        except (UnknownMetricError, UnitError) as exc:
+            problems.append(str(exc))
+    result = result.with_verdicts(verdicts)
+    if problems:
+        result = replace(result, error="check failed to evaluate: " + "; ".join(problems),
+                         error_kind="check")
+    return result
+
+
+def apply_checks(result: Result, checks: Sequence[Check]) -> Result:
+    """As :func:`judge`, but a check that cannot be evaluated raises (UnknownMetricError,
+    UnitError) — for code that builds its own results."""
+    judged = judge(replace(result, error=None), checks)
+    if judged.error_kind == "check":
+        for c in checks:
+            evaluate(c, result)  # raises the first problem, with its type
+    return replace(judged, error=result.error, error_kind=result.error_kind)
+
+
+apply_checks_keeping = judge  # perfgate 0.1's name

@@ -348,7 +348,7 @@ def _sigmas(y: FloatArray, errors: Sequence[float] | None, floor: float) -> Floa
         if e.shape != y.shape:
             raise UsageError("complexity: errors must match values")
         base = np.maximum(base, np.where(np.isfinite(e), np.abs(e), 0.0))
-    tiny = max(float(np.abs(y).max()) * 1e-6, 1e-300)
+    tiny = max(float(np.abs(y).max()) * 1e-6, 1e-150)
     return np.maximum(base, tiny)
 
 

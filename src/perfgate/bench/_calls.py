@@ -1,15 +1,26 @@
-"""Turn a sync or async callable into timed loops, written once for both."""
+"""Turn a sync or async callable into timed loops, written once for both.
+
+An async target runs on a fresh event loop (uvloop's when installed). When this thread
+already runs a loop (a ``pytest.mark.asyncio`` test), the target's loop runs on a helper
+thread instead, since one thread cannot run two loops; the context (phases, probes) is
+carried over.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
-from collections.abc import Awaitable, Callable
-from typing import Any
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
-__all__ = ["Caller", "is_async", "new_loop"]
+__all__ = ["NO_ARG", "Caller", "is_async", "new_loop", "run_coroutine"]
 
-_NO_ARG = object()
+NO_ARG: Any = object()
+_NO_ARG = NO_ARG  # the name older modules import
+T = TypeVar("T")
 
 
 def is_async(fn: Callable[..., Any]) -> bool:
@@ -28,46 +39,84 @@ def new_loop() -> asyncio.AbstractEventLoop:
         return asyncio.new_event_loop()
 
 
-class Caller:
-    """Runs ``n`` calls of a target and returns the elapsed time, sync or async alike.
+def _loop_running_here() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
-    ``arg`` (when given) is passed as the only argument: the value a setup returned.
-    The loop body is as thin as possible: the timer reads bracket the whole batch.
+
+class _LoopRunner:
+    """Runs coroutines to completion on one private loop, on this thread when it is free of
+    a running loop, else on a dedicated helper thread."""
+
+    def __init__(self) -> None:
+        self.loop = new_loop()
+        self.pool = ThreadPoolExecutor(1, "perfgate-loop") if _loop_running_here() else None
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        if self.pool is None:
+            return self.loop.run_until_complete(coro)
+        ctx = contextvars.copy_context()
+        return self.pool.submit(ctx.run, self.loop.run_until_complete, coro).result()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.submit(self.loop.close).result()
+            self.pool.shutdown()
+        else:
+            self.loop.close()
+
+
+def run_coroutine(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run ``factory()`` to completion from sync code, whether or not a loop runs here."""
+    runner = _LoopRunner()
+    try:
+        return runner.run(factory())
+    finally:
+        runner.close()
+
+
+class Caller:
+    """Runs calls of a target and times them, sync or async alike.
+
+    ``arg`` (when given) is passed as the only argument: the value a setup returned. The
+    loop bodies are as thin as possible.
     """
 
     def __init__(
         self,
         fn: Callable[..., Any],
-        arg: Any = _NO_ARG,
+        arg: Any = NO_ARG,
         timer: Callable[[], float] | None = None,
     ) -> None:
-        import time
-
         self.fn = fn
         self.arg = arg
         self.timer = timer or time.perf_counter
         self.is_async = is_async(fn)
-        self._loop: asyncio.AbstractEventLoop | None = new_loop() if self.is_async else None
+        self._runner: _LoopRunner | None = _LoopRunner() if self.is_async else None
 
     def close(self) -> None:
-        if self._loop is not None:
-            self._loop.close()
-            self._loop = None
+        if self._runner is not None:
+            self._runner.close()
+            self._runner = None
+
+    def _call(self) -> Any:
+        return self.fn() if self.arg is NO_ARG else self.fn(self.arg)
 
     def call_once(self) -> Any:
-        fn, arg = self.fn, self.arg
-        if self._loop is not None:
-            coro = fn() if arg is _NO_ARG else fn(arg)
-            return self._loop.run_until_complete(coro)
-        return fn() if arg is _NO_ARG else fn(arg)
+        if self._runner is not None:
+            return self._runner.run(self._call())
+        return self._call()
 
     def run(self, n: int) -> float:
-        """Elapsed seconds for n calls."""
-        if self._loop is not None:
-            return self._loop.run_until_complete(self._arun(n))
+        """Elapsed seconds for n calls, timed as one batch."""
+        if self._runner is not None:
+            return self._runner.run(self._arun(n))
         fn, arg, timer = self.fn, self.arg, self.timer
         r = range(n)
-        if arg is _NO_ARG:
+        if arg is NO_ARG:
             t0 = timer()
             for _ in r:
                 fn()
@@ -80,7 +129,7 @@ class Caller:
     async def _arun(self, n: int) -> float:
         fn, arg, timer = self.fn, self.arg, self.timer
         r = range(n)
-        if arg is _NO_ARG:
+        if arg is NO_ARG:
             t0 = timer()
             for _ in r:
                 await fn()
@@ -90,19 +139,53 @@ class Caller:
             await fn(arg)
         return timer() - t0
 
+    def run_timed(self, n: int, out: list[float], phases: dict[str, float],
+                  phase_rows: list[dict[str, float]] | None) -> float:
+        """n calls, each timed on its own into ``out``. With ``phase_rows``, each call's phase
+        times (what it added to ``phases``, the recording's accumulator) become one row.
+        Returns the seconds the calls took in all."""
+        if self._runner is not None:
+            return self._runner.run(self._arun_timed(n, out, phases, phase_rows))
+        call, timer, add = self._call, self.timer, out.append
+        total = 0.0
+        for _ in range(n):
+            t0 = timer()
+            call()
+            t1 = timer()
+            add(t1 - t0)
+            total += t1 - t0
+            if phase_rows is not None:
+                phase_rows.append(dict(phases))
+                phases.clear()
+        return total
+
+    async def _arun_timed(self, n: int, out: list[float], phases: dict[str, float],
+                          phase_rows: list[dict[str, float]] | None) -> float:
+        call, timer, add = self._call, self.timer, out.append
+        total = 0.0
+        for _ in range(n):
+            t0 = timer()
+            await call()
+            t1 = timer()
+            add(t1 - t0)
+            total += t1 - t0
+            if phase_rows is not None:
+                phase_rows.append(dict(phases))
+                phases.clear()
+        return total
+
     def run_each(self, n: int, before: Callable[[], None], after: Callable[[Any], None]) -> None:
         """n calls with ``before()`` ahead of each and ``after(return_value)`` behind it."""
-        fn, arg = self.fn, self.arg
-        if self._loop is not None:
+        if self._runner is not None:
 
             async def go() -> None:
                 for _ in range(n):
                     before()
-                    aw: Awaitable[Any] = fn() if arg is _NO_ARG else fn(arg)
+                    aw: Awaitable[Any] = self._call()
                     after(await aw)
 
-            self._loop.run_until_complete(go())
+            self._runner.run(go())
             return
         for _ in range(n):
             before()
-            after(fn() if arg is _NO_ARG else fn(arg))
+            after(self._call())

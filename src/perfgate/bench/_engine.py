@@ -1,42 +1,38 @@
-"""The benchmark loop: warm-up, calibration, adaptive rounds, memory pass.
+"""The benchmark engine: one callable into a Result, timed by :mod:`perfgate._timing`.
 
-How a benchmark runs (see docs/benchmarks.md for the reasoning):
+Steps (docs/benchmarks.md has the reasoning): warm-up, calibration, then rounds — each call
+timed on its own when it is long enough for the clock (percentiles are of calls), otherwise
+batches whose means are the samples (percentiles are of round means, and the metric says
+so) — and last a memory pass apart from timing (:mod:`._memory`). Phases are timed on the
+engine's clock in the same rounds.
 
-1. warm-up: the target runs for ``warmup`` seconds (at least once), so caches, lazy imports
-   and the specialising interpreter settle before anything is timed;
-2. calibration: iterations per round grow until one round lasts ``round_time`` (default
-   1 ms, and never under 1,000 × the timer's measured resolution), so timer granularity
-   is below 0.1 % of every sample;
-3. rounds: each sample is one round's time divided by its iterations; the GC is paused inside
-   a round (young-generation garbage is collected between rounds) unless ``gc=True``;
-   rounds continue until the median's 95 % CI is within ``precision`` of it, or the
-   ``max_time`` budget is spent (never fewer than ``min_rounds``);
-4. memory: a separate pass under tracemalloc, after timing, so tracing never slows a
-   timed round.
+A target that raises, calls ``sys.exit`` or overruns ``timeout`` gives a Result with
+``error`` set and every round measured before; Ctrl-C raises :class:`~perfgate.Interrupted`
+holding that partial Result.
 """
 
 from __future__ import annotations
 
-import gc
-import math
 import time
-import tracemalloc
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-import numpy as np
 import psutil
 
-from perfgate._errors import TargetError, UsageError
-from perfgate.analysis.stats import quantile_ci, summarize
-from perfgate.bench._calls import _NO_ARG, Caller
+from perfgate import _timing
+from perfgate._errors import Interrupted, TargetError, TargetTimeout, UsageError
+from perfgate.analysis.stats import summarize
+from perfgate.bench._calls import NO_ARG, Caller
+from perfgate.bench._memory import MemoryStats, measure_memory
 from perfgate.bench._phases import recording
+from perfgate.bench._watchdog import time_limit
 from perfgate.model import Metric, Result
 
-__all__ = ["BenchOptions", "Progress", "bench_callable", "timer_resolution"]
+__all__ = ["BenchOptions", "Progress", "bench_callable", "describe_exit", "timer_resolution"]
 
 Progress = Callable[[float], None]  # called with the fraction done, 0..1
+timer_resolution = _timing.timer_resolution
 
 
 @dataclass(frozen=True)
@@ -52,11 +48,17 @@ class BenchOptions:
     iterations: int | None = None  # fixed iterations per round (skips calibration)
     rounds: int | None = None  # fixed number of rounds (skips the adaptive stop)
     gc: bool = False  # leave the garbage collector running inside rounds
-    memory: bool = True  # measure alloc_bytes / allocs in a separate pass
+    memory: bool = True  # measure the memory metrics in a separate pass
     memory_calls: int = 5  # calls traced in the memory pass
     # 0: measure in this process. N ≥ 1: in N fresh worker processes one after another
     # (max_time shared between them), so the CI covers process-to-process variation.
     processes: int = 0
+    # None: time each call on its own when it is long enough for the clock; True / False
+    # force per-call timing / round means.
+    per_call: bool | None = None
+    # Seconds the whole benchmark (warm-up, rounds, memory) may take before the target is
+    # stopped and the run recorded as its error; None: no limit.
+    timeout: float | None = 300.0
 
     def __post_init__(self) -> None:
         if self.max_time < 0 or self.warmup < 0 or self.round_time <= 0:
@@ -69,230 +71,181 @@ class BenchOptions:
             raise UsageError("rounds must be ≥ 1")
         if self.processes < 0:
             raise UsageError("processes must be ≥ 0")
+        if self.timeout is not None and not self.timeout > 0:
+            raise UsageError("timeout must be > 0 seconds (or None)")
 
     def merged(self, **overrides: Any) -> BenchOptions:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
 
-_RESOLUTION: float | None = None
-
-
-def timer_resolution(timer: Callable[[], float] = time.perf_counter) -> float:
-    """The smallest non-zero step the timer shows, measured (not the advertised value)."""
-    global _RESOLUTION
-    if _RESOLUTION is not None and timer is time.perf_counter:
-        return _RESOLUTION
-    steps = []
-    for _ in range(50):
-        t0 = timer()
-        t1 = timer()
-        while t1 == t0:
-            t1 = timer()
-        steps.append(t1 - t0)
-    res = float(min(steps))
-    if timer is time.perf_counter:
-        _RESOLUTION = res
-    return res
-
-
-def _describe(exc: BaseException) -> str:
+def describe_exit(exc: BaseException) -> str:
+    """What a target's failure is called in a Result's ``error``."""
+    if isinstance(exc, SystemExit):
+        return f"the target called sys.exit({exc.code!r}); perfgate kept running"
     return f"{type(exc).__name__}: {exc}"
 
 
-class _Runner:
+class _Run:
+    """The state of one benchmark while it runs."""
+
     def __init__(self, caller: Caller, opts: BenchOptions, progress: Progress | None) -> None:
         self.caller = caller
         self.opts = opts
+        self.clock = caller.timer
         self.progress = progress or (lambda _f: None)
         self.samples: list[float] = []
         self.phase_samples: dict[str, list[float]] = {}
         self.iterations = 1
+        self.per_call = False
+        self.cost = 0.0  # subtracted from each per-call sample
+        self.rounds_done = 0
 
-    def timed_round(self, n: int) -> tuple[float, dict[str, float]]:
-        gc_was = gc.isenabled()
-        if not self.opts.gc:
-            gc.disable()
-        try:
-            with recording() as phases:
-                elapsed = self.caller.run(n)
-        finally:
-            if gc_was:
-                gc.enable()
-        if not self.opts.gc and gc.get_count()[0] > 700:
-            gc.collect(0)
+    def timed_batch(self, n: int) -> tuple[float, dict[str, float]]:
+        with _timing.gc_paused(not self.opts.gc), recording(self.clock) as phases:
+            elapsed = self.caller.run(n)
         return elapsed, phases
 
-    def warmup(self) -> None:
-        deadline = time.perf_counter() + self.opts.warmup
-        self.caller.run(1)
-        while time.perf_counter() < deadline:
-            self.caller.run(1)
+    def calibrate(self, one_call: float) -> None:
+        """Calls per round, and per-call timing or round means (``one_call``: the shortest
+        warm-up call, the estimate used when the calls per round are fixed)."""
+        opts = self.opts
+        cost = _timing.clock_cost(self.clock)
+        if opts.iterations is not None:
+            self.iterations = opts.iterations
+            # a few single calls: one cold warm-up call alone would overstate a call's time
+            per_call_time = min([one_call, *(self.caller.run(1) for _ in range(5))])
+        else:
+            target = max(opts.round_time, 1000 * _timing.timer_resolution(self.clock))
+            last = [0.0]
 
-    def calibrate(self) -> int:
-        if self.opts.iterations is not None:
-            return self.opts.iterations
-        target = max(self.opts.round_time, 1000 * timer_resolution())
-        n = 1
-        while True:
-            elapsed, _ = self.timed_round(n)
-            if elapsed >= target or n >= 1 << 30:
-                return n
-            grow = target / elapsed if elapsed > 0 else 10.0
-            n = max(n + 1, min(n * 10, math.ceil(n * grow * 1.1)))
+            def batch(n: int) -> float:
+                last[0] = self.timed_batch(n)[0]
+                return last[0]
+
+            self.iterations = _timing.calibrate(batch, target)
+            per_call_time = last[0] / self.iterations
+        auto = not per_call_time < _timing.PER_CALL_RATIO * cost  # nan: per call
+        self.per_call = auto if opts.per_call is None else opts.per_call
+        self.cost = cost if self.per_call else 0.0
 
     def rounds(self) -> None:
         opts = self.opts
-        n = self.iterations
-        start = time.perf_counter()
-        budget = opts.max_time
-        fixed = opts.rounds
-        check_every = 10
+        rule = _timing.StopRule(max_time=opts.max_time, min_rounds=opts.min_rounds,
+                                max_rounds=opts.max_rounds, precision=opts.precision,
+                                rounds=opts.rounds)
+        start = time.perf_counter()  # the budget is wall time whatever clock times the calls
         while True:
-            elapsed, phases = self.timed_round(n)
+            self._one_round()
+            self.rounds_done += 1
+            spent = time.perf_counter() - start
+            self.progress(rule.fraction(self.rounds_done, spent))
+            if rule.done(self.rounds_done, spent, self.samples):
+                return
+
+    def _one_round(self) -> None:
+        n = self.iterations
+        if not self.per_call:
+            elapsed, phases = self.timed_batch(n)
             self.samples.append(elapsed / n)
             for name, t in phases.items():
                 self.phase_samples.setdefault(name, []).append(t / n)
-            count = len(self.samples)
-            spent = time.perf_counter() - start
-            if fixed is not None:
-                self.progress(count / fixed)
-                if count >= fixed:
-                    return
-                continue
-            self.progress(min(1.0, spent / budget) if budget > 0 else 1.0)
-            if count < opts.min_rounds:
-                continue
-            if count >= opts.max_rounds or spent >= budget:
-                return
-            if count >= 30 and count % check_every == 0 and self._precise_enough():
-                return
-
-    def _precise_enough(self) -> bool:
-        a = np.asarray(self.samples)
-        med = float(np.median(a))
-        lo, hi = quantile_ci(a, 0.5)
-        return med > 0 and (hi - lo) / 2 <= self.opts.precision * med
-
-    def memory(self) -> tuple[float, float]:
-        """(median peak bytes above the baseline per call, median live blocks left per call)."""
-        calls = max(1, self.opts.memory_calls)
-        peaks: list[int] = []
-        blocks: list[int] = []
-        was_tracing = tracemalloc.is_tracing()
-        if not was_tracing:
-            tracemalloc.start()
-        base_holder: list[int] = [0]
-        snap_holder: list[tracemalloc.Snapshot] = []
-        from perfgate.bench import _calls
-
-        # Leave out the bookkeeping of tracemalloc and of this harness: what remains was
-        # allocated by the target (or by code it called).
-        filters = [tracemalloc.Filter(False, f) for f in
-                   (tracemalloc.__file__, __file__, _calls.__file__)]
-
-        def before() -> None:
-            gc.collect()
-            snap_holder[:] = [tracemalloc.take_snapshot().filter_traces(filters)]
-            tracemalloc.reset_peak()
-            base_holder[0] = tracemalloc.get_traced_memory()[0]
-
-        def after(value: Any) -> None:
-            peak = tracemalloc.get_traced_memory()[1]
-            peaks.append(max(0, peak - base_holder[0]))
-            snap = tracemalloc.take_snapshot().filter_traces(filters)
-            diff = snap.compare_to(snap_holder[0], "traceback")
-            blocks.append(sum(d.count_diff for d in diff if d.count_diff > 0))
-            del value
-
-        try:
-            self.caller.run_each(calls, before, after)
-        finally:
-            if not was_tracing:
-                tracemalloc.stop()
-        return float(np.median(peaks)), float(np.median(blocks))
+            return
+        first = len(self.samples)
+        rows: list[dict[str, float]] | None = [] if self.phase_samples or not first else None
+        with _timing.gc_paused(not self.opts.gc), recording(self.clock) as phases:
+            self.caller.run_timed(n, self.samples, phases, rows)
+        if self.cost:
+            s = self.samples
+            for i in range(first, len(s)):
+                s[i] = max(0.0, s[i] - self.cost)
+        if rows and any(rows):
+            names = {k for row in rows for k in row}
+            for name in names:
+                self.phase_samples.setdefault(name, []).extend(row.get(name, 0.0)
+                                                              for row in rows)
 
 
 def bench_callable(
     fn: Callable[..., Any],
     *,
     name: str | None = None,
-    arg: Any = _NO_ARG,
+    arg: Any = NO_ARG,
     options: BenchOptions | None = None,
     params: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
     timer: Callable[[], float] | None = None,
 ) -> Result:
-    """Benchmark ``fn`` (sync or async; called with ``arg`` when given) into a Result.
-
-    If the target raises, the Result carries ``error`` and every round measured before
-    it; a KeyboardInterrupt is re-raised after being recorded the same way, through
-    :class:`perfgate.runner.Interrupted` at the runner level.
-    """
+    """Benchmark ``fn`` (sync or async; called with ``arg`` when given) into a Result."""
     opts = options or BenchOptions()
     label = name or getattr(fn, "__qualname__", None) or repr(fn)
-    if opts.processes > 0:
-        from perfgate.bench._isolated import bench_in_processes
-
-        return bench_in_processes(fn, arg, opts, label, params, progress)
+    if opts.processes > 0:  # the runner sends these to bench._isolated
+        raise UsageError(f"{label}: processes={opts.processes} runs through perfgate.runner "
+                         "(pg.bench_callable), not the in-process engine")
     try:
         caller = Caller(fn, arg, timer)
     except Exception as exc:
-        raise TargetError(f"{label}: cannot prepare the target: {_describe(exc)}") from exc
-    run = _Runner(caller, opts, progress)
+        raise TargetError(f"{label}: cannot prepare the target: {describe_exit(exc)}") from exc
+    run = _Run(caller, opts, progress)
     error: str | None = None
-    mem: tuple[float, float] | None = None
+    mem: MemoryStats | None = None
     interrupted: BaseException | None = None
     try:
-        run.warmup()
-        run.iterations = run.calibrate()
-        run.rounds()
-        if opts.memory:
-            mem = run.memory()
+        with time_limit(opts.timeout, label):
+            one_call = _timing.warm_up(caller.run, opts.warmup, time.perf_counter)
+            run.calibrate(one_call)
+            run.rounds()
+            if opts.memory:
+                mem = measure_memory(caller, opts.memory_calls)
     except KeyboardInterrupt as exc:
         error, interrupted = "interrupted (Ctrl-C)", exc
-    except Exception as exc:  # noqa: BLE001 - the target's failure is recorded, not raised
-        error = _describe(exc)
+    except TargetTimeout as exc:
+        error = str(exc)
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the target's failure is recorded
+        error = describe_exit(exc)
     finally:
         caller.close()
     result = _result(label, run, mem, opts, params, error)
     if interrupted is not None:
-        from perfgate.runner import Interrupted
-
         raise Interrupted([result]) from interrupted
     return result
 
 
 def _result(
     label: str,
-    run: _Runner,
-    mem: tuple[float, float] | None,
+    run: _Run,
+    mem: MemoryStats | None,
     opts: BenchOptions,
     params: Mapping[str, Any] | None,
     error: str | None,
 ) -> Result:
     metrics: dict[str, Metric] = {}
+    of = "calls" if run.per_call else "round means"
     if run.samples:
         t = summarize(run.samples, "s")
-        metrics["time"] = t
-        if t.median and t.median > 0:
-            ci = None
-            if t.ci_low and t.ci_high and t.ci_low > 0:
-                ci = (1.0 / t.ci_high, 1.0 / t.ci_low)
-            metrics["ops"] = Metric.gauge(1.0 / t.median, "1/s", ci)
-        for phase_name, samples in run.phase_samples.items():
-            metrics[f"time.{phase_name}"] = summarize(samples, "s")
+        metrics["time"] = replace(t, extra={**t.extra, "of": of})
+        for phase_name, samples in sorted(run.phase_samples.items()):
+            p = summarize(samples, "s")
+            metrics[f"time.{phase_name}"] = replace(p, extra={**p.extra, "of": of})
     if mem is not None:
-        metrics["alloc_bytes"] = Metric.gauge(mem[0], "B")
-        metrics["allocs"] = Metric.gauge(mem[1], "1")
+        if mem.alloc_bytes is not None and mem.allocs is not None:
+            metrics["alloc_bytes"] = Metric.gauge(mem.alloc_bytes, "B")
+            metrics["allocs"] = Metric.gauge(mem.allocs, "1")
+        metrics["alloc_peak"] = Metric.gauge(mem.alloc_peak, "B")
+        metrics["retained_bytes"] = Metric.gauge(mem.retained_bytes, "B")
+        metrics["retained_allocs"] = Metric.gauge(mem.retained_allocs, "1")
     metrics["rss"] = Metric.gauge(float(psutil.Process().memory_info().rss), "B")
-    opts_d = asdict(opts)
     all_params: dict[str, Any] = {
         **(params or {}),
         "iterations": run.iterations,
-        "rounds": len(run.samples),
+        "rounds": run.rounds_done,
+        "timed": "per call" if run.per_call else "per round",
         "async": run.caller.is_async,
-        "gc": opts_d["gc"],
-        "max_time": opts_d["max_time"],
-        "warmup": opts_d["warmup"],
+        "gc": opts.gc,
+        "max_time": opts.max_time,
+        "warmup": opts.warmup,
     }
+    if run.per_call:
+        all_params["clock_cost"] = run.cost
+    if mem is not None:
+        all_params["memory"] = mem.method
     return Result(name=label, kind="bench", params=all_params, metrics=metrics, error=error)

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import pickle
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from perfgate._errors import TargetError, UsageError
+from perfgate._importer import ref_of, resolve
 from perfgate.analysis.stats import summarize
+from perfgate.bench._calls import NO_ARG
+from perfgate.bench._engine import bench_callable
 from perfgate.model import Metric, Result
 
 __all__ = ["bench_in_processes", "hierarchical_median_ci"]
@@ -30,28 +31,12 @@ _SEED = 20261122
 _N_BOOT = 2000
 
 
-def _suite_ref(fn: Callable[..., Any]) -> tuple[str, str] | None:
-    """(file, name) for a function of a suite file: those are imported under a synthetic
-    module name that a fresh process cannot import, so the child loads the file again."""
-    module = sys.modules.get(getattr(fn, "__module__", "") or "")
-    path = getattr(module, "__file__", None)
-    if module is None or path is None or not module.__name__.startswith("perfgate_suite_"):
-        return None
-    return str(path), fn.__qualname__
-
-
 def _child(fn: Any, arg: Any, opts: Any, memory: bool, out: Any) -> None:
-    from perfgate.bench._calls import _NO_ARG
-    from perfgate.bench._engine import bench_callable
-
     try:
-        if isinstance(fn, tuple):  # a suite file's function: import the file here too
-            from perfgate.suite import _import
-
-            fn = _import(Path(fn[0]))[fn[1]]
-        r = bench_callable(fn, arg=_NO_ARG if arg is None else arg[0],
+        fn = resolve(fn)  # a suite file's function: the file is imported here too
+        r = bench_callable(fn, arg=NO_ARG if arg is None else arg[0],
                            options=replace(opts, processes=0, memory=memory))
-        out.put(("ok", r.to_dict()))
+        out.put(("ok", r))  # pickled whole: per-call samples can exceed the JSON's inline cap
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
         out.put(("error", f"{type(exc).__name__}: {exc}"))
 
@@ -82,11 +67,9 @@ def bench_in_processes(
     params: Mapping[str, Any] | None,
     progress: Callable[[float], None] | None,
 ) -> Result:
-    from perfgate.bench._calls import _NO_ARG
-
     n = opts.processes
-    packed = None if arg is _NO_ARG else (arg,)
-    target: Any = _suite_ref(fn) or fn
+    packed = None if arg is NO_ARG else (arg,)
+    target: Any = ref_of(fn) or fn
     try:
         pickle.dumps((target, packed))
     except Exception as exc:  # noqa: BLE001 - any pickling failure means the same thing
@@ -110,7 +93,7 @@ def bench_in_processes(
                 proc.terminate()
         if status != "ok":
             raise TargetError(f"{label}: worker process {i + 1} of {n}: {payload}")
-        children.append(Result.from_dict(payload))
+        children.append(payload)
         if progress is not None:
             progress((i + 1) / n)
     return _combine(label, children, opts, params)
@@ -127,11 +110,10 @@ def _combine(
         lo, hi = hierarchical_median_ci(groups)
         t = summarize(pooled, "s", ci=(lo, hi))
         per_process = [float(np.median(g)) for g in groups if g]
-        metrics["time"] = replace(t, extra={**t.extra, "process_medians": per_process})
-        if t.median:
-            ops_ci = (1.0 / hi, 1.0 / lo) if lo > 0 else None
-            metrics["ops"] = Metric.gauge(1.0 / t.median, "1/s", ops_ci)
-    for key in ("alloc_bytes", "allocs"):
+        of = children[0].metrics["time"].extra.get("of")
+        metrics["time"] = replace(t, extra={**t.extra, "process_medians": per_process,
+                                            **({"of": of} if of else {})})
+    for key in ("alloc_bytes", "allocs", "alloc_peak", "retained_bytes", "retained_allocs"):
         if key in children[0].metrics:
             metrics[key] = children[0].metrics[key]
     phase_names = {k for c in children for k in c.metrics if k.startswith("time.")}

@@ -31,15 +31,15 @@ from typing import Any
 
 import numpy as np
 
-from perfgate._errors import UsageError
+from perfgate._errors import Interrupted, UsageError
 from perfgate.analysis.complexity import NOISE_FLOOR, classify_exact, classify_metric
-from perfgate.bench._calls import _NO_ARG, is_async
+from perfgate.bench._calls import NO_ARG, Caller, is_async
 from perfgate.bench._engine import BenchOptions, Progress, bench_callable
 from perfgate.model import Metric, Result
 
 __all__ = [
-    "DEFAULT_BUDGET", "Measure", "choose_sizes", "n_plus_one", "parse_sizes", "sweep",
-    "sweep_spec",
+    "DEFAULT_BUDGET", "Measure", "check_sizes", "choose_sizes", "n_plus_one", "parse_sizes",
+    "sweep",
 ]
 
 DEFAULT_BUDGET = 5.0
@@ -71,25 +71,25 @@ class _Target:
         return "factory" if self.factory else "argument"
 
     def build(self, n: int) -> tuple[Callable[..., Any], Any]:
-        """The callable to time at size n and its argument (``_NO_ARG`` for none)."""
+        """The callable to time at size n and its argument (``NO_ARG`` for none)."""
         if self.setup is not None:
             return self.fn, self.setup(n)
         if self.factory is None:  # first size: look at what fn(n) returns
             out = self.fn(n)
             self.factory = callable(out)
             if self.factory:
-                return out, _NO_ARG
+                return out, NO_ARG
         if self.factory:
             op = self.fn(n)
             if not callable(op):
                 raise UsageError(
                     f"sweep: the factory returned {type(op).__name__} at n={n}, not a callable"
                 )
-            return op, _NO_ARG
+            return op, NO_ARG
         return self.fn, n
 
 
-def _check_sizes(sizes: Sequence[int]) -> list[int]:
+def check_sizes(sizes: Sequence[int]) -> list[int]:
     try:
         out = sorted({int(s) for s in sizes})
     except (TypeError, ValueError):
@@ -109,13 +109,11 @@ def parse_sizes(text: str) -> list[int] | str:
         values = [int(part) for part in text.replace(" ", "").split(",") if part]
     except ValueError:
         raise UsageError(f"--sizes {text!r}: expected integers such as 10,100,1000") from None
-    return _check_sizes(values)
+    return check_sizes(values)
 
 
 def _one_call(fn: Callable[..., Any], arg: Any,
               clock: Callable[[], float] = time.perf_counter) -> float:
-    from perfgate.bench._calls import Caller
-
     caller = Caller(fn, arg)
     try:
         t0 = clock()
@@ -206,13 +204,12 @@ def sweep(
         raise UsageError("sweep: budget must be > 0 seconds")
     label = name or getattr(fn, "__qualname__", None) or repr(fn)
     target = _Target(fn, setup, factory)
-    chosen = _check_sizes(sizes) if sizes is not None else choose_sizes(target, budget)
+    chosen = check_sizes(sizes) if sizes is not None else choose_sizes(target, budget)
     opts = _size_options(options, budget, len(chosen))
     report = progress or (lambda _f: None)
     points: list[tuple[int, dict[str, Metric], Any]] = []
     error: str | None = None
     interrupted: BaseException | None = None
-    from perfgate.runner import Interrupted
 
     used = "custom" if timer is not None else clock
     for i, n in enumerate(chosen):
@@ -337,8 +334,6 @@ def _never_waits(fn: Callable[..., Any], arg: Any) -> bool:
         who = resource.RUSAGE_THREAD
     except (ImportError, AttributeError):
         return False
-    from perfgate.bench._calls import Caller
-
     caller = Caller(fn, arg)
     try:
         if caller.is_async:  # the event loop's selector counts as a wait
@@ -387,67 +382,3 @@ def n_plus_one(points: Sequence[tuple[int, Mapping[str, Metric], Any]]) -> list[
             })
     found.sort(key=lambda d: -int(d["count"]))
     return found
-
-
-# --------------------------------------------------------------------------- suite specs
-
-
-def sweep_spec(
-    name: str,
-    fn: Callable[..., Any],
-    checks: tuple[Any, ...],
-    *,
-    setup: Callable[..., Any] | None,
-    sizes: Sequence[int] | str | None,
-    queries: bool,
-    budget: float | None,
-    options: BenchOptions | None,
-) -> Any:
-    """The :class:`~perfgate.suite.Spec` of ``@pg.bench(sizes=…)`` / ``@pg.bench(queries=True)``."""
-    from perfgate.suite import Spec
-
-    if isinstance(sizes, str):
-        if sizes != "auto":
-            raise UsageError(f"bench {name!r}: sizes must be a list of integers or 'auto'")
-        chosen: list[int] | None = None
-    else:
-        chosen = _check_sizes(sizes) if sizes is not None else None
-    if budget is not None and budget <= 0:
-        raise UsageError(f"bench {name!r}: budget must be > 0 seconds")
-    extra = {"sizes": chosen, "setup": setup, "queries": queries, "budget": budget,
-             "options": options}
-    if sizes is None:  # queries=True on a plain benchmark
-        return Spec(name, fn, "bench", checks, setup, options or BenchOptions(),
-                    execute=_execute_bench_with_queries, extra=extra)
-    return Spec(name, fn, "sweep", checks, None, options or BenchOptions(),
-                execute=_execute_sweep, extra=extra)
-
-
-def _execute_sweep(spec: Any, listener: Any) -> Result:
-    x = spec.extra
-    return sweep(
-        spec.fn, x["sizes"], setup=x["setup"], budget=x["budget"] or DEFAULT_BUDGET,
-        queries=x["queries"], name=spec.name, options=x["options"], progress=listener.progress,
-    )
-
-
-def _execute_bench_with_queries(spec: Any, listener: Any) -> Result:
-    from perfgate.probes._pass import query_pass
-
-    arg: Any = _NO_ARG
-    if spec.setup is not None:
-        try:
-            arg = spec.setup()
-        except Exception as exc:  # noqa: BLE001 - recorded in the result
-            return Result(name=spec.name, kind="bench",
-                          error=f"setup raised {type(exc).__name__}: {exc}")
-    r = bench_callable(spec.fn, name=spec.name, arg=arg, options=spec.options,
-                       progress=listener.progress)
-    if r.error is not None:
-        return r
-    try:
-        qpass = query_pass(spec.fn, arg, calls=3)
-    except Exception as exc:  # noqa: BLE001 - recorded in the result
-        return replace(r, error=f"query pass: {type(exc).__name__}: {exc}")
-    return replace(r, metrics={**r.metrics, **qpass.metrics()},
-                   extra={**r.extra, "queries": qpass.to_dict()})

@@ -7,8 +7,10 @@ from typing import Any
 
 import click
 
-from perfgate.analysis.checks import parse_checks, validate_units
+from perfgate._errors import Interrupted
+from perfgate._importer import load_object
 from perfgate.bench._engine import BenchOptions
+from perfgate.bench._sweep import parse_sizes
 from perfgate.cli._common import (
     EXIT_USAGE,
     check_option,
@@ -16,12 +18,12 @@ from perfgate.cli._common import (
     err,
     handle_errors,
     live_progress,
-    load_object,
     output_options,
     outputs_from,
 )
-from perfgate.runner import Interrupted, run_specs
-from perfgate.suite import Spec
+from perfgate.env import collect
+from perfgate.runner import run_all
+from perfgate.spec import BenchSpec, Spec, SweepSpec, parse_checks_for, sizes_of
 
 
 @click.command("bench")
@@ -37,6 +39,9 @@ from perfgate.suite import Spec
 @click.option("--warmup", type=float, help="Seconds of untimed warm-up (default 0.1).")
 @click.option("--gc/--no-gc", "gc_on", default=None, help="Keep the GC running in rounds.")
 @click.option("--no-memory", is_flag=True, help="Skip the allocation pass.")
+@click.option("--timeout", type=float,
+              help="Seconds the whole benchmark may take before the target is stopped and "
+                   "recorded as its error (default 300).")
 @click.option("--processes", type=int,
               help="Measure in N fresh processes one after another (CI covers their spread).")
 @click.option("--sizes", metavar="N,N,...|auto",
@@ -48,33 +53,36 @@ from perfgate.suite import Spec
 def bench_cmd(target: str, setup: str | None, checks: tuple[str, ...],
               name: str | None, max_time: float | None, rounds: int | None,
               iterations: int | None, warmup: float | None, gc_on: bool | None,
-              no_memory: bool, sizes: str | None, queries: bool, processes: int | None,
-              **outs: Any) -> None:
+              no_memory: bool, timeout: float | None, sizes: str | None, queries: bool,
+              processes: int | None, **outs: Any) -> None:
     """Benchmark TARGET, an importable MODULE:CALLABLE (sync or async)."""
     outputs = outputs_from(outs)
-    parsed = parse_checks(checks)  # malformed checks fail before anything runs
-    for c in parsed:
-        validate_units(c, "sweep" if sizes else "bench")
+    swept = sizes is not None
+    parsed = parse_checks_for(checks, "sweep" if swept else "bench")  # before anything runs
     options = BenchOptions().merged(
         max_time=max_time, rounds=rounds, iterations=iterations, warmup=warmup, gc=gc_on,
-        memory=False if no_memory else None, processes=processes,
+        memory=False if no_memory else None, processes=processes, timeout=timeout,
     )
     fn = load_object(target)
     setup_fn: Any = load_object(setup, "setup") if setup else None
-    spec = Spec(name or target.partition(":")[2], fn, "bench", tuple(parsed), setup_fn, options)
-    if sizes or queries:
-        from perfgate.bench._sweep import parse_sizes, sweep_spec
-
+    label = name or target.partition(":")[2]
+    spec: Spec
+    if swept:
+        assert sizes is not None
         tuned = any(v is not None for v in (max_time, rounds, iterations, warmup, gc_on))
-        spec = sweep_spec(spec.name, fn, spec.checks, setup=setup_fn,
-                          sizes=parse_sizes(sizes) if sizes else None, queries=queries,
-                          budget=None, options=options if tuned or no_memory else None)
+        spec = SweepSpec(name=label, fn=fn, checks=parsed, setup=setup_fn, queries=queries,
+                         sizes=sizes_of(parse_sizes(sizes), "--sizes"),
+                         options=options if tuned or no_memory else None)
+    else:
+        spec = BenchSpec(name=label, fn=fn, checks=parsed, setup=setup_fn, options=options,
+                         queries=queries)
+    environment = collect()
     try:
         with live_progress() as listener:
-            results = run_specs([spec], listener)
-        code = emit(results, outputs)
+            results = run_all([spec], listener)
+        code = emit(results, outputs, environment=environment)
     except Interrupted as exc:
-        code = emit(exc.results, outputs, interrupted=True)
+        code = emit(exc.results, outputs, interrupted=True, environment=environment)
     if code == EXIT_USAGE:
         err.print("[red]a check could not be evaluated (see above)[/]")
     sys.exit(code)

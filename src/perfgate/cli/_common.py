@@ -10,8 +10,6 @@ Exit codes (documented in README):
 from __future__ import annotations
 
 import functools
-import importlib
-import importlib.util
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,9 +22,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from perfgate._errors import PerfgateError, TargetError, UsageError
+from perfgate._errors import PerfgateError
 from perfgate.env import collect
-from perfgate.model import Result, ResultSet, write_json
+from perfgate.model import Environment, Result, ResultSet, write_json
 from perfgate.report.terminal import print_report
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -49,40 +47,6 @@ def handle_errors(fn: F) -> F:
             sys.exit(EXIT_USAGE)
 
     return wrapper  # type: ignore[return-value]
-
-
-def load_object(ref: str, what: str = "target") -> Any:
-    """Import ``MODULE:ATTR`` (or ``path/file.py:ATTR``); the working directory is importable."""
-    module_name, sep, attr = ref.partition(":")
-    if not sep or not module_name or not attr:
-        raise UsageError(f"{what} {ref!r}: expected MODULE:CALLABLE, e.g. mypkg.parse:parse_all")
-    if str(Path.cwd()) not in sys.path:
-        sys.path.insert(0, str(Path.cwd()))
-    try:
-        if module_name.endswith(".py") or "/" in module_name:
-            path = Path(module_name)
-            spec = importlib.util.spec_from_file_location(path.stem, path)
-            if spec is None or spec.loader is None or not path.exists():
-                raise TargetError(f"{what} {ref!r}: no such file {path}")
-            sys.path.insert(0, str(path.resolve().parent))
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-        else:
-            module = importlib.import_module(module_name)
-    except PerfgateError:
-        raise
-    except Exception as exc:
-        raise TargetError(f"{what} {ref!r}: cannot import {module_name}: "
-                          f"{type(exc).__name__}: {exc}") from exc
-    obj: Any = module
-    for part in attr.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise TargetError(f"{what} {ref!r}: {module_name} has no attribute {attr!r}") from None
-    if not callable(obj):
-        raise TargetError(f"{what} {ref!r} is not callable")
-    return obj
 
 
 class RichListener:
@@ -200,16 +164,17 @@ def check_option(fn: F) -> F:
 
 
 def emit(results: list[Result], outputs: Outputs | Path | None = None, *,
-         interrupted: bool = False) -> int:
-    """Print the table, write every requested output, and return the exit code."""
+         interrupted: bool = False, environment: Environment | None = None) -> int:
+    """Print the table, write every requested output, and return the exit code.
+    ``environment``: collected when the run started (its ``started_at`` is the run's)."""
     if not isinstance(outputs, Outputs):
         outputs = Outputs(json=outputs)
-    rs = ResultSet(environment=collect(), results=tuple(results))
+    rs = ResultSet(environment=environment or collect(), results=tuple(results))
     print_report(rs, out)
     write_outputs(rs, outputs)
     if interrupted:
         err.print("[yellow]interrupted: results measured so far were written[/]")
         return EXIT_INTERRUPTED
-    if any(r.error and r.error.startswith("check failed to evaluate") for r in results):
+    if any(r.error_kind == "check" for r in results):
         return EXIT_USAGE
     return EXIT_OK if rs.passed else EXIT_FAIL

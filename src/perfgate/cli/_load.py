@@ -12,23 +12,23 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from perfgate._errors import UsageError
-from perfgate.analysis.checks import parse_checks, validate_units
+from perfgate._api import load
+from perfgate._errors import Interrupted, UsageError
+from perfgate._importer import load_object
 from perfgate.cli._common import (
     EXIT_USAGE,
     check_option,
     emit,
     err,
     handle_errors,
-    load_object,
     out,
     output_options,
     outputs_from,
 )
-from perfgate.load import LiveStats, load
-from perfgate.load._http import Request, is_loopback
+from perfgate.env import collect
+from perfgate.load import LiveStats
 from perfgate.model import Result
-from perfgate.runner import Interrupted
+from perfgate.spec import parse_checks_for
 from perfgate.units import format_value
 
 
@@ -138,9 +138,7 @@ def load_cmd(target: str, vus: int | None, rate: str | None, max_vus: int | None
     perfgate load mypkg.client:checkout --vus 10 --iterations 1000
     """
     outputs = outputs_from(outs)
-    parsed = parse_checks(checks)  # malformed checks fail before anything runs
-    for c in parsed:
-        validate_units(c, "load")
+    parsed = parse_checks_for(checks, "load")  # malformed checks fail before anything runs
     if duration is None and iterations is None and stages is None:
         duration = "10s"
     is_url = target.startswith(("http://", "https://"))
@@ -160,17 +158,9 @@ def load_cmd(target: str, vus: int | None, rate: str | None, max_vus: int | None
                 raise UsageError(f"--data {data}: {exc}") from None
         else:
             body = data.encode()
-    if is_url:
-        host = Request(target).parts[1]
-        if not allow_remote and not is_loopback(host):
-            raise UsageError(
-                f"{target}: {host} is not a loopback address; pass --allow-remote to send "
-                "load to another machine (only where you are allowed to)"
-            )
-        what: Any = target
-    else:
-        what = load_object(target)
+    what: Any = target if is_url else load_object(target)
     title = name or target
+    environment = collect()
     try:
         with _live_view(title) as progress:
             result = load(
@@ -184,10 +174,10 @@ def load_cmd(target: str, vus: int | None, rate: str | None, max_vus: int | None
     except Interrupted as exc:
         for r in exc.results:
             out.print(_summary(r))
-        sys.exit(emit(exc.results, outputs, interrupted=True))
+        sys.exit(emit(exc.results, outputs, interrupted=True, environment=environment))
     out.print(_summary(result))
     _examples(result)
-    code = emit([result], outputs)
+    code = emit([result], outputs, environment=environment)
     if code == EXIT_USAGE:
         err.print("[red]a check could not be evaluated (see above)[/]")
     sys.exit(code)

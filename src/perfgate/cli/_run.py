@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sys
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import click
 
+from perfgate._errors import Interrupted
 from perfgate.cli._common import (
     EXIT_USAGE,
     Outputs,
@@ -18,28 +20,37 @@ from perfgate.cli._common import (
     output_options,
     outputs_from,
 )
-from perfgate.runner import Interrupted, run_specs
-from perfgate.suite import discover
+from perfgate.env import collect
+from perfgate.runner import run_all
+from perfgate.spec import BenchSpec
+from perfgate.suite import discover, suite_files
 
 
 def run_paths(paths: tuple[str, ...], keyword: str | None, outputs: Outputs,
               **overrides: Any) -> int:
     """Discover and run; ``overrides`` (BenchOptions fields such as ``processes``,
     ``max_time``) apply to every plain benchmark, over what its decorator says."""
-    specs = discover(paths or (".",), keyword)
+    roots = paths or (".",)
+    specs = discover(roots, keyword)
     given = {k: v for k, v in overrides.items() if v is not None}
     if given:
-        specs = [replace(s, options=s.options.merged(**given))
-                 if s.kind == "bench" and s.execute is None else s for s in specs]
+        specs = [replace(s, options=s.options.merged(**given)) if isinstance(s, BenchSpec)
+                 else s for s in specs]
     if not specs:
-        err.print("[yellow]no benchmarks found[/] (suite files are named perf_*.py or *_perf.py)")
+        if keyword and any(suite_files(Path(p)) for p in roots):
+            err.print(f"[yellow]no benchmark matches[/] -k {keyword!r} "
+                      "(it is matched against FILE::NAME)")
+        else:
+            err.print("[yellow]no benchmarks found[/] (suite files are named perf_*.py or "
+                      "*_perf.py)")
         return EXIT_USAGE
+    environment = collect()
     try:
         with live_progress() as listener:
-            results = run_specs(specs, listener)
-        return emit(results, outputs)
+            results = run_all(specs, listener)
+        return emit(results, outputs, environment=environment)
     except Interrupted as exc:
-        return emit(exc.results, outputs, interrupted=True)
+        return emit(exc.results, outputs, interrupted=True, environment=environment)
 
 
 @click.command("run")

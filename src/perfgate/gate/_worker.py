@@ -12,7 +12,6 @@ It measures each target in the tree at ``root`` and writes one JSON object to st
 
 from __future__ import annotations
 
-import gc
 import importlib
 import json
 import os
@@ -97,41 +96,44 @@ def measure(fn: Any, arg: Any, duration: float, warmup: float, round_time: float
         close()
 
 
+def _timing() -> Any:
+    """perfgate's timing core, loaded by path: the tree being measured may hold another
+    perfgate (or none), and importing this package would cost numpy's start-up."""
+    from importlib import util as ilu
+
+    path = Path(__file__).resolve().parent.parent / "_timing.py"
+    spec = ilu.spec_from_file_location("_perfgate_timing", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = ilu.module_from_spec(spec)
+    sys.modules["_perfgate_timing"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
 def _measure(run: Any, duration: float, warmup: float, round_time: float,
              iterations: int | None) -> dict[str, Any]:
+    t = _timing()
     clock = time.perf_counter
-    end = clock() + warmup
-    run(1)
-    while clock() < end:
-        run(1)
-    n = iterations or 1
-    if iterations is None:
-        while True:
-            t0 = clock()
-            run(n)
-            el = clock() - t0
-            if el >= round_time or n >= 1 << 30:
-                break
-            n = max(n + 1, min(n * 10, int(n * round_time / max(el, 1e-9) * 1.1) + 1))
+
+    def batch(n: int) -> float:
+        t0 = clock()
+        run(n)
+        return clock() - t0
+
+    t.warm_up(run, warmup, clock)
+    n = iterations or t.calibrate(batch, round_time)
+    # The same rounds as the engine's round-mean mode: every worker of the gate uses the
+    # same calls per round, and its samples are round means.
+    rule = t.StopRule(max_time=duration, min_rounds=5, min_precise=1 << 30)  # time only
     samples: list[float] = []
-    gc_was = gc.isenabled()
     start = clock()
-    try:
-        while True:
-            gc.disable()
-            t0 = clock()
-            run(n)
-            el = clock() - t0
-            if gc_was:
-                gc.enable()
-            samples.append(el / n)
-            if gc.get_count()[0] > 700:
-                gc.collect(0)
-            if len(samples) >= 5 and clock() - start >= duration:
-                break
-    finally:
-        if gc_was:
-            gc.enable()
+    while True:
+        with t.gc_paused():
+            el = batch(n)
+        samples.append(el / n)
+        if rule.done(len(samples), clock() - start, samples):
+            break
     return {"samples": samples, "iterations": n}
 
 
@@ -140,10 +142,11 @@ def _suite_targets(path: str, root: Path) -> list[tuple[str, Any, Any]]:
 
     out = []
     for spec in discover([root / path]):
-        if spec.kind != "bench" or spec.execute is not None:
+        if spec.kind != "bench":  # a plain benchmark (sweeps, bursts, loads are not gated)
             continue
-        arg = spec.setup() if spec.setup is not None else _NO_ARG
-        out.append((spec.name, spec.fn, arg))
+        setup = getattr(spec, "setup", None)
+        arg = setup() if setup is not None else _NO_ARG
+        out.append((spec.name, getattr(spec, "fn", None), arg))
     return out
 
 

@@ -1,19 +1,17 @@
 """The load engine: closed and open models, HTTP at wrk-class speed, honest percentiles.
 
-Public entry points (re-exported by :mod:`perfgate`): :func:`load`, :func:`expect`,
-:func:`scenario`, :func:`closed`, :func:`open`, :class:`Request`, :class:`HttpClient`,
-:class:`Response`, :class:`LiveStats`. See docs/load.md.
+Engine-level names only; the public ``pg.load(...)``, ``pg.scenario`` (entry points that
+build specs) live in :mod:`perfgate._api` and :mod:`perfgate.suite`. See docs/load.md.
 """
 
 from __future__ import annotations
 
-from perfgate.load._api import load, make_executor
+from perfgate.load._api import make_executor, run_load
 from perfgate.load._executors import Closed, Open, closed, open
 from perfgate.load._histogram import LogHistogram
-from perfgate.load._http import HttpClient, Request, Response, is_loopback
+from perfgate.load._http import HttpClient, Request, Response
 from perfgate.load._outcomes import expect
 from perfgate.load._run import LiveStats
-from perfgate.load._scenario import scenario
 
 __all__ = [
     "Closed",
@@ -25,9 +23,7 @@ __all__ = [
     "Response",
     "closed",
     "expect",
-    "is_loopback",
-    "load",
     "make_executor",
     "open",
-    "scenario",
+    "run_load",
 ]

@@ -1,21 +1,23 @@
-"""``pg.load(...)``: run a load test and return its :class:`~perfgate.model.Result`."""
+"""The load engine's entry: a target and an executor in, a ``load`` Result out.
+
+``pg.load(...)`` (in :mod:`perfgate._api`) builds a :class:`~perfgate.spec.LoadSpec` and the
+runner calls :func:`run_load` with it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from perfgate._errors import UsageError
-from perfgate.analysis.checks import Check, apply_checks_keeping, parse_checks, validate_units
+from perfgate._errors import Interrupted, UsageError
 from perfgate.load._engine import default_processes
 from perfgate.load._executors import Closed, Executor, Open, closed, open
 from perfgate.load._result import build_result
 from perfgate.load._run import LiveStats, coordinate
 from perfgate.load._targets import HttpTarget, make_target
 from perfgate.model import Result
-from perfgate.runner import Interrupted
 
-__all__ = ["load", "make_executor"]
+__all__ = ["make_executor", "run_load"]
 
 StageSpec = str | Sequence[tuple[float | str, float | str]]
 
@@ -53,23 +55,14 @@ def make_executor(
     return closed(vus, duration, iterations, per_vu=per_vu, stages=stages)
 
 
-def load(
+def run_load(
     target: Any,
+    executor: Executor,
     *,
-    vus: int | None = None,
-    rate: float | str | None = None,
-    duration: float | str | None = None,
-    iterations: int | None = None,
-    per_vu: bool = False,
-    stages: StageSpec | None = None,
-    max_vus: int | None = None,
-    max_wait: float | str = 1.0,
-    executor: Executor | None = None,
-    processes: int | None = None,
-    checks: Sequence[str | Check] = (),
     name: str | None = None,
+    processes: int | None = None,
     method: str = "GET",
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     body: bytes | str = b"",
     timeout: float | None = None,
     verify: bool = True,
@@ -83,41 +76,25 @@ def load(
     co_correct: bool | None = None,
     progress: Callable[[LiveStats], None] | None = None,
 ) -> Result:
-    """Load-test ``target`` — a URL, :class:`Request` (s), or a sync/async callable — and
-    return a Result of kind ``load`` with the checks applied.
+    """The load engine: run ``executor`` against ``target`` (a URL, Request(s) or callable)
+    and return a ``load`` Result, without checks (the runner applies them).
 
-    Closed model: ``vus`` users for ``duration`` or ``iterations``; open model: ``rate``
-    arrivals per second for ``duration`` with at most ``max_vus`` in flight. ``processes``
-    spreads the load over worker processes (default: every core for URL targets, 1 for
-    callables, whose state lives in this process). ``target_pid`` adds the target's memory
-    to the soak measurements.
-
-    ``co_correct``: under the closed model, add the samples a stalled VU failed to send
-    (coordinated-omission correction; ``service_time`` keeps the raw times). Default: on for
-    URLs and async callables, off for sync callables (whose pauses are mostly the GIL's).
-    See docs/load.md.
+    ``processes``: worker processes (default: every core for URL targets, 1 for callables,
+    whose state lives in this process). ``co_correct``: see docs/load.md.
     """
-    parsed = [c if isinstance(c, Check) else parse_checks([c])[0] for c in checks]
-    for c in parsed:
-        validate_units(c, "load")
-    ex = executor or make_executor(
-        vus=vus, rate=rate, duration=duration, iterations=iterations, per_vu=per_vu,
-        stages=stages, max_vus=max_vus, max_wait=max_wait,
-    )
     tgt = make_target(
-        target, method=method, headers=headers, body=body, timeout=timeout, verify=verify,
-        ca_file=ca_file, base_url=base_url, allow_remote=allow_remote,
+        target, method=method, headers=dict(headers or {}), body=body, timeout=timeout,
+        verify=verify, ca_file=ca_file, base_url=base_url, allow_remote=allow_remote,
     )
     if processes is None:
         processes = default_processes() if isinstance(tgt, HttpTarget) else 1
     if processes < 1:
         raise UsageError(f"processes must be ≥ 1, got {processes}")
-    if tick <= 0 or grace < 0:
-        raise UsageError("tick must be positive and grace not negative")
     if co_correct is None:
         co_correct = isinstance(tgt, HttpTarget) or tgt.is_async
-    run = coordinate(tgt, ex, processes=processes, tick=tick, grace=grace,
+    run = coordinate(tgt, executor, processes=processes, tick=tick, grace=grace,
                      target_pid=target_pid, progress=progress, co_correct=co_correct)
+    ex = executor
     params: dict[str, Any] = {"target": tgt.describe(), "model": ex.model,
                               "processes": run.processes}
     if isinstance(ex, Closed):
@@ -135,7 +112,6 @@ def load(
         name or _default_name(tgt.describe()), run, params,
         cpu_bound_is_target=not isinstance(tgt, HttpTarget), warmup=warmup,
     )
-    result = apply_checks_keeping(result, parsed)
     if run.interrupted:
         raise Interrupted([result])
     return result

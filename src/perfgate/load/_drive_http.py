@@ -8,6 +8,8 @@ import random
 import time
 from typing import Any
 
+from perfgate._errors import UsageError
+from perfgate._net import connect
 from perfgate.load._drivers import Driver
 from perfgate.load._executors import Executor
 from perfgate.load._http import Conn, tls_context
@@ -64,7 +66,8 @@ class HttpDriver(Driver):
             c.fast = False
 
     async def _open(self, conn: Conn) -> None:
-        await self.loop.create_connection(lambda: conn, self.host, self.port, ssl=self.ssl)
+        await connect(self.loop, lambda: conn, self.host, self.port, ssl=self.ssl,
+                      allow_remote=self.target.allow_remote)
 
     async def prepare(self, vus: int) -> None:
         conns = [self._conn(i) for i in range(vus)]
@@ -105,7 +108,7 @@ class HttpDriver(Driver):
             try:
                 async with asyncio.timeout(self.timeout_ns / 1e9):
                     await self._open(c)
-            except (OSError, TimeoutError) as exc:
+            except (OSError, TimeoutError, UsageError) as exc:  # UsageError: loopback rule
                 c.connecting = False
                 c.busy = False
                 self.on_failure(c, exc, time.perf_counter_ns())

@@ -20,9 +20,8 @@ from typing import Any
 
 from perfgate.load._executors import Closed, Executor, Open
 from perfgate.load._recorder import Recorder
-from perfgate.load._targets import CallTarget, HttpTarget
 
-__all__ = ["NEVER", "Driver", "make_driver"]
+__all__ = ["NEVER", "Driver"]
 
 NEVER = 1 << 62
 
@@ -136,19 +135,3 @@ class Driver:
         while w and now - w[0] > self.max_wait_ns:
             w.popleft()
             self.stream.dropped.append(1)
-
-
-def make_driver(target: HttpTarget | CallTarget, ex: Executor, rec: Recorder,
-                loop: asyncio.AbstractEventLoop) -> Driver:
-    """The driver for a target (imported here: each lives in its own module)."""
-    if isinstance(target, HttpTarget):
-        from perfgate.load._drive_http import HttpDriver
-
-        return HttpDriver(target, ex, rec, loop)
-    if target.is_async:
-        from perfgate.load._drive_async import AsyncDriver
-
-        return AsyncDriver(target, ex, rec, loop)
-    from perfgate.load._drive_sync import SyncDriver
-
-    return SyncDriver(target, ex, rec, loop)

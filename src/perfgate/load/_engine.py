@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from perfgate.bench._calls import new_loop
-from perfgate.load._drivers import Driver, make_driver
+from perfgate.load._drivers import Driver
 from perfgate.load._executors import Closed, Executor, Open
 from perfgate.load._recorder import Recorder, Snapshot
 from perfgate.load._schedule import arrivals
-from perfgate.load._targets import Target
+from perfgate.load._targets import CallTarget, HttpTarget, Target
 
 __all__ = ["WorkerPlan", "process_main", "run_worker"]
 
@@ -260,6 +260,22 @@ class _Worker:
         if not math.isfinite(snap.t_end):
             snap.t_end = 0.0
         self.send(("final", snap))
+
+
+def make_driver(target: HttpTarget | CallTarget, ex: Executor, rec: Recorder,
+                loop: asyncio.AbstractEventLoop) -> Driver:
+    """The driver for a target (each lives in its own module, imported when used)."""
+    if isinstance(target, HttpTarget):
+        from perfgate.load._drive_http import HttpDriver
+
+        return HttpDriver(target, ex, rec, loop)
+    if target.is_async:
+        from perfgate.load._drive_async import AsyncDriver
+
+        return AsyncDriver(target, ex, rec, loop)
+    from perfgate.load._drive_sync import SyncDriver
+
+    return SyncDriver(target, ex, rec, loop)
 
 
 def default_processes() -> int:

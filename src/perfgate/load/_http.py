@@ -15,7 +15,6 @@ TLS works for both (``ssl.SSLContext``; :func:`tls_context` builds one).
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json as _json
 import ssl
 import time
@@ -28,6 +27,7 @@ from urllib.parse import urlsplit
 import httptools
 
 from perfgate._errors import UsageError
+from perfgate._net import connect, is_loopback
 
 __all__ = [
     "Conn",
@@ -43,17 +43,6 @@ __all__ = [
 
 class ServerDisconnected(ConnectionError):
     """The server closed the connection before answering."""
-
-
-def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and ``localhost``."""
-    h = host.strip("[]").lower()
-    if h in ("localhost", "localhost.", "ip6-localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(h).is_loopback
-    except ValueError:
-        return False
 
 
 def tls_context(verify: bool = True, ca_file: str | None = None) -> ssl.SSLContext:
@@ -312,15 +301,14 @@ class HttpClient:
             hdrs.setdefault("Content-Type", "application/json")
         req = Request(self._url(url), method, hdrs, body)
         scheme, host, port, _ = req.parts
-        if not self.allow_remote and not is_loopback(host):
-            raise UsageError(f"{req.url!r}: not a loopback host (allow_remote=True to permit)")
         key = (scheme, host, port)
         conn = self._conns.get(key)
         loop = asyncio.get_running_loop()
         if conn is None or conn.transport is None:
             ctx = (self.ssl_context or tls_context()) if scheme == "https" else None
             async with asyncio.timeout(self.timeout):
-                _, conn = await loop.create_connection(_ClientConn, host, port, ssl=ctx)
+                _, conn = await connect(loop, _ClientConn, host, port, ssl=ctx,
+                                        allow_remote=self.allow_remote)
             self._conns[key] = conn
         assert conn.transport is not None
         conn.waiter = loop.create_future()

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from perfgate._errors import UsageError
+from perfgate._net import resolve
 from perfgate.bench._calls import is_async
-from perfgate.load._http import Request, is_loopback
+from perfgate.load._http import Request
 
 __all__ = ["CallTarget", "HttpTarget", "Target", "make_target"]
 
@@ -26,6 +27,7 @@ class HttpTarget:
     timeout: float = 30.0
     verify: bool = True
     ca_file: str | None = None
+    allow_remote: bool = False  # checked again at every connection, in every worker
 
     @property
     def origin(self) -> tuple[str, str, int]:
@@ -98,11 +100,9 @@ def make_target(
     elif isinstance(target, list | tuple) and target and not callable(target):
         items = target
     elif callable(target):
-        if not allow_remote and base_url:
-            host = Request(base_url).parts[1]
-            if not is_loopback(host):
-                raise UsageError(f"base_url {base_url!r}: not a loopback host "
-                                 "(allow_remote=True to permit)")
+        if base_url:
+            _, host, port, _ = Request(base_url).parts
+            resolve(host, port, allow_remote=allow_remote)
         return CallTarget(
             fn=target, is_async=is_async(target), with_client=_takes_argument(target),
             base_url=base_url, timeout=timeout, verify=verify, ca_file=ca_file,
@@ -124,13 +124,9 @@ def make_target(
     origins = {r.parts[:3] for r in reqs}
     if len(origins) > 1:
         raise UsageError("all endpoints of one load test must share scheme, host and port")
-    _scheme, host, _ = next(iter(origins))
-    if not allow_remote and not is_loopback(host):
-        raise UsageError(
-            f"{reqs[0].url!r}: {host} is not a loopback address; load tests send traffic "
-            "only to 127.0.0.1/::1/localhost unless remote targets are explicitly allowed "
-            "(allow_remote=True, --allow-remote)"
-        )
+    _scheme, host, port = next(iter(origins))
+    resolve(host, port, allow_remote=allow_remote)  # fail before any worker starts
     if any(r.weight <= 0 for r in reqs):
         raise UsageError("endpoint weights must be positive")
-    return HttpTarget(tuple(reqs), timeout if timeout is not None else 30.0, verify, ca_file)
+    return HttpTarget(tuple(reqs), timeout if timeout is not None else 30.0, verify, ca_file,
+                      allow_remote)

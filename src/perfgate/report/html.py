@@ -20,13 +20,13 @@ from markupsafe import Markup
 from perfgate.model import Environment, Result, ResultSet
 from perfgate.report import _html_compare, _html_kinds, _html_load, _html_sweep
 from perfgate.report._html_page import (
-    STATUS_ORDER,
     Page,
     fmt,
     json_for_script,
     num,
     plotly_js,
 )
+from perfgate.report._view import reasons, tally
 
 __all__ = ["KindRenderer", "register_kind", "render_html", "write_html"]
 
@@ -56,27 +56,20 @@ register_kind("sweep", "Scaling sweeps", _html_sweep.render_sweep)
 def _reasons(rs: ResultSet) -> list[dict[str, Any]]:
     """Every verdict and every target error, worst first: the "why" under the banner."""
     rows: list[dict[str, Any]] = []
-    for i, r in enumerate(rs.results):
-        if r.error is not None:
-            rows.append({"status": "error", "result": r.name, "check": "target raised",
-                         "measured": "", "limit": "", "evidence": r.error, "order": i})
-        for v in r.verdicts:
-            measured = fmt(v.value, v.unit)
-            limit = fmt(v.limit, v.unit) if v.limit is not None else ""
-            rows.append({"status": v.status, "result": r.name, "check": v.check,
-                         "measured": measured, "limit": limit, "evidence": v.evidence,
-                         "order": i})
-    rows.sort(key=lambda row: (STATUS_ORDER.get(row["status"], 9), row["order"]))
+    for why in reasons(rs):
+        v = why.verdict
+        rows.append({"status": why.status, "result": why.result, "check": why.check,
+                     "measured": fmt(v.value, v.unit) if v is not None else "",
+                     "limit": fmt(v.limit, v.unit) if v is not None and v.limit is not None
+                     else "", "evidence": why.evidence, "order": why.order})
     return rows
 
 
 def _counts(rs: ResultSet, comparisons: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    t = tally(rs)
     counts = dict.fromkeys(("pass", "warn", "inconclusive", "fail", "error"), 0)
-    for r in rs.results:
-        for v in r.verdicts:
-            counts[v.status] = counts.get(v.status, 0) + 1
-        if r.error is not None:
-            counts["error"] += 1
+    counts.update(t.verdicts)
+    counts["error"] = t.errors
     regressions = sum(1 for c in comparisons if _html_compare.failing(c))
     if regressions:
         counts["regression"] = regressions

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from perfgate.analysis.compare import CompareReport, Comparison
 from perfgate.model import Result, ResultSet
+from perfgate.report._view import headline
 from perfgate.units import format_value
 
 __all__ = ["comparison_text", "write_junit", "write_junit_comparison"]
@@ -48,9 +49,9 @@ def _result_cases(suite: ET.Element, r: Result) -> None:
         return
     if not r.verdicts:
         case = ET.SubElement(suite, "testcase", classname=r.name, name=r.name)
-        t = r.metrics.get("time")
-        if t is not None and t.median is not None:
-            ET.SubElement(case, "system-out").text = f"median {format_value(t.median, 's')}"
+        head = headline(r)
+        if head.text != "-":
+            ET.SubElement(case, "system-out").text = f"{head.what or 'value'}: {head.text}"
         return
     for v in r.verdicts:
         case = ET.SubElement(suite, "testcase", classname=r.name, name=f"{r.name} :: {v.check}")

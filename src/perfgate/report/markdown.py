@@ -12,6 +12,7 @@ from pathlib import Path
 
 from perfgate.analysis.compare import CompareReport
 from perfgate.model import Result, ResultSet
+from perfgate.report._view import headline, reasons
 from perfgate.units import format_value
 
 __all__ = ["comparison_markdown", "results_markdown", "write_markdown",
@@ -32,13 +33,8 @@ def _table(header: list[str], rows: Iterable[list[str]]) -> list[str]:
 
 
 def _headline(r: Result) -> str:
-    t = r.metrics.get("time")
-    if t is None or t.median is None:
-        return "-"
-    ci = ""
-    if t.ci_low is not None and t.ci_high is not None:
-        ci = f" ({format_value(t.ci_low, 's')} – {format_value(t.ci_high, 's')})"
-    return format_value(t.median, "s") + ci
+    head = headline(r)
+    return head.text if head.what in ("", "median") else f"{head.text} ({head.what})"
 
 
 def results_markdown(rs: ResultSet) -> str:
@@ -50,20 +46,20 @@ def results_markdown(rs: ResultSet) -> str:
     tally = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     rows = []
     for r in rs.results:
-        t = r.metrics.get("time")
-        rows.append([r.name, _headline(r), str(t.n) if t is not None and t.n else "-",
+        n = headline(r).n
+        rows.append([r.name, _headline(r), str(n) if n is not None else "-",
                      f"{_ICON.get(r.status, '')} {r.status}",
                      str(sum(1 for v in r.verdicts if v.status == "pass")) + "/"
                      + str(len(r.verdicts))])
     lines = [f"### {title}", "", f"{len(rs.results)} result(s): {tally}", ""]
-    lines += _table(["benchmark", "median (95% CI)", "n", "status", "checks passed"], rows)
+    lines += _table(["result", "measured (± 95% CI)", "n", "status", "checks passed"], rows)
     notes = []
-    for r in rs.results:
-        if r.error:
-            notes.append(f"- 💥 **{r.name}**: {r.error}")
-        for v in r.verdicts:
-            if v.status != "pass":
-                notes.append(f"- {_ICON[v.status]} **{r.name}**: `{v.check}` — {v.evidence}")
+    for why in reasons(rs, passed=False):
+        if why.verdict is None:
+            notes.append(f"- 💥 **{why.result}**: {why.evidence}")
+        else:
+            notes.append(f"- {_ICON[why.status]} **{why.result}**: `{why.check}` — "
+                         f"{why.evidence}")
     if notes:
         lines += ["", *notes]
     env = rs.environment

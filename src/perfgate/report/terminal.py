@@ -6,7 +6,8 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from perfgate.model import Metric, Result, ResultSet
+from perfgate.model import Metric, ResultSet
+from perfgate.report._view import headline, tally
 from perfgate.units import format_value
 
 __all__ = ["STATUS_STYLE", "render_results", "summary_line"]
@@ -15,28 +16,6 @@ STATUS_STYLE = {
     "pass": "green", "warn": "yellow", "fail": "bold red",
     "inconclusive": "magenta", "error": "bold red",
 }
-
-
-def _headline(r: Result) -> str:
-    m = r.metrics.get("time")
-    if r.kind == "burst":
-        counts = {k[6:]: int(v.value or 0) for k, v in r.metrics.items() if k.startswith("count.")}
-        return ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
-    if "speedup" in r.metrics:
-        s = r.metrics["speedup"]
-        return f"speedup {s.value:.2f}× (95% CI {s.ci_low:.2f}–{s.ci_high:.2f})"
-    if r.kind == "load" and "latency" in r.metrics:
-        lat = r.metrics["latency"]
-        rps = r.metrics.get("rps")
-        rate = f", {format_value(rps.value, '1/s')}" if rps is not None else ""
-        return f"p50 {format_value(lat.p50, 's')}, p99 {format_value(lat.p99, 's')}{rate}"
-    if m is None or m.median is None:
-        return "-"
-    ci = ""
-    if m.ci_low is not None and m.ci_high is not None and m.median:
-        half = max(m.median - m.ci_low, m.ci_high - m.median)
-        ci = f" ± {100 * half / m.median:.1f}%"
-    return f"{format_value(m.median, 's')}{ci}"
 
 
 def _fmt_metric(m: Metric | None) -> str:
@@ -48,7 +27,7 @@ def _fmt_metric(m: Metric | None) -> str:
 def render_results(rs: ResultSet) -> RenderableType:
     table = Table(title=None, expand=False, show_lines=False)
     table.add_column("result", overflow="fold")
-    table.add_column("measured (median ± 95% CI)", justify="right")
+    table.add_column("measured (± 95% CI)", justify="right")
     table.add_column("ops/s", justify="right")
     table.add_column("alloc/op", justify="right")
     table.add_column("n", justify="right")
@@ -56,13 +35,14 @@ def render_results(rs: ResultSet) -> RenderableType:
     notes: list[RenderableType] = []
     for r in rs.results:
         status = r.status
-        t = r.metrics.get("time") or r.metrics.get("latency")
+        head = headline(r)
+        shown = head.text if head.what in ("", "median") else f"{head.text} ({head.what})"
         table.add_row(
             Text(r.name),
-            _headline(r),
+            Text(shown),
             _fmt_metric(r.metrics.get("ops")),
             _fmt_metric(r.metrics.get("alloc_bytes")),
-            str(t.n) if t is not None and t.n is not None else "-",
+            str(head.n) if head.n is not None else "-",
             Text(status, style=STATUS_STYLE.get(status, "")),
         )
         if r.error:
@@ -99,12 +79,8 @@ def render_results(rs: ResultSet) -> RenderableType:
 
 
 def summary_line(rs: ResultSet) -> Text:
-    counts: dict[str, int] = {}
-    for r in rs.results:
-        for v in r.verdicts:
-            counts[v.status] = counts.get(v.status, 0) + 1
-        if r.error:
-            counts["error"] = counts.get("error", 0) + 1
+    t = tally(rs)
+    counts = {**t.verdicts, "error": t.errors}
     parts = [f"{len(rs.results)} result(s)"]
     for s in ("pass", "warn", "inconclusive", "fail", "error"):
         if counts.get(s):
