@@ -131,3 +131,39 @@ def test_a_suite_file_that_exits_while_imported_is_an_input_error(tmp_path: Path
     f.write_text("import sys\nsys.exit(5)\n")
     with pytest.raises(pg.TargetError, match=r"perf_exits.py: called sys.exit\(5\)"):
         pg.discover([f])
+
+
+def test_a_target_that_calls_os_exit_is_recorded_not_obeyed() -> None:
+    import os
+
+    def leaves() -> None:
+        os._exit(0)
+
+    r = pg.bench_callable(leaves, options=FAST)
+    assert r.status == "error" and "os._exit(0)" in (r.error or "")
+    assert os._exit.__name__ == "_exit"  # the real one is back
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("exit_call", ["sys.exit(0)", "os._exit(0)", "raise SystemExit('msg')"])
+def test_the_cli_keeps_results_and_its_exit_code_when_a_target_exits(
+        tmp_path: Path, exit_call: str) -> None:
+    import json
+    import os
+    import subprocess
+
+    (tmp_path / "perf_exits.py").write_text(
+        "import os, sys\nimport perfgate as pg\n"
+        "@pg.bench(checks=['median < 1ns'], max_time=0.02, warmup=0, memory=False)\n"
+        "def fails_its_check(): pass\n"
+        "@pg.bench(max_time=0.02, warmup=0, memory=False)\n"
+        f"def leaves():\n    {exit_call}\n")
+    env = {**os.environ, "NO_COLOR": "1"}
+    out = subprocess.run(
+        [sys.executable, "-m", "perfgate", "run", ".", "--json", "r.json"], cwd=tmp_path,
+        env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 1, out.stdout + out.stderr  # the check failed: not the target's 0
+    doc = json.loads((tmp_path / "r.json").read_text())
+    by_name = {r["name"]: r for r in doc["results"]}
+    assert by_name["fails_its_check"]["verdicts"][0]["status"] == "fail"
+    assert "exit" in by_name["leaves"]["error"]

@@ -13,7 +13,9 @@ The runner never prints: progress goes to a :class:`Listener`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, Protocol, TypeVar
 
@@ -176,6 +178,30 @@ def conclude(result: Result, spec: Spec, *, checks: bool = True) -> Result:
     return judge(result, spec.checks) if checks else result
 
 
+class TargetExit(SystemExit):
+    """A target called ``os._exit``: raised in its place, so it is recorded as the target's
+    error instead of ending perfgate with nothing written."""
+
+
+@contextmanager
+def _exits_guarded() -> Iterator[None]:
+    """``sys.exit`` is already an exception; ``os._exit`` would end the process on the spot,
+    results unwritten and the exit code the target's. While a target runs, this process's
+    ``os._exit`` raises instead (a forked child keeps the real one)."""
+    real, owner = os._exit, os.getpid()
+
+    def guarded(code: int) -> None:
+        if os.getpid() != owner:
+            real(code)
+        raise TargetExit(f"the target called os._exit({code!r})")
+
+    os._exit = guarded  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        os._exit = real
+
+
 def run(spec: Spec, listener: Listener | None = None, *, clock: Clock | None = None) -> Result:
     """Run one spec: measure it, derive, apply its checks.
 
@@ -188,7 +214,10 @@ def run(spec: Spec, listener: Listener | None = None, *, clock: Clock | None = N
         raise PerfgateError(f"no engine runs {type(spec).__name__}")
     lst = listener or QUIET
     try:
-        result = engine(spec, lst, clock)
+        with _exits_guarded():
+            result = engine(spec, lst, clock)
+    except TargetExit as exc:  # an engine that does not record target failures itself
+        result = _failed(spec, str(exc.code))
     except Interrupted as exc:
         raise Interrupted([conclude(r, spec, checks=False) for r in exc.results]) from exc
     return conclude(result, spec)

@@ -81,6 +81,8 @@ class BenchOptions:
 def describe_exit(exc: BaseException) -> str:
     """What a target's failure is called in a Result's ``error``."""
     if isinstance(exc, SystemExit):
+        if type(exc).__name__ == "TargetExit":  # os._exit, turned into an exception
+            return f"{exc.code}; perfgate kept running"
         return f"the target called sys.exit({exc.code!r}); perfgate kept running"
     return f"{type(exc).__name__}: {exc}"
 
