@@ -7,6 +7,7 @@ import random
 from html.parser import HTMLParser
 from typing import Any
 
+from perfgate.analysis.compare import CompareReport
 from perfgate.analysis.stats import summarize
 from perfgate.model import Environment, Metric, Result, ResultSet, Verdict
 
@@ -158,8 +159,8 @@ def generic() -> Result:
                                     "CI spans the limit", unit="B/s"),))
 
 
-def comparisons() -> list[dict[str, Any]]:
-    return [
+def comparisons() -> CompareReport:
+    return CompareReport.from_dict([
         {"name": "sort_orders", "metric": "time", "ratio": 0.97, "ci": [0.95, 0.99],
          "status": "unchanged", "level": "ok", "unit": "s", "base": 3.3e-4, "current": 3.2e-4},
         {"name": INJECTION, "metric": "time", "ratio": 1.12, "ci": [1.08, 1.16],
@@ -167,7 +168,7 @@ def comparisons() -> list[dict[str, Any]]:
          "evidence": "Wilcoxon p=0.001 (Holm)"},
         {"name": "async_lookup", "metric": "ops", "ratio": 1.3, "ci_low": 1.2, "ci_high": 1.4,
          "status": "improvement"},
-    ]
+    ])
 
 
 def history() -> dict[str, Any]:

@@ -16,7 +16,7 @@ def test_report_merges_files_and_recognises_documents(tmp_path: Path) -> None:
     write_json(tmp_path / "a.json", ResultSet(ENV, (bench("parse_orders", 3.8e-3),)))
     write_json(tmp_path / "b.json", ResultSet(ENV, (burst(),)))
     (tmp_path / "cmp.json").write_text(json.dumps({"kind": "comparison",
-                                                   "comparisons": comparisons()}))
+                                                   **comparisons().to_dict()}))
     (tmp_path / "hist.json").write_text(json.dumps(history()))
     out = tmp_path / "out" / "report.html"
     r = CliRunner().invoke(main, ["report", str(tmp_path / "a.json"), str(tmp_path / "b.json"),

@@ -22,6 +22,7 @@ from html_samples import (
 )
 
 import perfgate as pg
+from perfgate.analysis.compare import CompareReport
 from perfgate.model import Metric, Result, ResultSet, Verdict
 from perfgate.report._html_compare import normalize_comparisons, normalize_history
 from perfgate.report._html_load import percentile_points
@@ -204,20 +205,27 @@ def test_missing_fields_render_without_error() -> None:
         Result(name="bare-burst", kind="burst"),
         generic(),
     )
-    page = render_html(ResultSet(ENV, odd), comparisons=[{"ratio": "x"}, 5, {}],
+    page = render_html(ResultSet(ENV, odd), comparisons=CompareReport.from_dict([{}]),
                        history={"runs": [{"metrics": None}, {"metrics": {"a": "x"}}, 3]})
     doc = Parsed(page)
     assert "boom <b>" in doc.visible_text and "This sweep holds no per-size data." in page
 
 
 def test_comparisons_regressions_first_then_effect() -> None:
-    got = normalize_comparisons({"comparisons": [
+    got = normalize_comparisons(CompareReport.from_dict({"comparisons": [
         {"name": "small", "ratio": 1.01, "status": "unchanged"},
         {"name": "big", "ratio": 0.5, "status": "improvement"},
         {"name": "reg", "ratio": 1.1, "status": "regression"},
         {"name": "reg2", "ratio": 1.5, "status": "regression"},
-    ]})
-    assert [c["name"] for c in got] == ["reg2", "reg", "big", "small"]
+    ]}).comparisons)
+    assert [c.name for c in got] == ["reg2", "reg", "big", "small"]
+
+
+def test_a_malformed_comparison_document_names_the_bad_field() -> None:
+    with pytest.raises(pg.ResultFormatError, match=r"cmp.json: comparisons\[1\]: 'ratio'"):
+        CompareReport.from_dict({"comparisons": [{}, {"ratio": "x"}]}, "cmp.json")
+    with pytest.raises(pg.ResultFormatError, match="unknown status"):
+        CompareReport.from_dict([{"status": "worse"}])
 
 
 def test_history_is_oldest_first_with_regressions_named() -> None:

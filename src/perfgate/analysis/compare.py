@@ -37,7 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats as _st
 
-from perfgate._errors import UsageError
+from perfgate._errors import ResultFormatError, UsageError
 from perfgate.model import Metric, ResultSet
 from perfgate.units import format_value, parse_unit
 
@@ -273,6 +273,44 @@ class Comparison:
             "higher_is_better": self.higher_is_better, "evidence": self.evidence,
         }
 
+    @classmethod
+    def from_dict(cls, d: Any, where: str = "comparison") -> Comparison:
+        """Read back :meth:`to_dict` (``perfgate compare --json``); a CI may also be given as
+        ``ci_low``/``ci_high``. Raises ResultFormatError naming the bad field."""
+        if not isinstance(d, Mapping):
+            raise ResultFormatError(f"{where}: expected an object")
+
+        def number(key: str, value: Any = None) -> float | None:
+            v = d.get(key) if value is None else value
+            if v is None:
+                return None
+            if isinstance(v, bool) or not isinstance(v, int | float):
+                raise ResultFormatError(f"{where}: {key!r} must be a number, not {v!r}")
+            return float(v)
+
+        ci_raw = d.get("ci")
+        if isinstance(ci_raw, list | tuple) and len(ci_raw) == 2:
+            lo, hi = number("ci", ci_raw[0]), number("ci", ci_raw[1])
+        else:
+            lo, hi = number("ci_low"), number("ci_high")
+        status = d.get("status", "inconclusive")
+        if status not in ("regression", "improvement", "unchanged", "inconclusive"):
+            raise ResultFormatError(f"{where}: unknown status {status!r}")
+        level = d.get("level", "fail" if status == "regression" else "ok")
+        if level not in ("fail", "warn", "ok"):
+            raise ResultFormatError(f"{where}: unknown level {level!r}")
+        unit_of = d.get("unit_of_analysis", "value")
+        return cls(
+            name=str(d.get("name", "?")), metric=str(d.get("metric", "")),
+            unit=str(d.get("unit", "1")), base=number("base"), current=number("current"),
+            ratio=number("ratio"), ci=(lo, hi) if lo is not None and hi is not None else None,
+            p_value=number("p_value"), p_adjusted=number("p_adjusted"), status=status,
+            level=level, unit_of_analysis=unit_of if unit_of in ("process", "round", "value")
+            else "value", n_base=int(d.get("n_base") or 0), n_current=int(d.get("n_current") or 0),
+            threshold=None, higher_is_better=bool(d.get("higher_is_better", False)),
+            evidence=str(d.get("evidence") or ""),
+        )
+
 
 @dataclass(frozen=True)
 class CompareReport:
@@ -303,6 +341,30 @@ class CompareReport:
             "failed": self.failed, "missing": list(self.missing),
             "comparisons": [c.to_dict() for c in self.comparisons], **dict(self.extra),
         }
+
+    @classmethod
+    def from_dict(cls, d: Any, where: str = "comparison document") -> CompareReport:
+        """Read back :meth:`to_dict`; a bare list of comparisons is accepted too."""
+        if isinstance(d, list):
+            d = {"comparisons": d}
+        if not isinstance(d, Mapping) or not isinstance(d.get("comparisons"), list):
+            raise ResultFormatError(f"{where}: expected an object with a 'comparisons' list")
+        known = {"schema", "kind", "base", "current", "alpha", "min_effect", "failed",
+                 "missing", "comparisons"}
+        try:
+            alpha, min_effect = float(d.get("alpha", 0.05)), float(d.get("min_effect", 0.01))
+        except (TypeError, ValueError):
+            raise ResultFormatError(f"{where}: 'alpha' and 'min_effect' must be numbers"
+                                    ) from None
+        return cls(
+            comparisons=tuple(Comparison.from_dict(c, f"{where}: comparisons[{i}]")
+                              for i, c in enumerate(d["comparisons"])),
+            alpha=alpha, min_effect=min_effect, base_label=str(d.get("base", "base")),
+            current_label=str(d.get("current", "current")),
+            missing=tuple(str(m) for m in d.get("missing") or ()),
+            extra={k: v for k, v in d.items() if k not in known},
+        )
+
 
 
 def _badness(ratio: float, lo: float, hi: float, higher_better: bool

@@ -178,7 +178,7 @@ def _emit(report: CompareReport, json_path: Path | None, junit: Path | None,
         from perfgate.report.html import write_html
 
         rs = current if current is not None else ResultSet(environment=collect())
-        write_html(rs, html, comparisons=report.to_dict(), title="perfgate comparison")
+        write_html(rs, html, comparisons=report, title="perfgate comparison")
         out.print(f"HTML report written to {html}")
     return EXIT_FAIL if report.failed else EXIT_OK
 

@@ -48,18 +48,19 @@ def _peek(path: Path) -> Any:
 @handle_errors
 def report_cmd(files: tuple[Path, ...], html_path: Path, title: str) -> None:
     """Write an HTML report from perfgate JSON FILEs (results, compare, history)."""
+    from perfgate.analysis.compare import CompareReport, Comparison
     from perfgate.report.html import write_html
 
     results: list[Result] = []
     env: Environment | None = None
     sources: list[str] = []
-    comparisons: list[Any] = []
+    comparisons: list[Comparison] = []
     history: list[Any] = []
     for path in files:
         doc = _peek(path)
         if isinstance(doc, dict) and "results" not in doc and isinstance(
                 doc.get("comparisons"), list):
-            comparisons.extend(doc["comparisons"])
+            comparisons.extend(CompareReport.from_dict(doc, str(path)).comparisons)
         elif isinstance(doc, dict) and "results" not in doc and isinstance(doc.get("runs"), list):
             history.extend(doc["runs"])
         else:

@@ -1,8 +1,8 @@
 """HTML renderers for comparisons (ratios with CIs) and history (trends per metric).
 
-Both take plain dicts and lists (the shapes are documented on
-:func:`perfgate.report.html.write_html`), so the comparison and the history store hand
-over what they already have in JSON.
+Comparisons are the typed :class:`~perfgate.analysis.compare.Comparison` (read back from
+JSON with ``CompareReport.from_dict``); history takes the runs of ``perfgate history --json``
+(shapes documented on :func:`perfgate.report.html.write_html`).
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from typing import Any
 
 from markupsafe import Markup
 
+from perfgate.analysis.compare import Comparison
 from perfgate.report._html_kinds import plot_text
 from perfgate.report._html_page import STATUS_ORDER, Page, fmt, linear_axis, num
 
-__all__ = ["ci_of", "failing", "normalize_comparisons", "normalize_history", "render_comparisons",
+__all__ = ["failing", "normalize_comparisons", "normalize_history", "render_comparisons",
            "render_history"]
 
 MAX_TREND_PLOTS = 24  # more metrics than this go to the table only
@@ -32,14 +33,13 @@ def _unwrap(obj: Any, key: str) -> list[Mapping[str, Any]]:
     return [x for x in obj if isinstance(x, Mapping)]
 
 
-def normalize_comparisons(obj: Any) -> list[Mapping[str, Any]]:
+def normalize_comparisons(comps: Sequence[Comparison]) -> list[Comparison]:
     """Regressions first, then by the size of the effect (|log ratio|), largest first."""
-    comps = _unwrap(obj, "comparisons")
 
-    def key(c: Mapping[str, Any]) -> tuple[int, float]:
-        ratio = num(c.get("ratio"))
+    def key(c: Comparison) -> tuple[int, float]:
+        ratio = c.ratio
         effect = abs(math.log(ratio)) if ratio is not None and ratio > 0 else 0.0
-        return STATUS_ORDER.get(str(c.get("status")), 6), -effect
+        return STATUS_ORDER.get(c.status, 6), -effect
 
     return sorted(comps, key=key)
 
@@ -53,17 +53,9 @@ def normalize_history(obj: Any) -> list[Mapping[str, Any]]:
     return runs[::-1]
 
 
-def ci_of(c: Mapping[str, Any]) -> tuple[float | None, float | None]:
-    """The ratio's CI, as ``ci_low``/``ci_high`` or a ``ci`` pair (``perfgate compare``)."""
-    ci = c.get("ci")
-    if isinstance(ci, list | tuple) and len(ci) == 2:
-        return num(ci[0]), num(ci[1])
-    return num(c.get("ci_low")), num(c.get("ci_high"))
-
-
-def failing(c: Mapping[str, Any]) -> bool:
-    """A regression that fails the run: at the fail level when a level is given."""
-    return c.get("status") == "regression" and c.get("level", "fail") == "fail"
+def failing(c: Comparison) -> bool:
+    """A regression that fails the run (at the fail level)."""
+    return c.status == "regression" and c.level == "fail"
 
 
 def _ratio_text(ratio: float | None) -> str:
@@ -72,24 +64,21 @@ def _ratio_text(ratio: float | None) -> str:
     return f"{ratio:.3g}× ({100 * (ratio - 1):+.1f} %)"
 
 
-def render_comparisons(comps: Sequence[Mapping[str, Any]], page: Page) -> Markup:
+def render_comparisons(comps: Sequence[Comparison], page: Page) -> Markup:
     rows: list[dict[str, Any]] = []
     for c in comps:
-        unit = str(c.get("unit", "1"))
-        lo, hi = ci_of(c)
-        status = str(c.get("status", "inconclusive"))
-        level = str(c.get("level", ""))
+        lo, hi = c.ci if c.ci is not None else (None, None)
         rows.append({
-            "label": f"{c.get('name', '?')} · {c.get('metric', '')}".rstrip(" ·"),
-            "name": str(c.get("name", "?")), "metric": str(c.get("metric", "")),
-            "status": status,
-            "level": level if level in ("fail", "warn") and status == "regression" else "",
-            "ratio": num(c.get("ratio")), "lo": lo, "hi": hi,
-            "ratio_text": _ratio_text(num(c.get("ratio"))),
+            "label": f"{c.name} · {c.metric}".rstrip(" ·"),
+            "name": c.name, "metric": c.metric, "status": c.status,
+            "level": c.level if c.level in ("fail", "warn") and c.status == "regression"
+            else "",
+            "ratio": num(c.ratio), "lo": num(lo), "hi": num(hi),
+            "ratio_text": _ratio_text(num(c.ratio)),
             "ci": f"[{lo:.3g} – {hi:.3g}]" if lo is not None and hi is not None else "",
-            "base": fmt(c.get("base"), unit) if c.get("base") is not None else "",
-            "current": fmt(c.get("current"), unit) if c.get("current") is not None else "",
-            "evidence": str(c.get("evidence", "") or ""),
+            "base": fmt(c.base, c.unit) if c.base is not None else "",
+            "current": fmt(c.current, c.unit) if c.current is not None else "",
+            "evidence": c.evidence,
         })
     drawn = [r for r in rows if r["ratio"] is not None and r["ratio"] > 0][:80]
     plot = None

@@ -17,13 +17,13 @@ from typing import Any
 
 from markupsafe import Markup
 
+from perfgate.analysis.compare import CompareReport, Comparison
 from perfgate.model import Environment, Result, ResultSet
 from perfgate.report import _html_compare, _html_kinds, _html_load, _html_sweep
 from perfgate.report._html_page import (
     Page,
     fmt,
     json_for_script,
-    num,
     plotly_js,
 )
 from perfgate.report._view import reasons, tally
@@ -65,7 +65,7 @@ def _reasons(rs: ResultSet) -> list[dict[str, Any]]:
     return rows
 
 
-def _counts(rs: ResultSet, comparisons: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+def _counts(rs: ResultSet, comparisons: Sequence[Comparison]) -> dict[str, int]:
     t = tally(rs)
     counts = dict.fromkeys(("pass", "warn", "inconclusive", "fail", "error"), 0)
     counts.update(t.verdicts)
@@ -78,7 +78,7 @@ def _counts(rs: ResultSet, comparisons: Sequence[Mapping[str, Any]]) -> dict[str
 
 def _headline(
     rs: ResultSet, counts: dict[str, int], reasons: list[dict[str, Any]],
-    comparisons: Sequence[Mapping[str, Any]],
+    comparisons: Sequence[Comparison],
 ) -> dict[str, Any]:
     """The banner: passed or failed, and in one sentence why."""
     checks = sum(counts[s] for s in ("pass", "warn", "inconclusive", "fail"))
@@ -100,8 +100,7 @@ def _headline(
             why += f", measured {first['measured']}"
         reg = next((c for c in comparisons if _html_compare.failing(c)), None)
         if not why and reg is not None:
-            ratio = num(reg.get("ratio")) or 0.0
-            why = f"{reg.get('name', '?')} {reg.get('metric', '')} ×{ratio:.3g}"
+            why = f"{reg.name} {reg.metric} ×{reg.ratio or 0.0:.3g}"
         return {"status": "fail", "title": "Failed", "text": f"{', '.join(parts)} ({results})",
                 "why": why}
     soft = [f"{counts[s]} {s}" for s in ("warn", "inconclusive") if counts[s]]
@@ -131,16 +130,23 @@ def _environment(env: Environment) -> tuple[list[str], list[tuple[str, str]]]:
     return summary, table
 
 
+def _comparisons(obj: CompareReport | Sequence[Comparison] | None) -> list[Comparison]:
+    if obj is None:
+        return []
+    comps = obj.comparisons if isinstance(obj, CompareReport) else obj
+    return _html_compare.normalize_comparisons(comps)
+
+
 def render_html(
     rs: ResultSet,
     *,
-    comparisons: Sequence[Mapping[str, Any]] | Mapping[str, Any] | None = None,
+    comparisons: CompareReport | Sequence[Comparison] | None = None,
     history: Sequence[Mapping[str, Any]] | Mapping[str, Any] | None = None,
     title: str = "perfgate report",
 ) -> str:
     """The report as one HTML document (see :func:`write_html`)."""
     page = Page()
-    comps = _html_compare.normalize_comparisons(comparisons)
+    comps = _comparisons(comparisons)
     runs = _html_compare.normalize_history(history)
     reasons = _reasons(rs)
     counts = _counts(rs, comps)
@@ -182,24 +188,16 @@ def write_html(
     rs: ResultSet,
     path: str | Path,
     *,
-    comparisons: Sequence[Mapping[str, Any]] | Mapping[str, Any] | None = None,
+    comparisons: CompareReport | Sequence[Comparison] | None = None,
     history: Sequence[Mapping[str, Any]] | Mapping[str, Any] | None = None,
     title: str = "perfgate report",
 ) -> None:
     """Write the report for ``rs`` to ``path`` (atomically: never a half-written page).
 
-    ``comparisons``: a list of dicts, one per benchmark and metric compared, as
-    ``perfgate compare --json`` writes them (a dict with a ``"comparisons"`` list, that
-    document itself, is accepted too)::
-
-        {"name": "parse_orders", "metric": "time", "ratio": 1.12,
-         "ci": [1.08, 1.16],                  # or "ci_low": 1.08, "ci_high": 1.16
-         "status": "regression",              # improvement / unchanged / inconclusive
-         "level": "fail",                     # optional: fail / warn / ok
-         "unit": "s", "base": 0.0034, "current": 0.0038, "evidence": "..."}  # optional
-
-    The report sorts them regressions first, then by the size of the effect; a
-    regression at the ``fail`` level (or with no level) fails the banner.
+    ``comparisons``: a :class:`~perfgate.analysis.compare.CompareReport` (or its
+    comparisons); ``CompareReport.from_dict`` reads one back from ``perfgate compare
+    --json``. The report sorts them regressions first, then by the size of the effect; a
+    regression at the ``fail`` level fails the banner.
 
     ``history``: a list of runs, in any order (sorted by ``time`` when every run has one,
     else taken as newest first); a dict with a ``"runs"`` list (``perfgate history
