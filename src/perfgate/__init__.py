@@ -32,10 +32,12 @@ from perfgate._errors import (
 _EXPORTS: dict[str, tuple[str, str]] = {
     "BenchOptions": ("perfgate.bench", "BenchOptions"),
     "BurstOutcome": ("perfgate.bench", "BurstOutcome"),
+    "CacheProbe": ("perfgate.probes", "CacheProbe"),
     "Check": ("perfgate.analysis.checks", "Check"),
     "Complexity": ("perfgate.analysis.complexity", "Complexity"),
     "Environment": ("perfgate.model", "Environment"),
     "HttpClient": ("perfgate.load", "HttpClient"),
+    "HttpProbe": ("perfgate.probes", "HttpProbe"),
     "Interrupted": ("perfgate.runner", "Interrupted"),
     "Label": ("perfgate.bench", "Label"),
     "Metric": ("perfgate.model", "Metric"),
@@ -54,6 +56,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "closed": ("perfgate.load", "closed"),
     "collect_environment": ("perfgate.env", "collect"),
     "compare_resultsets": ("perfgate.analysis.compare", "compare_resultsets"),
+    "count_cache_calls": ("perfgate.probes", "count_cache_calls"),
+    "count_http_calls": ("perfgate.probes", "count_http_calls"),
     "count_queries": ("perfgate.probes", "count_queries"),
     "discover": ("perfgate.suite", "discover"),
     "evaluate": ("perfgate.analysis.checks", "evaluate"),
@@ -99,7 +103,14 @@ if _TYPE_CHECKING:
         read_json,
         write_json,
     )
-    from perfgate.probes import QueryProbe, count_queries
+    from perfgate.probes import (
+        CacheProbe,
+        HttpProbe,
+        QueryProbe,
+        count_cache_calls,
+        count_http_calls,
+        count_queries,
+    )
     from perfgate.probes import wrap as wrap_connection
     from perfgate.runner import Interrupted, run_specs
     from perfgate.store import open_store
@@ -135,12 +146,14 @@ _sys.modules[__name__].__class__ = _Package
 __all__ = [
     "BenchOptions",
     "BurstOutcome",
+    "CacheProbe",
     "Check",
     "CheckSyntaxError",
     "Complexity",
     "Environment",
     "ExpectationFailed",
     "HttpClient",
+    "HttpProbe",
     "Interrupted",
     "Label",
     "Metric",
@@ -167,6 +180,8 @@ __all__ = [
     "closed",
     "collect_environment",
     "compare_resultsets",
+    "count_cache_calls",
+    "count_http_calls",
     "count_queries",
     "discover",
     "evaluate",
