@@ -9,23 +9,32 @@ cache command), a normalised target (the URL or the key with ids replaced, like 
 probe's normalised statements), the host, and — found here — the ``file:line`` of the user
 code that made the call (the innermost frame outside the client libraries, the standard
 library, pytest and perfgate) and the ``pg.phase`` blocks open at that moment.
+
+A call made from a coroutine that runs as its own task (``asyncio.gather(*(client.get(u)
+for u in urls))``) has no user frame above it on the stack: its await chain ends at the
+event loop. There the location is where the task's coroutine was created, which Python
+records while coroutine origin tracking is on (``sys.set_coroutine_origin_tracking_depth``,
+turned on in the thread that starts a probe, for as long as the probe is active).
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import os
 import re
 import sys
 import sysconfig
 import threading
 from collections import Counter
+from types import FrameType
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from perfgate.bench._phases import current_phases
-from perfgate.probes._queries import _Dirs, _user_frame
+from perfgate.probes._queries import _Dirs
 
 __all__ = ["Call", "CallProbe", "OpCalls", "normalize_ids", "record_call"]
 
@@ -154,6 +163,10 @@ class _Active:
             if not self.probes:
                 self.dirs = _skip_dirs(self.cls.packages)
                 self._undo = self.cls._install()
+                depth = sys.get_coroutine_origin_tracking_depth()
+                if depth < _ORIGIN_DEPTH:
+                    sys.set_coroutine_origin_tracking_depth(_ORIGIN_DEPTH)
+                    self._undo.append(lambda: sys.set_coroutine_origin_tracking_depth(depth))
             self.probes = (*self.probes, probe)
 
     def remove(self, probe: CallProbe) -> None:
@@ -178,6 +191,8 @@ def _active(cls: type[CallProbe]) -> _Active:
 
 
 _ALWAYS_SKIPPED = ("_pytest", "pluggy", "pytest")
+_ORIGIN_DEPTH = 16
+_CORO_FLAGS = inspect.CO_COROUTINE | inspect.CO_ITERABLE_COROUTINE | inspect.CO_ASYNC_GENERATOR
 
 
 def _skip_dirs(packages: tuple[str, ...]) -> _Dirs:
@@ -198,17 +213,46 @@ def _skip_dirs(packages: tuple[str, ...]) -> _Dirs:
     return sep(pkgs), sep(std), sep(site)
 
 
+def _is_user(filename: str, dirs: _Dirs) -> bool:
+    if filename.startswith("<"):
+        return False
+    pkgs, std, site = dirs
+    path = os.path.abspath(filename)
+    return not path.startswith(pkgs) and (not path.startswith(std) or path.startswith(site))
+
+
+def _location(frame: FrameType | None, dirs: _Dirs) -> str | None:
+    """The innermost user frame of this call's await chain, else its task's origin."""
+    in_coroutine = False
+    while frame is not None:
+        code = frame.f_code
+        is_coro = bool(code.co_flags & _CORO_FLAGS)
+        if in_coroutine and not is_coro:
+            break  # left the task's await chain: what follows is the event loop's caller
+        in_coroutine = in_coroutine or is_coro
+        if _is_user(code.co_filename, dirs):
+            return f"{code.co_filename}:{frame.f_lineno}"
+        frame = frame.f_back
+    if frame is None:
+        return None
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no running loop in this thread
+        return None
+    origin = getattr(task.get_coro(), "cr_origin", None) if task is not None else None
+    for filename, lineno, _name in origin or ():
+        if _is_user(filename, dirs):
+            return f"{filename}:{lineno}"
+    return None
+
+
 def record_call(kind: str, name: str, target: str, host: str | None = None) -> None:
     """Count one call of ``kind`` in every active probe of that kind (the doors call this)."""
     active = _KINDS.get(kind)
     probes = active.probes if active is not None else ()
     if not probes or active is None:
         return
-    location = None
-    if any(p.locate for p in probes):
-        found = _user_frame(sys._getframe(1), active.dirs)
-        if found is not None:
-            location = f"{found.f_code.co_filename}:{found.f_lineno}"
+    location = _location(sys._getframe(1), active.dirs) if any(p.locate for p in probes) else None
     call = Call(name, target, host, location, current_phases())
     for p in probes:
         p._record(call)
