@@ -21,6 +21,7 @@ import requests
 import urllib3
 
 import perfgate as pg
+from _probe_servers import CountingServer, http_server, redis_binary, redis_server
 from perfgate.probes import (
     CacheProbe,
     HttpProbe,
@@ -30,7 +31,6 @@ from perfgate.probes import (
     normalize_ids,
     normalize_url,
 )
-from _probe_servers import CountingServer, http_server, redis_binary, redis_server
 
 HERE = Path(__file__).name
 OPS = 3  # calls of the operation in a calls pass

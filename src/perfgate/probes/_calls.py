@@ -27,10 +27,10 @@ import sys
 import sysconfig
 import threading
 from collections import Counter
-from types import FrameType
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import ClassVar
 
 from perfgate.bench._phases import current_phases
