@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from perfgate._errors import TargetError, UsageError
 from perfgate._pytest.collector import Collector
 from perfgate._pytest.engine import run_bench
+from perfgate.bench._calls import _NO_ARG
 
 if TYPE_CHECKING:
     from perfgate.analysis.checks import Check
@@ -137,12 +138,16 @@ class Perf:
         setup: Callable[[], Any] | None = None,
         options: BenchOptions | None = None,
         timer: Callable[[], float] | None = None,
+        queries: bool = False,
+        calls: bool = False,
         **bench_options: Any,
     ) -> Result:
         """Benchmark ``fn(*args)`` (sync or async) and apply ``checks``.
 
         ``setup()`` (untimed, run once) gives the only argument instead of ``args``;
         ``bench_options`` are :class:`perfgate.BenchOptions` fields (``max_time=0.2`` …).
+        ``queries=True`` / ``calls=True`` add an untimed pass counting database statements /
+        HTTP requests and cache commands per call (``"http_calls <= 6"``).
         Raises AssertionError carrying the verdicts when a check fails (warn and
         inconclusive do not fail), TargetError when ``fn`` raised.
         """
@@ -157,9 +162,15 @@ class Perf:
             except Exception as exc:
                 raise TargetError(f"{label}: setup raised {type(exc).__name__}: {exc}") from exc
             result = run_bench(fn, self._keep, name=label, arg=arg, options=opts, timer=timer)
+            probed: tuple[Callable[..., Any], Any] = (fn, arg)
         else:
             target = functools.partial(fn, *args) if args else fn
             result = run_bench(target, self._keep, name=label, options=opts, timer=timer)
+            probed = (target, _NO_ARG)
+        if queries or calls:
+            from perfgate.probes._calls_pass import with_probe_passes
+
+            result = with_probe_passes(result, *probed, queries=queries, calls=calls)
         slot = self._keep(result)
         if result.error is not None:
             raise TargetError(f"{label}: {result.error}")

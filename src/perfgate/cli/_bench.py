@@ -44,12 +44,14 @@ from perfgate.suite import Spec
                    "--setup) receives n. 'auto' picks sizes within the time budget.")
 @click.option("--queries", is_flag=True,
               help="Count database statements per call (SQLAlchemy, sqlite3), untimed pass.")
+@click.option("--calls", is_flag=True,
+              help="Count outbound HTTP requests and Redis commands per call, untimed pass.")
 @handle_errors
 def bench_cmd(target: str, setup: str | None, checks: tuple[str, ...],
               name: str | None, max_time: float | None, rounds: int | None,
               iterations: int | None, warmup: float | None, gc_on: bool | None,
               no_memory: bool, sizes: str | None, queries: bool, processes: int | None,
-              **outs: Any) -> None:
+              calls: bool = False, **outs: Any) -> None:
     """Benchmark TARGET, an importable MODULE:CALLABLE (sync or async)."""
     outputs = outputs_from(outs)
     parsed = parse_checks(checks)  # malformed checks fail before anything runs
@@ -62,13 +64,14 @@ def bench_cmd(target: str, setup: str | None, checks: tuple[str, ...],
     fn = load_object(target)
     setup_fn: Any = load_object(setup, "setup") if setup else None
     spec = Spec(name or target.partition(":")[2], fn, "bench", tuple(parsed), setup_fn, options)
-    if sizes or queries:
+    if sizes or queries or calls:
         from perfgate.bench._sweep import parse_sizes, sweep_spec
 
         tuned = any(v is not None for v in (max_time, rounds, iterations, warmup, gc_on))
         spec = sweep_spec(spec.name, fn, spec.checks, setup=setup_fn,
                           sizes=parse_sizes(sizes) if sizes else None, queries=queries,
-                          budget=None, options=options if tuned or no_memory else None)
+                          budget=None, options=options if tuned or no_memory else None,
+                          calls=calls)
     try:
         with live_progress() as listener:
             results = run_specs([spec], listener)

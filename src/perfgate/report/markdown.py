@@ -12,6 +12,7 @@ from pathlib import Path
 
 from perfgate.analysis.compare import CompareReport
 from perfgate.model import Result, ResultSet
+from perfgate.report._probes import n_plus_one_line, probe_counts_line
 from perfgate.units import format_value
 
 __all__ = ["comparison_markdown", "results_markdown", "write_markdown",
@@ -41,6 +42,16 @@ def _headline(r: Result) -> str:
     return format_value(t.median, "s") + ci
 
 
+def _probe_notes(r: Result) -> list[str]:
+    """Counts per operation (queries, HTTP calls, cache commands) and N+1 findings."""
+    counted = probe_counts_line(r)
+    notes = [f"- 🔢 **{r.name}**: {_cell(counted)}"] if counted else []
+    for item in r.extra.get("n_plus_one") or ():
+        if isinstance(item, dict):
+            notes.append(f"- ⚠️ **{r.name}**: {_cell(n_plus_one_line(item))}")
+    return notes
+
+
 def results_markdown(rs: ResultSet) -> str:
     """A summary table of a run, then the checks that did not pass."""
     counts: dict[str, int] = {}
@@ -64,6 +75,7 @@ def results_markdown(rs: ResultSet) -> str:
         for v in r.verdicts:
             if v.status != "pass":
                 notes.append(f"- {_ICON[v.status]} **{r.name}**: `{v.check}` — {v.evidence}")
+        notes += _probe_notes(r)
     if notes:
         lines += ["", *notes]
     env = rs.environment
