@@ -155,6 +155,7 @@ class _Active:
         self.cls = cls
         self.probes: tuple[CallProbe, ...] = ()
         self.dirs: _Dirs = ((), (), ())
+        self.user_files: dict[str, bool] = {}
         self._undo: list[Callable[[], None]] = []
         self._lock = threading.RLock()
 
@@ -162,6 +163,7 @@ class _Active:
         with self._lock:
             if not self.probes:
                 self.dirs = _skip_dirs(self.cls.packages)
+                self.user_files = {}
                 self._undo = self.cls._install()
                 depth = sys.get_coroutine_origin_tracking_depth()
                 if depth < _ORIGIN_DEPTH:
@@ -191,7 +193,7 @@ def _active(cls: type[CallProbe]) -> _Active:
 
 
 _ALWAYS_SKIPPED = ("_pytest", "pluggy", "pytest")
-_ORIGIN_DEPTH = 16
+_ORIGIN_DEPTH = 4  # the user frame that made a task's coroutine is 1-2 frames up
 _CORO_FLAGS = inspect.CO_COROUTINE | inspect.CO_ITERABLE_COROUTINE | inspect.CO_ASYNC_GENERATOR
 
 
@@ -213,15 +215,19 @@ def _skip_dirs(packages: tuple[str, ...]) -> _Dirs:
     return sep(pkgs), sep(std), sep(site)
 
 
-def _is_user(filename: str, dirs: _Dirs) -> bool:
-    if filename.startswith("<"):
-        return False
-    pkgs, std, site = dirs
-    path = os.path.abspath(filename)
-    return not path.startswith(pkgs) and (not path.startswith(std) or path.startswith(site))
+def _is_user(filename: str, dirs: _Dirs, cache: dict[str, bool]) -> bool:
+    """Whether a frame of ``filename`` is the user's (``cache``: per probe session)."""
+    known = cache.get(filename)
+    if known is None:
+        pkgs, std, site = dirs
+        path = os.path.abspath(filename)
+        known = not filename.startswith("<") and not path.startswith(pkgs) and (
+            not path.startswith(std) or path.startswith(site))
+        cache[filename] = known
+    return known
 
 
-def _location(frame: FrameType | None, dirs: _Dirs) -> str | None:
+def _location(frame: FrameType | None, dirs: _Dirs, cache: dict[str, bool]) -> str | None:
     """The innermost user frame of this call's await chain, else its task's origin."""
     in_coroutine = False
     while frame is not None:
@@ -230,7 +236,7 @@ def _location(frame: FrameType | None, dirs: _Dirs) -> str | None:
         if in_coroutine and not is_coro:
             break  # left the task's await chain: what follows is the event loop's caller
         in_coroutine = in_coroutine or is_coro
-        if _is_user(code.co_filename, dirs):
+        if _is_user(code.co_filename, dirs, cache):
             return f"{code.co_filename}:{frame.f_lineno}"
         frame = frame.f_back
     if frame is None:
@@ -241,7 +247,7 @@ def _location(frame: FrameType | None, dirs: _Dirs) -> str | None:
         return None
     origin = getattr(task.get_coro(), "cr_origin", None) if task is not None else None
     for filename, lineno, _name in origin or ():
-        if _is_user(filename, dirs):
+        if _is_user(filename, dirs, cache):
             return f"{filename}:{lineno}"
     return None
 
@@ -252,7 +258,8 @@ def record_call(kind: str, name: str, target: str, host: str | None = None) -> N
     probes = active.probes if active is not None else ()
     if not probes or active is None:
         return
-    location = _location(sys._getframe(1), active.dirs) if any(p.locate for p in probes) else None
+    location = (_location(sys._getframe(1), active.dirs, active.user_files)
+                if any(p.locate for p in probes) else None)
     call = Call(name, target, host, location, current_phases())
     for p in probes:
         p._record(call)

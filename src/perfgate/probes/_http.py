@@ -30,7 +30,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from perfgate.probes._calls import CallProbe, OpCalls, normalize_ids, record_call
 
@@ -40,31 +40,34 @@ KIND = "http"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def normalize_url(url: str) -> str:
-    """``http://h:8000/items/42?page=3#x`` → ``http://h:8000/items/{id}?page={}``."""
+def _split(url: str) -> tuple[str, str | None]:
+    """The normalised URL and its host name."""
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:  # a malformed URL is still a call: keep it, ids replaced
-        return normalize_ids(url)
-    host = parts.hostname or ""
+        return normalize_ids(url), None
+    name = parts.hostname
+    host = name or ""
     if ":" in host:
         host = f"[{host}]"
     if port is not None and port != _DEFAULT_PORTS.get(parts.scheme):
         host = f"{host}:{port}"
     path = normalize_ids(parts.path) or "/"
-    query = "&".join(f"{k}={{}}" for k, _ in parse_qsl(parts.query, keep_blank_values=True))
-    return f"{parts.scheme}://{host}{path}" + (f"?{query}" if query else "")
+    query = "&".join(p.partition("=")[0] + "={}" for p in parts.query.split("&") if p)
+    return f"{parts.scheme}://{host}{path}" + (f"?{query}" if query else ""), name
+
+
+def normalize_url(url: str) -> str:
+    """``http://h:8000/items/42?page=3#x`` → ``http://h:8000/items/{id}?page={}``."""
+    return _split(url)[0]
 
 
 def record_http(method: str, url: str) -> None:
     """Count one request in every active HTTP probe (the doors call this)."""
     method = method.upper()
-    try:
-        host = urlsplit(url).hostname
-    except ValueError:
-        host = None
-    record_call(KIND, method, f"{method} {normalize_url(url)}", host)
+    target, host = _split(url)
+    record_call(KIND, method, f"{method} {target}", host)
 
 
 # --------------------------------------------------------------------------- doors
