@@ -239,6 +239,19 @@ def test_aiohttp_session_made_before_the_probe(server: CountingServer) -> None:
     assert asyncio.run(run()) == 2
 
 
+def test_calls_from_worker_threads_are_counted_and_located(server: CountingServer) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def fetch(i: int) -> int:
+        return requests.get(f"{server.url}/items/{i}").status_code  # GET-thread
+
+    with count_http_calls() as calls, ThreadPoolExecutor(3) as pool:
+        assert list(pool.map(fetch, range(6))) == [200] * 6
+    assert calls.count == 6
+    assert calls.location_of(f"GET {server.url}/items/{{id}}").endswith(  # type: ignore[union-attr]
+        line_of(fetch, "GET-thread"))
+
+
 def test_doors_are_removed_when_the_last_probe_ends() -> None:
     originals = (http.client.HTTPConnection.putrequest, httpx.HTTPTransport.handle_request,
                  httpx.AsyncHTTPTransport.handle_async_request, aiohttp.BaseConnector.connect,

@@ -184,6 +184,8 @@ def test_cli_bench_calls(server: CountingServer, tmp_path: Path) -> None:
         f"URL = {server.url!r}\n"
         "def make(n):\n"
         "    return list(range(n))\n"
+        "def ids():\n"
+        "    return [1, 2, 3]\n"
         "def fetch_each(ids):\n"
         "    for i in ids:\n"
         "        requests.get(f'{URL}/items/{i}')\n"
@@ -198,11 +200,21 @@ def test_cli_bench_calls(server: CountingServer, tmp_path: Path) -> None:
          "--no-memory", "--check", "complexity(http_calls) == O(1)", "--json", str(out)],
         cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120, check=False)
     assert run.returncode == 1, run.stdout + run.stderr  # the check fails: N+1
-    assert "N+1 HTTP call" in run.stdout and "svc.py:7" in run.stdout
+    assert "N+1 HTTP call" in run.stdout and "svc.py:9" in run.stdout
     [result] = json.loads(out.read_text())["results"]
     assert result["n_plus_one"][0]["kind"] == "http"
-    assert result["calls"]["http"][0]["location"].endswith("svc.py:7")
+    assert result["calls"]["http"][0]["location"].endswith("svc.py:9")
     assert result["params"]["calls"] is True
+
+    plain = subprocess.run(  # no sizes: one benchmark, then the calls pass
+        [sys.executable, "-m", "perfgate", "bench", "svc:fetch_each", "--setup", "svc:ids",
+         "--calls", "--rounds", "3", "--iterations", "1", "--warmup", "0", "--no-memory",
+         "--check", "http_calls == 3", "--check", "count(http_calls.POST) == 0",
+         "--json", str(out)],
+        cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    [result] = json.loads(out.read_text())["results"]
+    assert result["kind"] == "bench" and result["metrics"]["http_calls.GET"]["value"] == 3
 
 
 # --------------------------------------------------------------------------- reports
