@@ -21,9 +21,7 @@ from perfgate.probes._cache import CacheProbe
 from perfgate.probes._calls import OpCalls
 from perfgate.probes._http import HttpProbe
 
-__all__ = ["CallsPass", "KindPass", "calls_pass", "with_probe_passes"]
-
-KINDS = ("http", "cache")
+__all__ = ["CallsPass", "KindPass", "calls_pass", "iter_passes", "with_probe_passes"]
 
 
 def _median_int(values: list[int]) -> int:
