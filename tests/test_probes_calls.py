@@ -239,6 +239,21 @@ def test_aiohttp_session_made_before_the_probe(server: CountingServer) -> None:
     assert asyncio.run(run()) == 2
 
 
+def test_nested_phases_count_like_time_and_queries(server: CountingServer) -> None:
+    # A call counts toward every phase open around it, as phase times and queries do:
+    # the outer phase's count includes the inner one's.
+    def op() -> None:
+        with pg.phase("page"):
+            with pg.phase("fetch"):
+                requests.get(f"{server.url}/items/1")
+            requests.post(f"{server.url}/orders")
+        requests.get(f"{server.url}/after")
+
+    m = calls_pass(op, calls=1).metrics()
+    assert (m["http_calls"].value, m["http_calls.page"].value, m["http_calls.fetch"].value) \
+        == (3, 2, 1)
+
+
 def test_calls_from_worker_threads_are_counted_and_located(server: CountingServer) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
