@@ -240,3 +240,12 @@ def test_reports_show_calls_beside_queries(server: CountingServer) -> None:
     assert "fetch &lt;one&gt; by one" in page
     assert "8 HTTP calls (GET 8, host=127.0.0.1 8)" in page
     assert "<td>http</td>" in page and "/items/{id}" in page
+
+    from perfgate.probes._calls_pass import with_probe_passes
+
+    ids = [1, 2]
+    bench = with_probe_passes(
+        pg.bench_callable(lambda: fetch_one_by_one(server.url, ids), name="bench", options=QUICK),
+        lambda: fetch_one_by_one(server.url, ids), calls=True)
+    page = render_html(ResultSet(environment=Environment(), results=(bench,)))
+    assert ">http_calls.GET<" in page and ">cache_calls<" in page  # rows beside the others
