@@ -74,10 +74,14 @@ def record_http(method: str, url: str) -> None:
 
 
 def _patch(owner: type, attr: str, make: Callable[[Any], Any]) -> Callable[[], None]:
-    """Replace ``owner.attr`` with ``make(original)``; return what restores it."""
-    original = owner.__dict__[attr]
+    """Replace ``owner.attr`` with ``make(original)``; return what restores it (an attribute
+    the class inherits is set on it, and deleted again)."""
+    own = attr in owner.__dict__
+    original = owner.__dict__[attr] if own else getattr(owner, attr)
     setattr(owner, attr, functools.wraps(original)(make(original)))
-    return lambda: setattr(owner, attr, original)
+    if own:
+        return lambda: setattr(owner, attr, original)
+    return lambda: delattr(owner, attr)
 
 
 def _http_client_door() -> Callable[[], None]:
