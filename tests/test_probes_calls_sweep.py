@@ -109,8 +109,9 @@ def test_sweep_locates_the_http_n_plus_one_and_the_fix_is_constant(server: Count
     assert fixed.extra["complexity"]["http_calls"]["class"] == "O(1)"
     passed = pg.apply_checks(fixed, [pg.parse_check(c) for c in (
         "http_calls <= 6", "complexity(http_calls) == O(1)", "count(http_calls.POST) == 0",
-        "count(http_calls.GET) == 1", "cache_calls <= 1", "n_plus_one == 0")])
-    assert [v.status for v in passed.verdicts] == ["pass"] * 6
+        "count(http_calls.GET) == 1", "cache_calls <= 1", "n_plus_one == 0",
+        'count("http_calls.host=127.0.0.1") == 1')])
+    assert [v.status for v in passed.verdicts] == ["pass"] * 7
 
 
 def test_sweep_locates_the_cache_n_plus_one(cache: redis.Redis) -> None:
