@@ -19,7 +19,6 @@ turned on in the thread that starts a probe, for as long as the probe is active)
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import os
 import re
@@ -239,7 +238,8 @@ def _location(frame: FrameType | None, dirs: _Dirs, cache: dict[str, bool]) -> s
         if _is_user(code.co_filename, dirs, cache):
             return f"{code.co_filename}:{frame.f_lineno}"
         frame = frame.f_back
-    if frame is None:
+    asyncio = sys.modules.get("asyncio")  # not imported: no task to ask (and no import here)
+    if frame is None or asyncio is None:
         return None
     try:
         task = asyncio.current_task()
