@@ -227,6 +227,20 @@ def test_aiohttp(server: CountingServer) -> None:
     _check_http(server, op, 4, line_of(op, "GET-aiohttp"))
 
 
+def test_aiohttp_gathered_requests_are_located(server: CountingServer) -> None:
+    async def op() -> None:
+        async with aiohttp.ClientSession() as session:
+            with pg.phase("fetch"):
+                for r in await asyncio.gather(*(session.get(f"{server.url}/items/{i}")  # GATHER
+                                                for i in range(3))):
+                    r.release()
+            with pg.phase("save"):
+                async with session.post(f"{server.url}/orders", json={}) as r:
+                    await r.read()
+
+    _check_http(server, op, 3, line_of(op, "# GATHER"))
+
+
 def test_aiohttp_session_made_before_the_probe(server: CountingServer) -> None:
     async def run() -> int:
         async with aiohttp.ClientSession() as session:

@@ -192,7 +192,7 @@ def _active(cls: type[CallProbe]) -> _Active:
 
 
 _ALWAYS_SKIPPED = ("_pytest", "pluggy", "pytest")
-_ORIGIN_DEPTH = 4  # the user frame that made a task's coroutine is 1-2 frames up
+_ORIGIN_DEPTH = 8  # a task's coroutine made by the user, or by asyncio for an awaitable it gathers
 _CORO_FLAGS = inspect.CO_COROUTINE | inspect.CO_ITERABLE_COROUTINE | inspect.CO_ASYNC_GENERATOR
 
 
@@ -245,11 +245,23 @@ def _location(frame: FrameType | None, dirs: _Dirs, cache: dict[str, bool]) -> s
         task = asyncio.current_task()
     except RuntimeError:  # no running loop in this thread
         return None
-    origin = getattr(task.get_coro(), "cr_origin", None) if task is not None else None
-    for filename, lineno, _name in origin or ():
+    for filename, lineno, _name in _origin(task.get_coro() if task is not None else None):
         if _is_user(filename, dirs, cache):
             return f"{filename}:{lineno}"
     return None
+
+
+def _origin(coro: object) -> tuple[tuple[str, int, str], ...]:
+    """Where a task's coroutine was created (most recent frame first), looking through an
+    awaitable that wraps one (aiohttp's request context manager keeps it as ``_coro``)."""
+    for _ in range(3):
+        origin = getattr(coro, "cr_origin", None)
+        if origin:
+            return tuple(origin)
+        coro = getattr(coro, "_coro", None)
+        if coro is None:
+            break
+    return ()
 
 
 def record_call(kind: str, name: str, target: str, host: str | None = None) -> None:
