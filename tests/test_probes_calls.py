@@ -379,3 +379,15 @@ def test_redis_handshake_is_not_counted(redis_port: int) -> None:
         assert r.ping()
         r.close()
     assert cache.names == {"PING": 1}
+
+
+def test_redis_asyncio_gathered_commands_are_located(redis_port: int) -> None:
+    async def op() -> None:
+        r = redis.asyncio.Redis(host="127.0.0.1", port=redis_port)
+        await asyncio.gather(*(r.get(f"item:{i}") for i in range(4)))  # GATHER-redis
+        await r.aclose()
+
+    cp = calls_pass(op, calls=1)
+    assert cp.cache.targets() == {"GET item:{id}": 4}
+    loc = cp.cache.location_of("GET item:{id}")
+    assert loc is not None and loc.endswith(line_of(op, "GATHER-redis"))
