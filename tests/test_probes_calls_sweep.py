@@ -178,6 +178,26 @@ def test_perf_fixture_sweep_and_bench(perf: Any, server: CountingServer) -> None
         line_of(fetch_one_by_one, "# N+1 http"))
 
 
+def test_suite_decorator_with_calls(server: CountingServer, cache: redis.Redis) -> None:
+    @pg.bench(sizes=[1, 2, 4], calls=True, rounds=3, iterations=1, warmup=0.0, memory=False,
+              checks=["complexity(cache_calls) == O(1)", "complexity(http_calls) == O(n)"])
+    def page(n: int) -> Callable[[], Any]:
+        ids = list(range(n))
+        return lambda: (prices_at_once(cache, ids), fetch_one_by_one(server.url, ids))
+
+    @pg.bench(calls=True, checks=["http_calls <= 6", "cache_calls <= 1"], rounds=3,
+              iterations=1, warmup=0.0, memory=False)
+    def one() -> None:
+        prices_at_once(cache, [1, 2])
+        fetch_at_once(server.url, [1, 2])
+
+    swept, plain = pg.run_specs([*page.__perfgate__, *one.__perfgate__])
+    assert swept.kind == "sweep" and [v.status for v in swept.verdicts] == ["pass", "pass"]
+    assert [f["kind"] for f in swept.extra["n_plus_one"]] == ["http"]
+    assert plain.kind == "bench" and [v.status for v in plain.verdicts] == ["pass", "pass"]
+    assert plain.metrics["cache_calls.MGET"].value == 1
+
+
 @pytest.mark.slow
 def test_cli_bench_calls(server: CountingServer, tmp_path: Path) -> None:
     (tmp_path / "svc.py").write_text(

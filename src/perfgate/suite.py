@@ -101,13 +101,15 @@ def bench(
     sizes: Sequence[int] | Literal["auto"] | None = None,
     queries: bool = False,
     budget: float | None = None,
+    calls: bool = False,
     **options: Any,
 ) -> Any:
     """Mark a function as a benchmark. ``options`` are :class:`BenchOptions` fields.
 
     With ``sizes=[…]`` (or ``"auto"``: perfgate picks them within ``budget`` seconds) it is
     a sweep: ``setup(n)`` or the function itself builds size n (see docs/sweeps.md) and every
-    metric gets a big-O class. ``queries=True`` counts database statements per call.
+    metric gets a big-O class. ``queries=True`` counts database statements per call,
+    ``calls=True`` outbound HTTP requests and Redis commands.
     """
     if isinstance(checks, str):
         checks = [checks]
@@ -119,11 +121,12 @@ def bench(
         raise UsageError(f"bench: {exc}") from None
 
     def deco(f: F) -> F:
-        if swept or queries:
+        if swept or queries or calls:
             from perfgate.bench._sweep import sweep_spec
 
             spec = sweep_spec(name or f.__name__, f, parsed, setup=setup, sizes=sizes,
-                              queries=queries, budget=budget, options=opts if options else None)
+                              queries=queries, budget=budget, options=opts if options else None,
+                              calls=calls)
             return attach(f, spec)
         return attach(f, Spec(name or f.__name__, f, "bench", parsed, setup, opts))
 
