@@ -391,3 +391,17 @@ def test_redis_asyncio_gathered_commands_are_located(redis_port: int) -> None:
     assert cp.cache.targets() == {"GET item:{id}": 4}
     loc = cp.cache.location_of("GET item:{id}")
     assert loc is not None and loc.endswith(line_of(op, "GATHER-redis"))
+
+
+def test_a_refused_request_is_still_a_call() -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with count_http_calls() as calls:
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"http://127.0.0.1:{port}/x")
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{port}/x")
+    assert calls.names == {"GET": 2}
