@@ -92,6 +92,7 @@ def sweep(
     setup: Callable[[int], Any] | None = None,
     budget: float = 5.0,
     queries: bool = False,
+    calls: bool = False,
     name: str | None = None,
     options: BenchOptions | None = None,
     factory: bool | None = None,
@@ -106,7 +107,8 @@ def sweep(
     """Benchmark at each size and classify how every metric grows (docs/sweeps.md)."""
     label = _label(fn, name)
     spec = SweepSpec(name=label, fn=fn, sizes=sizes_of(sizes, f"sweep {label!r}"), setup=setup,
-                     budget=budget, options=options, queries=queries, factory=factory,
+                     budget=budget, options=options, queries=queries, calls=calls,
+                     factory=factory,
                      measure=measure, noise_floor=noise_floor, clock=clock,
                      params=dict(params or {}),
                      checks=parse_checks_for(checks, "sweep"))

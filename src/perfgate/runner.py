@@ -88,16 +88,11 @@ def _bench(spec: BenchSpec, lst: Listener, clock: Clock | None) -> Result:
     else:
         r = bench_callable(spec.fn, name=spec.name, arg=arg, options=spec.options,
                            params=spec.params, progress=lst.progress, timer=clock)
-    if not spec.queries or r.error is not None:
+    if not (spec.queries or spec.calls) or r.error is not None:
         return r
-    from perfgate.probes._pass import query_pass
+    from perfgate.probes._calls_pass import with_probe_passes
 
-    try:
-        qpass = query_pass(spec.fn, arg, calls=3)
-    except (Exception, SystemExit) as exc:  # noqa: BLE001 - recorded in the result
-        return replace(r, error=f"query pass: {describe_exit(exc)}")
-    return replace(r, metrics={**r.metrics, **qpass.metrics()},
-                   extra={**r.extra, "queries": qpass.to_dict()})
+    return with_probe_passes(r, spec.fn, arg, queries=spec.queries, calls=spec.calls)
 
 
 def _sweep(spec: SweepSpec, lst: Listener, clock: Clock | None) -> Result:
@@ -105,7 +100,8 @@ def _sweep(spec: SweepSpec, lst: Listener, clock: Clock | None) -> Result:
     from perfgate.bench._sweep import sweep
 
     return sweep(spec.fn, list(spec.sizes) if spec.sizes is not None else None,
-                 setup=spec.setup, budget=spec.budget, queries=spec.queries, name=spec.name,
+                 setup=spec.setup, budget=spec.budget, queries=spec.queries,
+                 calls=spec.calls, name=spec.name,
                  options=spec.options, factory=spec.factory, measure=spec.measure,
                  noise_floor=spec.noise_floor or NOISE_FLOOR, params=spec.params,
                  progress=lst.progress, timer=clock, clock=spec.clock)

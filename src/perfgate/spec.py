@@ -64,13 +64,15 @@ class Spec:
 @dataclass(frozen=True, kw_only=True)
 class BenchSpec(Spec):
     """A benchmark of one callable (``setup()``'s value, built once, is its argument).
-    ``queries``: also count database statements per call in an untimed pass."""
+    ``queries`` / ``calls``: also count database statements / outbound HTTP requests and
+    cache commands per call, in untimed passes."""
 
     kind: ClassVar[str] = "bench"
     fn: Callable[..., Any]
     setup: Callable[[], Any] | None = None
     options: BenchOptions = field(default_factory=BenchOptions)
     queries: bool = False
+    calls: bool = False
     params: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -86,6 +88,7 @@ class SweepSpec(Spec):
     budget: float = 5.0
     options: BenchOptions | None = None
     queries: bool = False
+    calls: bool = False
     factory: bool | None = None
     measure: Callable[[int, Any], Mapping[str, float]] | None = None
     noise_floor: float = 0.0  # 0: the complexity fitter's default

@@ -76,13 +76,15 @@ def bench(
     sizes: Sequence[int] | Literal["auto"] | None = None,
     queries: bool = False,
     budget: float | None = None,
+    calls: bool = False,
     **options: Any,
 ) -> Any:
     """Mark a function as a benchmark. ``options`` are :class:`BenchOptions` fields.
 
     With ``sizes=[…]`` (or ``"auto"``: perfgate picks them within ``budget`` seconds) it is
     a sweep: ``setup(n)`` or the function itself builds size n (see docs/sweeps.md) and every
-    metric gets a big-O class. ``queries=True`` counts database statements per call.
+    metric gets a big-O class. ``queries=True`` counts database statements per call,
+    ``calls=True`` outbound HTTP requests and Redis commands.
     """
     swept = sizes is not None
     parsed = parse_checks_for(checks, "sweep" if swept else "bench")
@@ -99,9 +101,10 @@ def bench(
             return attach(f, SweepSpec(
                 name=label, fn=f, checks=parsed, setup=setup,
                 sizes=sizes_of(sizes, f"bench {label!r}"), budget=budget or 5.0,
-                options=opts if options else None, queries=queries))
+                options=opts if options else None, queries=queries,
+                calls=calls))
         return attach(f, BenchSpec(name=label, fn=f, checks=parsed, setup=setup,
-                                   options=opts, queries=queries))
+                                   options=opts, queries=queries, calls=calls))
 
     return deco(fn) if fn is not None else deco
 

@@ -136,12 +136,16 @@ class Perf:
         setup: Callable[[], Any] | None = None,
         options: BenchOptions | None = None,
         timer: Callable[[], float] | None = None,
+        queries: bool = False,
+        calls: bool = False,
         **bench_options: Any,
     ) -> Result:
         """Benchmark ``fn(*args)`` (sync or async) and apply ``checks``.
 
         ``setup()`` (untimed, run once) gives the only argument instead of ``args``;
         ``bench_options`` are :class:`perfgate.BenchOptions` fields (``max_time=0.2`` …).
+        ``queries=True`` / ``calls=True`` add an untimed pass counting database statements /
+        HTTP requests and cache commands per call (``"http_calls <= 6"``).
         Raises AssertionError carrying the verdicts when a check fails (warn and
         inconclusive do not fail), TargetError when ``fn`` raised.
         """
@@ -153,7 +157,8 @@ class Perf:
         if setup is not None and args:
             raise UsageError("perf.bench: pass either args or setup, not both")
         target = functools.partial(fn, *args) if args else fn
-        spec = BenchSpec(name=label, fn=target, setup=setup, options=opts, checks=parsed)
+        spec = BenchSpec(name=label, fn=target, setup=setup, options=opts, checks=parsed,
+                         queries=queries, calls=calls)
         result = run_spec(spec, self._keep, clock=timer)
         slot = self._keep(result)
         if result.error is not None and result.error_kind != "check":

@@ -4,7 +4,8 @@ Grammar (whitespace is free between tokens)::
 
     check   := subject OP value [","] ["warn" value]
     subject := "p" "(" NUMBER ["," METRIC] ")"        a percentile of a distribution
-             | "count" "(" LABEL ")"                 how many outcomes had LABEL
+             | "count" "(" LABEL ")"                 how many outcomes had LABEL, or a
+                                                     probe's count: count(http_calls.POST)
              | "complexity" ["(" METRIC ")"]          the fitted big-O class of a sweep
              | STAT ["(" METRIC ")"]                  mean, median, min, max, stdev, iqr, pNN, n
              | METRIC                                 its headline value (median / value)
@@ -67,8 +68,11 @@ KNOWN_UNITS = {
     "time": "s", "ops": "1/s", "alloc_bytes": "B", "allocs": "1", "rss": "B",
     "latency": "s", "service_time": "s", "requests": "1", "errors": "1", "dropped": "1",
     "error_rate": "1", "rps": "1/s", "rss_growth": "B/s", "queries": "1", "n_plus_one": "1",
-    "speedup": "1", "efficiency": "1",
+    "speedup": "1", "efficiency": "1", "http_calls": "1", "cache_calls": "1",
 }
+# Counted by a probe, with sub-counts named ``<probe>.<what>`` (``http_calls.POST``): a
+# sub-count that is absent is zero when its probe ran, unknown when it did not.
+_PROBE_COUNTS = ("queries", "http_calls", "cache_calls")
 _BARE_OK = {"1", "1/s", "B", "B/s"}  # units where a bare number reads naturally
 
 
@@ -442,7 +446,13 @@ def evaluate(check: Check, result: Result) -> Verdict:
     if check.subject == "complexity":
         return _evaluate_complexity(check, result)
     name = _metric_name(check, result.kind)
-    if check.subject == "count" and name not in result.metrics:
+    if check.subject == "count" and check.label and _probe_count(check.label):
+        name = check.label
+        base = _probe_count(check.label)
+        if name not in result.metrics and base not in result.metrics:
+            _missing(base, result)
+        m = result.metrics.get(name) or Metric.counter(0)
+    elif check.subject == "count" and name not in result.metrics:
         m = Metric.counter(0)
     else:
         m = result.metric(name) if name in result.metrics else _missing(name, result)
@@ -464,6 +474,12 @@ def evaluate(check: Check, result: Result) -> Verdict:
     if value is None:
         raise UnknownMetricError(f"{subject}", list(result.metrics), f"result {result.name!r}")
     return verdict_for(check, value, ci, unit, subject, n=m.n)
+
+
+def _probe_count(label: str) -> str:
+    """``http_calls.POST`` → ``http_calls`` (the probe's total); "" for other labels."""
+    base = label.split(".", 1)[0]
+    return base if base in _PROBE_COUNTS else ""
 
 
 def _missing(name: str, result: Result) -> Metric:

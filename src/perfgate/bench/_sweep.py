@@ -13,7 +13,10 @@ Three ways to say what runs at size n (see docs/sweeps.md):
 
 At each size the benchmark engine measures time, ``alloc_bytes``/``allocs`` and phases; with
 ``queries=True`` a separate untimed pass counts database statements (``queries``,
-``queries.<phase>``). ``measure(n, arg)`` may return more metrics per size.
+``queries.<phase>``), and with ``calls=True`` one counts outbound HTTP requests and cache
+commands (``http_calls``, ``cache_calls``, by method, command, host and phase); statements
+and calls whose count grows with n are reported as N+1, located in the user's code.
+``measure(n, arg)`` may return more metrics per size.
 
 With ``sizes=None`` perfgate picks a geometric range that fits the time budget: it times one
 call at n = 8, 16, 32, … until a call would take more than a tenth of a size's share of the
@@ -174,6 +177,7 @@ def sweep(
     setup: Callable[[int], Any] | None = None,
     budget: float = DEFAULT_BUDGET,
     queries: bool = False,
+    calls: bool = False,
     name: str | None = None,
     options: BenchOptions | None = None,
     factory: bool | None = None,
@@ -242,13 +246,19 @@ def sweep(
         per_item = _per_item(metrics["time"], n) if "time" in metrics else None
         if per_item is not None:
             metrics["per_item"] = per_item
-        qpass = None
+        qpass: Any = None
         try:
             if queries:
                 from perfgate.probes._pass import query_pass
 
                 qpass = query_pass(op, arg, calls=3)
                 metrics.update(qpass.metrics())
+            if calls:
+                from perfgate.probes._calls_pass import calls_pass
+
+                cpass = calls_pass(op, arg, calls=3)
+                metrics.update(cpass.metrics())
+                qpass = [qpass, cpass]
             if measure is not None:
                 for k, v in measure(n, arg).items():
                     value = float(v)
@@ -264,7 +274,7 @@ def sweep(
     report(1.0)
     all_params = {**(params or {}), "clock": used}
     result = _result(label, chosen, points, error, target, budget, queries, noise_floor,
-                     all_params)
+                     all_params, calls)
     if interrupted is not None:
         raise Interrupted([result]) from interrupted
     return result
@@ -280,6 +290,7 @@ def _result(
     queries: bool,
     noise_floor: float,
     params: Mapping[str, Any] | None,
+    calls: bool = False,
 ) -> Result:
     sizes = [n for n, _, _ in points]
     by_size = [
@@ -305,14 +316,18 @@ def _result(
     loaded = _load_warning(metrics.get("time"), str((params or {}).get("clock", "")))
     if loaded:
         warnings.append(loaded)
-    if queries and points:
+    if (queries or calls) and points:
+        from perfgate.probes._calls_pass import CallsPass, iter_passes
+
         found = n_plus_one(points)
         extra["n_plus_one"] = found
-        extra["queries"] = points[-1][2].to_dict() if points[-1][2] is not None else []
+        for p in iter_passes(points[-1][2]):
+            extra["calls" if isinstance(p, CallsPass) else "queries"] = p.to_dict()
         metrics["n_plus_one"] = Metric.counter(float(len(found)))
         for item in found:
+            what = "" if item["kind"] == "query" else f"{item['kind']} call "
             warnings.append(
-                f"N+1: {item['statement']!r} ran {item['count']} times at n={sizes[-1]} "
+                f"N+1: {what}{item['statement']!r} ran {item['count']} times at n={sizes[-1]} "
                 f"({item['location'] or 'location unknown'})"
             )
     all_params: dict[str, Any] = {
@@ -321,6 +336,7 @@ def _result(
         "mode": target.mode,
         "budget": budget,
         "queries": queries,
+        **({"calls": True} if calls else {}),
     }
     return Result(name=label, kind="sweep", params=all_params, metrics=metrics,
                   warnings=tuple(warnings), error=error, extra=extra)
@@ -361,22 +377,34 @@ def _load_warning(t: Metric | None, clock: str) -> str | None:
 
 
 def n_plus_one(points: Sequence[tuple[int, Mapping[str, Metric], Any]]) -> list[dict[str, Any]]:
-    """Statements repeated within one operation whose count grows with n across the sweep."""
-    passes = [q for _, _, q in points]
+    """Statements and calls repeated within one operation whose count grows with n across
+    the sweep. A point's third item holds its probe passes (a query pass, a calls pass, or
+    a list of them); each finding has a ``kind``: ``query``, ``http`` or ``cache``."""
+    from perfgate.probes._calls_pass import iter_passes
+
+    passes = [list(iter_passes(q)) for _, _, q in points]
     sizes = [n for n, _, _ in points]
-    if len(points) < 2 or any(q is None for q in passes):
+    if len(points) < 2 or any(not p for p in passes):
         return []
-    per_size = [q.statements() for q in passes]
+    per_size: list[dict[tuple[str, str], int]] = []
+    for ps in passes:
+        merged: dict[tuple[str, str], int] = {}
+        for p in ps:
+            merged.update(p.counted())
+        per_size.append(merged)
     found: list[dict[str, Any]] = []
-    for statement in sorted({s for counts in per_size for s in counts}):
-        counts = [c.get(statement, 0) for c in per_size]
+    for kind, statement in sorted({s for counts in per_size for s in counts}):
+        counts = [c.get((kind, statement), 0) for c in per_size]
         growing = counts[-1] > counts[0] and all(b >= a for a, b in pairwise(counts))
         if counts[-1] >= 2 and growing:
             cls = classify_exact(sizes, counts, metric="count").cls
+            location = next((loc for p in passes[-1]
+                             if (loc := p.locate(kind, statement)) is not None), None)
             found.append({
+                "kind": kind,
                 "statement": statement,
                 "count": counts[-1],
-                "location": passes[-1].location_of(statement),
+                "location": location,
                 "counts": counts,
                 "class": cls,
             })

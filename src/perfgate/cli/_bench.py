@@ -49,12 +49,14 @@ from perfgate.spec import BenchSpec, Spec, SweepSpec, parse_checks_for, sizes_of
                    "--setup) receives n. 'auto' picks sizes within the time budget.")
 @click.option("--queries", is_flag=True,
               help="Count database statements per call (SQLAlchemy, sqlite3), untimed pass.")
+@click.option("--calls", is_flag=True,
+              help="Count outbound HTTP requests and Redis commands per call, untimed pass.")
 @handle_errors
 def bench_cmd(target: str, setup: str | None, checks: tuple[str, ...],
               name: str | None, max_time: float | None, rounds: int | None,
               iterations: int | None, warmup: float | None, gc_on: bool | None,
               no_memory: bool, timeout: float | None, sizes: str | None, queries: bool,
-              processes: int | None, **outs: Any) -> None:
+              processes: int | None, calls: bool = False, **outs: Any) -> None:
     """Benchmark TARGET, an importable MODULE:CALLABLE (sync or async)."""
     outputs = outputs_from(outs)
     swept = sizes is not None
@@ -71,11 +73,12 @@ def bench_cmd(target: str, setup: str | None, checks: tuple[str, ...],
         assert sizes is not None
         tuned = any(v is not None for v in (max_time, rounds, iterations, warmup, gc_on))
         spec = SweepSpec(name=label, fn=fn, checks=parsed, setup=setup_fn, queries=queries,
+                         calls=calls,
                          sizes=sizes_of(parse_sizes(sizes), "--sizes"),
                          options=options if tuned or no_memory else None)
     else:
         spec = BenchSpec(name=label, fn=fn, checks=parsed, setup=setup_fn, options=options,
-                         queries=queries)
+                         queries=queries, calls=calls)
     environment = collect()
     try:
         with live_progress() as listener:

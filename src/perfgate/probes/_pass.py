@@ -51,6 +51,13 @@ class QueryPass:
                 return loc
         return None
 
+    def counted(self) -> dict[tuple[str, str], int]:
+        """("query", statement) → times issued per operation, for the sweep's N+1 search."""
+        return {("query", s): c for s, c in self.statements().items()}
+
+    def locate(self, kind: str, statement: str) -> str | None:
+        return self.location_of(statement) if kind == "query" else None
+
     def metrics(self) -> dict[str, Metric]:
         totals = [op.total for op in self.ops]
         out = {"queries": Metric(

@@ -27,6 +27,7 @@ from markupsafe import Markup
 from perfgate.model import Result
 from perfgate.report._html_kinds import plot_text
 from perfgate.report._html_page import Page, fmt, linear_axis, log_axis, num
+from perfgate.report._probes import probe_counts_line
 
 __all__ = ["render_sweep", "sweep_points"]
 
@@ -245,5 +246,6 @@ def render_sweep(results: Sequence[Result], page: Page) -> Markup:
             "result": r, "complexity": _complexity_rows(r), "plots": plots,
             "columns": list(points), "table": table,
             "n_plus_one": [x for x in n1 if isinstance(x, Mapping)] if isinstance(n1, list) else [],
+            "probe_counts": probe_counts_line(r),
         })
     return page.render("sweep.html.j2", items=items)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from perfgate.analysis.compare import CompareReport
 from perfgate.model import Result, ResultSet
+from perfgate.report._probes import n_plus_one_line, probe_counts_line
 from perfgate.report._view import headline, reasons
 from perfgate.units import format_value
 
@@ -37,6 +38,16 @@ def _headline(r: Result) -> str:
     return head.text if head.what in ("", "median") else f"{head.text} ({head.what})"
 
 
+def _probe_notes(r: Result) -> list[str]:
+    """Counts per operation (queries, HTTP calls, cache commands) and N+1 findings."""
+    counted = probe_counts_line(r)
+    notes = [f"- 🔢 **{r.name}**: {_cell(counted)}"] if counted else []
+    for item in r.extra.get("n_plus_one") or ():
+        if isinstance(item, dict):
+            notes.append(f"- ⚠️ **{r.name}**: {_cell(n_plus_one_line(item))}")
+    return notes
+
+
 def results_markdown(rs: ResultSet) -> str:
     """A summary table of a run, then the checks that did not pass."""
     counts: dict[str, int] = {}
@@ -60,6 +71,8 @@ def results_markdown(rs: ResultSet) -> str:
         else:
             notes.append(f"- {_ICON[why.status]} **{why.result}**: `{why.check}` — "
                          f"{why.evidence}")
+    for r in rs.results:
+        notes += _probe_notes(r)
     if notes:
         lines += ["", *notes]
     env = rs.environment

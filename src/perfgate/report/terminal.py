@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from perfgate.model import Metric, ResultSet
+from perfgate.report._probes import n_plus_one_line, probe_counts_line
 from perfgate.report._view import headline, tally
 from perfgate.units import format_value
 
@@ -68,11 +69,12 @@ def render_results(rs: ResultSet) -> RenderableType:
                         line = f"{metric} grows as {cls}" + (
                             f" (runner-up {runner})" if runner else "")
                     notes.append(Text.assemble(("◆ ", "cyan"), (f"{r.name}: ", "bold"), line))
+        counted = probe_counts_line(r)
+        if counted:
+            notes.append(Text.assemble(("◆ ", "cyan"), (f"{r.name}: ", "bold"), counted))
         for item in r.extra.get("n_plus_one") or ():
             if isinstance(item, dict):
-                notes.append(Text(
-                    f"! {r.name}: N+1 — {item.get('statement')} ran {item.get('count')}× "
-                    f"per operation, issued at {item.get('location')}", style="yellow"))
+                notes.append(Text(f"! {r.name}: {n_plus_one_line(item)}", style="yellow"))
         for w in r.warnings:
             notes.append(Text(f"! {r.name}: {w}", style="yellow"))
     return Group(table, *notes)
