@@ -356,6 +356,35 @@ class Store:
 
         return list(reversed(self._retry(go, "read the series")))
 
+    def result_history(self, name: str, *, hostname: str | None = None,
+                       limit: int | None = None) -> list[tuple[SeriesPoint, Result]]:
+        """The stored result ``name`` run by run, oldest first (newest ``limit`` runs, only
+        from ``hostname`` when given): for checks evaluated on each run's full result."""
+        runs, results = self._t["runs"], self._t["results"]
+        q = (sa.select(runs.c.id, runs.c.started_at, runs.c.git_commit, runs.c.hostname,
+                       results.c.document)
+             .join(runs, runs.c.id == results.c.run_id).where(results.c.name == name)
+             .order_by(runs.c.started_at.desc(), runs.c.id.desc(), results.c.id.desc()))
+        if hostname is not None:
+            q = q.where(runs.c.hostname == hostname)
+        if limit is not None:
+            q = q.limit(limit)
+
+        def go() -> list[Any]:
+            with self.engine.begin() as conn:
+                return list(conn.execute(q))
+
+        out = []
+        for r in reversed(self._retry(go, "read the results")):
+            where = f"{self.display_url} run {r.id}"
+            try:
+                res = Result.from_dict(json.loads(r.document), where)
+            except (ValueError, ResultFormatError) as exc:
+                raise StoreError(f"{where}: stored data is damaged: {exc}") from None
+            out.append((SeriesPoint(int(r.id), r.started_at, r.git_commit, r.hostname,
+                                    math.nan, None, None, None), res))
+        return out
+
     def load(self, run_id: int) -> ResultSet:
         """The full stored run (results with raw samples, verdicts, environment)."""
         runs, results = self._t["runs"], self._t["results"]
