@@ -123,6 +123,8 @@ def history_cmd(name: str | None, as_json: bool, metric: str, limit: int,
         err.print(f"HTML report written to {html}")
     if as_json:
         click.echo(json.dumps(doc, indent=2))
+        if gate is not None:
+            _write_check(gate, junit, markdown)
         sys.exit(_check_exit(gate))
     if not runs:
         what = f" holding {name!r}" if name else ""
@@ -240,8 +242,6 @@ def _emit_check(gate: HistoryCheck | None, junit: Path | None, markdown: Path | 
     if gate is None:
         return EXIT_OK
     from perfgate.cli._compare import render
-    from perfgate.report.junit import write_junit_history
-    from perfgate.report.markdown import history_check_markdown
 
     report = gate.report
     if report.comparisons:
@@ -258,17 +258,26 @@ def _emit_check(gate: HistoryCheck | None, junit: Path | None, markdown: Path | 
     out.print(Text(f"history check of run {gate.run.id}: "
                    f"{'FAIL' if gate.failed else 'ok'}",
                    style="bold red" if gate.failed else "bold green"))
+    _write_check(gate, junit, markdown)
+    return _check_exit(gate)
+
+
+def _write_check(gate: HistoryCheck, junit: Path | None, markdown: Path | None) -> None:
+    """JUnit, Markdown and the GitHub step summary of a history check (messages to stderr,
+    so that --json stays parseable)."""
+    from perfgate.report.junit import write_junit_history
+    from perfgate.report.markdown import history_check_markdown
+
     trends = list(gate.trends)
     if junit is not None:
-        write_junit_history(report, trends, junit)
-        out.print(f"JUnit XML written to {junit}")
-    text = history_check_markdown(report, trends)
+        write_junit_history(gate.report, trends, junit)
+        err.print(f"JUnit XML written to {junit}")
+    text = history_check_markdown(gate.report, trends)
     if markdown is not None:
         markdown.parent.mkdir(parents=True, exist_ok=True)
         markdown.write_text(text, encoding="utf-8")
-        out.print(f"Markdown summary written to {markdown}")
+        err.print(f"Markdown summary written to {markdown}")
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary and (markdown is None or Path(summary).resolve() != markdown.resolve()):
         with open(summary, "a", encoding="utf-8") as f:
             f.write(text + "\n")
-    return _check_exit(gate)
