@@ -32,6 +32,7 @@ import argparse
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -110,6 +111,7 @@ def main() -> None:
 
     py = sys.executable
     hog = None if args.no_load else subprocess.Popen([py, "-c", "while True: pass"])
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # the hog is killed on TERM too
     t0 = time.time()
     loads = []
     try:

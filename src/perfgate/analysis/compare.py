@@ -16,7 +16,10 @@ The method (docs/history.md has the reasoning):
   drifts in the history do not inflate it; a t interval with the estimate's degrees of
   freedom) — or, without history, assumed conservatively (``ASSUMED_RUN_NOISE``, a 5 % SD
   per run): then only a large change (≳ 15 %) is called and anything smaller is
-  ``inconclusive``, with a sentence that says what would decide it.
+  ``inconclusive``, with a sentence that says what would decide it. A side whose own rounds
+  show the machine disturbed it (median more than ``DISTURBED`` above its fastest tenth of
+  rounds: seen at 1.3–16× on a machine at load 10) adds that spread to the noise: its
+  median says little about the next run.
 - **Test and interval.** Paired processes (the gate's A B / B A pairs): Wilcoxon signed-rank
   test on the log-ratios, Hodges-Lehmann estimate and its exact distribution-free CI.
   Unpaired: Mann-Whitney U, Hodges-Lehmann shift and its CI. Both are rank methods: a
@@ -260,6 +263,9 @@ class Comparison:
     threshold: Threshold | None = None
     higher_is_better: bool = False
     evidence: str = ""
+    # One process per side: how far each side's median sits above its fastest tenth of
+    # rounds (log scale) — a process the machine disturbed shows it here.
+    disturbance: tuple[float, float] = (0.0, 0.0)
 
     @property
     def change(self) -> float | None:
@@ -327,6 +333,7 @@ def _badness(ratio: float, lo: float, hi: float, higher_better: bool
 # value. Identical code measured in two processes on a busy 2-core machine lands up to ~9 %
 # apart (issue 13), so a change is called only beyond ~15 % (1.96 × √2 × 5 %).
 ASSUMED_RUN_NOISE = 0.05
+DISTURBED = 0.10  # log(median / 10th percentile of rounds) beyond which a run was disturbed
 MIN_HISTORY = 5  # stored runs needed before their spread replaces the assumed one
 _NOISE_FLOOR = 0.002  # a perfectly flat history still leaves timer and scheduling noise
 
@@ -369,7 +376,8 @@ def with_run_noise(c: Comparison, noise: RunNoise | None) -> Comparison:
         return c
     est = math.log(c.ratio)
     sigma = noise.sigma if noise is not None else ASSUMED_RUN_NOISE
-    se = sigma * math.sqrt(2)  # each side is one run
+    extra = [d for d in c.disturbance if d > DISTURBED]
+    se = math.sqrt(2 * sigma**2 + sum(d**2 for d in extra))  # each side is one run
     if noise is not None:
         q = float(_st.t.ppf(0.975, noise.df))
         p = float(2 * _st.t.sf(abs(est) / se, noise.df))
@@ -384,6 +392,11 @@ def with_run_noise(c: Comparison, noise: RunNoise | None) -> Comparison:
                "is called; to decide smaller ones, save runs with several processes "
                "(`--processes 4`), gate with `perfgate compare --against REF`, or give "
                f"`--store` with ≥ {MIN_HISTORY} stored runs of this benchmark on this machine")
+    if extra:
+        sides = [f"{side} {100 * (math.exp(d) - 1):.0f}%" for side, d
+                 in zip(("base", "current"), c.disturbance, strict=True) if d > DISTURBED]
+        how += (f"; disturbed rounds (median above the fastest tenth: {', '.join(sides)}) "
+                "widen the CI by that much")
     return replace(c, ci=(math.exp(est - q * se), math.exp(est + q * se)), p_value=p,
                    p_adjusted=p, unit_of_analysis="run",
                    evidence=f"{c.evidence.split('; one process per side')[0]}; {how}")
@@ -459,9 +472,13 @@ def compare_samples(name: str, metric: str, unit: str, base: Sequence[float],
         if unit_of_analysis == "round":
             how += ("; one process per side: process-to-process variation is not in this "
                     "CI — use `perfgate compare --against` for a gate")
+    dist = (0.0, 0.0)
+    if unit_of_analysis == "round":
+        dist = (float(np.log(np.median(a) / np.quantile(a, 0.1))),
+                float(np.log(np.median(b) / np.quantile(b, 0.1))))
     return replace(empty, base=float(np.median(a)), current=float(np.median(b)),
                    ratio=math.exp(est), ci=(math.exp(lo), math.exp(hi)),
-                   p_value=p, p_adjusted=p, evidence=how)
+                   p_value=p, p_adjusted=p, evidence=how, disturbance=dist)
 
 
 def _units(m: Metric) -> tuple[list[float] | None, Unit]:
