@@ -17,9 +17,10 @@ The method (docs/history.md has the reasoning):
   freedom) — or, without history, assumed conservatively (``ASSUMED_RUN_NOISE``, a 5 % SD
   per run): then only a large change (≳ 15 %) is called and anything smaller is
   ``inconclusive``, with a sentence that says what would decide it. A side whose own rounds
-  show the machine disturbed it (median more than ``DISTURBED`` above its fastest tenth of
-  rounds: seen at 1.3–16× on a machine at load 10) adds that spread to the noise: its
-  median says little about the next run.
+  show that the machine disturbed it (its middle 80 % of rounds spread wider than
+  ``DISTURBED``) adds that spread to the noise: on a machine at load 10, such processes
+  ran uniformly 1.75× slower than the same code in the next process, so their median says
+  little about the next run.
 - **Test and interval.** Paired processes (the gate's A B / B A pairs): Wilcoxon signed-rank
   test on the log-ratios, Hodges-Lehmann estimate and its exact distribution-free CI.
   Unpaired: Mann-Whitney U, Hodges-Lehmann shift and its CI. Both are rank methods: a
@@ -263,8 +264,8 @@ class Comparison:
     threshold: Threshold | None = None
     higher_is_better: bool = False
     evidence: str = ""
-    # One process per side: how far each side's median sits above its fastest tenth of
-    # rounds (log scale) — a process the machine disturbed shows it here.
+    # One process per side: the spread of each side's rounds, log(p90 / p10) — a process
+    # the machine disturbed shows it here.
     disturbance: tuple[float, float] = (0.0, 0.0)
 
     @property
@@ -333,7 +334,7 @@ def _badness(ratio: float, lo: float, hi: float, higher_better: bool
 # value. Identical code measured in two processes on a busy 2-core machine lands up to ~9 %
 # apart (issue 13), so a change is called only beyond ~15 % (1.96 × √2 × 5 %).
 ASSUMED_RUN_NOISE = 0.05
-DISTURBED = 0.10  # log(median / 10th percentile of rounds) beyond which a run was disturbed
+DISTURBED = 0.10  # log(p90 / p10) of a run's rounds beyond which the machine disturbed it
 MIN_HISTORY = 5  # stored runs needed before their spread replaces the assumed one
 _NOISE_FLOOR = 0.002  # a perfectly flat history still leaves timer and scheduling noise
 
@@ -393,10 +394,10 @@ def with_run_noise(c: Comparison, noise: RunNoise | None) -> Comparison:
                "(`--processes 4`), gate with `perfgate compare --against REF`, or give "
                f"`--store` with ≥ {MIN_HISTORY} stored runs of this benchmark on this machine")
     if extra:
-        sides = [f"{side} {100 * (math.exp(d) - 1):.0f}%" for side, d
+        sides = [f"{side} {math.exp(d):.2f}×" for side, d
                  in zip(("base", "current"), c.disturbance, strict=True) if d > DISTURBED]
-        how += (f"; disturbed rounds (median above the fastest tenth: {', '.join(sides)}) "
-                "widen the CI by that much")
+        how += (f"; the machine disturbed the run (rounds spread p90/p10 {', '.join(sides)}): "
+                "that spread is added to the noise — rerun on a quieter machine")
     return replace(c, ci=(math.exp(est - q * se), math.exp(est + q * se)), p_value=p,
                    p_adjusted=p, unit_of_analysis="run",
                    evidence=f"{c.evidence.split('; one process per side')[0]}; {how}")
@@ -474,8 +475,8 @@ def compare_samples(name: str, metric: str, unit: str, base: Sequence[float],
                     "CI — use `perfgate compare --against` for a gate")
     dist = (0.0, 0.0)
     if unit_of_analysis == "round":
-        dist = (float(np.log(np.median(a) / np.quantile(a, 0.1))),
-                float(np.log(np.median(b) / np.quantile(b, 0.1))))
+        dist = (float(np.log(np.quantile(a, 0.9) / np.quantile(a, 0.1))),
+                float(np.log(np.quantile(b, 0.9) / np.quantile(b, 0.1))))
     return replace(empty, base=float(np.median(a)), current=float(np.median(b)),
                    ratio=math.exp(est), ci=(math.exp(lo), math.exp(hi)),
                    p_value=p, p_adjusted=p, evidence=how, disturbance=dist)
