@@ -6,17 +6,24 @@ nonparametric cousin of E-divisive means (MongoDB, Apache Otava), chosen by meas
 
 1. Values are compared on a log scale (a step is a ratio). Within a segment, every split
    point t is scored by the standardised Mann-Whitney statistic of the values before t
-   against those after (one cumulative sum of the ranks gives all of them at once); the
-   split is the t with the largest |Z|. Ranks make a single wild run move the score by one
-   rank, not by its size, so **an outlier is not a change point**.
-2. Significance: the same maximum over the segment's values randomly permuted (``perms``
-   times, seeded, stopped early once the split cannot reach ``alpha``). The permutation
-   test is exact for any noise distribution and accounts for having searched every t.
+   against those after (one cumulative sum of the ranks gives all of them at once). Ranks
+   make a single wild run move the score by one rank, not by its size, so **an outlier is
+   not a change point**.
+2. Significance: the largest |Z| against the same maximum over the segment's values
+   randomly permuted (``perms`` times, seeded, stopped early once it cannot reach
+   ``alpha``). The permutation test is exact for any noise distribution and accounts for
+   having searched every t. Where the change lies is then the split of least absolute
+   deviation from the two sides' medians (segments up to 400 runs; the largest |Z| beyond),
+   which places steps closer than the rank score; after segmentation each change is placed
+   again between its neighbours the same way.
 3. A significant split is kept and both sides are searched again, until no segment holds a
    significant split (each side must keep ``min_size`` runs).
-4. **Drift or step.** For each change, a two-level model and a straight line are fitted to
-   the two segments around it; when the line fits at least as well, the change is part of a
-   drift, and consecutive drift changes are reported as one drift with its slope per run.
+4. **Drift or step.** Consecutive changes in the same direction are fitted as steps (one
+   level per segment) and as one ramp (flat, a straight line over ≥ 8 runs, flat); when
+   the ramp's BIC beats the steps' by ``DRIFT_MARGIN`` (strong evidence), they are one
+   drift, reported with its Theil-Sen slope per run. A lower margin calls more drifts but
+   merged real steps into drifts in the synthetic benchmark (recall of ≥ 5 % steps 90 %
+   instead of 94 %).
 5. Each step's size is the Hodges-Lehmann ratio of the segment after to the one before,
    with its distribution-free 95 % CI; its ``p_value`` is the permutation p.
 """
@@ -48,6 +55,8 @@ FloatArray = NDArray[np.float64]
 _SEED = 20261129
 _BATCH = 100
 _THEIL_MAX = 400
+_L1_MAX = 400  # segments up to this long are split where the L1 cost is least (quadratic)
+DRIFT_MARGIN = 6.0  # BIC points ("strong evidence") by which a ramp must beat the steps
 MIN_DRIFT = 8  # runs: a shorter ramp is a step as far as a history can tell
 
 
@@ -102,7 +111,12 @@ def _best_split(x: FloatArray, min_size: int, alpha: float, perms: int,
         if exceed > limit:
             return None
     p = (exceed + 1) / (perms + 1)
-    return (best + min_size, p) if p <= alpha else None
+    if p > alpha:
+        return None
+    if m <= _L1_MAX:  # the rank test says a change exists; least absolute deviation places it
+        costs = [_l1(x[:t], x[t:]) for t in range(min_size, m - min_size + 1)]
+        return min_size + int(np.argmin(costs)), p
+    return best + min_size, p
 
 
 def _bic(rss: float, n: int, k: int) -> float:
@@ -193,7 +207,7 @@ def detect_changes(values: Sequence[float], *, alpha: float = 0.01, min_size: in
         rss_ramp, s0, e0 = _ramp(y, range(0, cuts[i] - lo_b + 1),
                                  range(cuts[j] - lo_b, y.size), MIN_DRIFT)
         k_steps = 2 * (j - i + 1) + 1
-        if _bic(rss_ramp, y.size, 4) < _bic(rss_steps, y.size, k_steps):
+        if _bic(rss_ramp, y.size, 4) + DRIFT_MARGIN < _bic(rss_steps, y.size, k_steps):
             p = max(found[c] for c in cuts[i:j + 1])
             out.append(_drift(x, lo_b + s0, lo_b + e0 + 1, p))
             continue
