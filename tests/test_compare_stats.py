@@ -201,3 +201,16 @@ def test_one_process_per_side_needs_more_than_process_noise() -> None:
     assert status(1.10) == "inconclusive"
     assert status(1.25) == "regression"
     assert status(0.75) == "improvement"
+
+
+def test_a_disturbed_single_process_side_widens_the_interval() -> None:
+    rng = np.random.default_rng(11)
+    base = list(1e-3 * np.exp(rng.normal(0, 0.01, 40)))
+    clean = [x * 1.3 for x in base]
+    # the same +30 %, but a quarter of the rounds hit by a busy machine (3–10× slower)
+    busy = [x * (float(rng.uniform(3, 10)) if i % 4 == 0 else 1.0) for i, x in enumerate(clean)]
+    ok = compare_resultsets(rs_of({"f": base}), rs_of({"f": clean})).comparisons[0]
+    assert ok.status == "regression" and ok.level == "fail"
+    hit = compare_resultsets(rs_of({"f": base}), rs_of({"f": busy})).comparisons[0]
+    assert hit.status == "inconclusive" and hit.level == "ok"
+    assert "disturbed" in hit.evidence and hit.disturbance[1] > 1.0

@@ -18,9 +18,9 @@ The method (docs/history.md has the reasoning):
   per run): then only a large change (≳ 15 %) is called and anything smaller is
   ``inconclusive``, with a sentence that says what would decide it. A side whose own rounds
   show that the machine disturbed it (its middle 80 % of rounds spread wider than
-  ``DISTURBED``) adds that spread to the noise: on a machine at load 10, such processes
-  ran uniformly 1.75× slower than the same code in the next process, so their median says
-  little about the next run.
+  ``DISTURBED``, 1.28×) adds half that spread to the noise: on a 2-core machine at load
+  10, every run's rounds spread 13–50× and one run in ten had its median several times
+  the true time, so such a median says little about the next run.
 - **Test and interval.** Paired processes (the gate's A B / B A pairs): Wilcoxon signed-rank
   test on the log-ratios, Hodges-Lehmann estimate and its exact distribution-free CI.
   Unpaired: Mann-Whitney U, Hodges-Lehmann shift and its CI. Both are rank methods: a
@@ -334,7 +334,7 @@ def _badness(ratio: float, lo: float, hi: float, higher_better: bool
 # value. Identical code measured in two processes on a busy 2-core machine lands up to ~9 %
 # apart (issue 13), so a change is called only beyond ~15 % (1.96 × √2 × 5 %).
 ASSUMED_RUN_NOISE = 0.05
-DISTURBED = 0.10  # log(p90 / p10) of a run's rounds beyond which the machine disturbed it
+DISTURBED = 0.25  # log(p90 / p10) of a run's rounds beyond which the machine disturbed it
 MIN_HISTORY = 5  # stored runs needed before their spread replaces the assumed one
 _NOISE_FLOOR = 0.002  # a perfectly flat history still leaves timer and scheduling noise
 
@@ -377,7 +377,8 @@ def with_run_noise(c: Comparison, noise: RunNoise | None) -> Comparison:
         return c
     est = math.log(c.ratio)
     sigma = noise.sigma if noise is not None else ASSUMED_RUN_NOISE
-    extra = [d for d in c.disturbance if d > DISTURBED]
+    # a disturbed side's median may sit anywhere in its rounds' middle: half their spread
+    extra = [d / 2 for d in c.disturbance if d > DISTURBED]
     se = math.sqrt(2 * sigma**2 + sum(d**2 for d in extra))  # each side is one run
     if noise is not None:
         q = float(_st.t.ppf(0.975, noise.df))
