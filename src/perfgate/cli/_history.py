@@ -193,6 +193,10 @@ def _annotate(doc: dict[str, Any], name: str | None, metric: str,
                 by_id[c["run"]].setdefault("changes", []).append(c)
     if gate is not None:
         doc["check"] = gate.to_dict()
+        bad = [f"{c.name} · {c.metric}" for c in gate.report.comparisons
+               if c.status == "regression"]
+        if bad and gate.run.id in by_id:
+            by_id[gate.run.id]["regressions"] = bad  # the HTML marks them with a red cross
         limits = [{"result": n, "metric": _metric_of(v.check, metric), "limit": v.limit,
                    "check": v.check, "status": v.status, "unit": v.unit}
                   for n, v in gate.trends if v.limit is not None]
