@@ -71,13 +71,18 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "sweep": ("perfgate.bench._sweep", "sweep"),
     "wrap_connection": ("perfgate.probes", "wrap"),
     "write_json": ("perfgate.model", "write_json"),
+    "Change": ("perfgate.analysis.changepoints", "Change"),
+    "detect_changes": ("perfgate.analysis.changepoints", "detect_changes"),
+    "trend_verdict": ("perfgate.analysis.trend", "trend_verdict"),
 }
 
 if _TYPE_CHECKING:
+    from perfgate.analysis.changepoints import Change, detect_changes
     from perfgate.analysis.checks import Check, apply_checks, evaluate, parse_check
     from perfgate.analysis.compare import compare_resultsets
     from perfgate.analysis.complexity import Complexity
     from perfgate.analysis.complexity import classify as classify_complexity
+    from perfgate.analysis.trend import trend_verdict
     from perfgate.bench import (
         BenchOptions,
         BurstOutcome,
@@ -135,6 +140,7 @@ _sys.modules[__name__].__class__ = _Package
 __all__ = [
     "BenchOptions",
     "BurstOutcome",
+    "Change",
     "Check",
     "CheckSyntaxError",
     "Complexity",
@@ -168,6 +174,7 @@ __all__ = [
     "collect_environment",
     "compare_resultsets",
     "count_queries",
+    "detect_changes",
     "discover",
     "evaluate",
     "expect",
@@ -182,6 +189,7 @@ __all__ = [
     "run_specs",
     "scenario",
     "sweep",
+    "trend_verdict",
     "wrap_connection",
     "write_json",
 ]
