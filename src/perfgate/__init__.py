@@ -36,6 +36,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "BurstOutcome": ("perfgate.bench", "BurstOutcome"),
     "BurstSpec": ("perfgate.spec", "BurstSpec"),
     "CacheProbe": ("perfgate.probes", "CacheProbe"),
+    "Change": ("perfgate.analysis.changepoints", "Change"),
     "Check": ("perfgate.analysis.checks", "Check"),
     "Complexity": ("perfgate.analysis.complexity", "Complexity"),
     "Environment": ("perfgate.model", "Environment"),
@@ -67,6 +68,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "count_cache_calls": ("perfgate.probes", "count_cache_calls"),
     "count_http_calls": ("perfgate.probes", "count_http_calls"),
     "count_queries": ("perfgate.probes", "count_queries"),
+    "detect_changes": ("perfgate.analysis.changepoints", "detect_changes"),
     "discover": ("perfgate.suite", "discover"),
     "evaluate": ("perfgate.analysis.checks", "evaluate"),
     "expect": ("perfgate.load", "expect"),
@@ -84,6 +86,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "run_specs": ("perfgate.runner", "run_specs"),
     "scenario": ("perfgate.suite", "scenario"),
     "sweep": ("perfgate._api", "sweep"),
+    "trend_verdict": ("perfgate.analysis.trend", "trend_verdict"),
     "wrap_connection": ("perfgate.probes", "wrap"),
     "write_json": ("perfgate.model", "write_json"),
 }
@@ -91,10 +94,12 @@ _EXPORTS: dict[str, tuple[str, str]] = {
 if _TYPE_CHECKING:
     from perfgate._api import bench_callable, burst, load, parallel, sweep
     from perfgate._errors import Interrupted
+    from perfgate.analysis.changepoints import Change, detect_changes
     from perfgate.analysis.checks import Check, apply_checks, evaluate, parse_check
     from perfgate.analysis.compare import compare_resultsets
     from perfgate.analysis.complexity import Complexity
     from perfgate.analysis.complexity import classify as classify_complexity
+    from perfgate.analysis.trend import trend_verdict
     from perfgate.bench import BenchOptions, BurstOutcome, Label, phase
     from perfgate.env import collect as collect_environment
     from perfgate.load import HttpClient, Request, Response, closed, expect, open
@@ -156,6 +161,7 @@ __all__ = [
     "BurstOutcome",
     "BurstSpec",
     "CacheProbe",
+    "Change",
     "Check",
     "CheckSyntaxError",
     "Complexity",
@@ -198,6 +204,7 @@ __all__ = [
     "count_cache_calls",
     "count_http_calls",
     "count_queries",
+    "detect_changes",
     "discover",
     "evaluate",
     "expect",
@@ -215,6 +222,7 @@ __all__ = [
     "run_specs",
     "scenario",
     "sweep",
+    "trend_verdict",
     "wrap_connection",
     "write_json",
 ]

@@ -7,8 +7,20 @@ The method (docs/history.md has the reasoning):
   interleaved gate writes), the unit is the process: its median round time. Rounds of one
   process are not independent of each other — the process's memory layout, hash seed and
   the machine's state at that moment shift all of them together — so a test on raw rounds
-  overstates certainty. With one process per side the rounds are all there is: the
-  comparison is made on them and says so (``unit: round``).
+  overstates certainty.
+- **One process per side** (a saved baseline against a later run): the rounds cannot show
+  how far the next run would land, so the round-level estimate is kept but its CI and
+  p-value come from the run-to-run spread of the headline value (``unit: run``). That
+  spread is either measured — :class:`RunNoise`, from the stored history of the same
+  benchmark on the same machine (robust SD of successive log differences, so steps and
+  drifts in the history do not inflate it; a t interval with the estimate's degrees of
+  freedom) — or, without history, assumed conservatively (``ASSUMED_RUN_NOISE``, a 5 % SD
+  per run): then only a large change (≳ 15 %) is called and anything smaller is
+  ``inconclusive``, with a sentence that says what would decide it. A side whose own rounds
+  show that the machine disturbed it (its middle 80 % of rounds spread wider than
+  ``DISTURBED``, 1.28×) adds half that spread to the noise: on a 2-core machine at load
+  10, every run's rounds spread 13–50× and one run in ten had its median several times
+  the true time, so such a median says little about the next run.
 - **Test and interval.** Paired processes (the gate's A B / B A pairs): Wilcoxon signed-rank
   test on the log-ratios, Hodges-Lehmann estimate and its exact distribution-free CI.
   Unpaired: Mann-Whitney U, Hodges-Lehmann shift and its CI. Both are rank methods: a
@@ -46,6 +58,7 @@ __all__ = [
     "HIGHER_IS_BETTER",
     "CompareReport",
     "Comparison",
+    "RunNoise",
     "Threshold",
     "compare_metrics",
     "compare_resultsets",
@@ -55,11 +68,13 @@ __all__ = [
     "hodges_lehmann_unpaired",
     "holm",
     "parse_threshold",
+    "run_noise",
+    "with_run_noise",
 ]
 
 CompareStatus = Literal["regression", "improvement", "unchanged", "inconclusive"]
 Level = Literal["fail", "warn", "ok"]
-Unit = Literal["process", "round", "value"]
+Unit = Literal["process", "round", "run", "value"]
 FloatArray = NDArray[np.float64]
 
 HIGHER_IS_BETTER = frozenset({"ops", "rps", "speedup", "efficiency"})
@@ -249,6 +264,9 @@ class Comparison:
     threshold: Threshold | None = None
     higher_is_better: bool = False
     evidence: str = ""
+    # One process per side: the spread of each side's rounds, log(p90 / p10) — a process
+    # the machine disturbed shows it here.
+    disturbance: tuple[float, float] = (0.0, 0.0)
 
     @property
     def change(self) -> float | None:
@@ -374,9 +392,78 @@ def _badness(ratio: float, lo: float, hi: float, higher_better: bool
     return ratio, lo, hi
 
 
-# One process per side: its rounds cannot show how far the next process would land (a few
-# per cent on a shared machine), so a change is only called when the whole CI clears this.
-ROUND_PROCESS_NOISE = 0.03
+# One process per side and no history: the run-to-run SD (log scale) assumed for the headline
+# value. Identical code measured in two processes on a busy 2-core machine lands up to ~9 %
+# apart (issue 13), so a change is called only beyond ~15 % (1.96 × √2 × 5 %).
+ASSUMED_RUN_NOISE = 0.05
+DISTURBED = 0.25  # log(p90 / p10) of a run's rounds beyond which the machine disturbed it
+MIN_HISTORY = 5  # stored runs needed before their spread replaces the assumed one
+_NOISE_FLOOR = 0.002  # a perfectly flat history still leaves timer and scheduling noise
+
+
+@dataclass(frozen=True)
+class RunNoise:
+    """How far one run's headline value lands from the next, on a log scale: ``sigma`` is
+    a standard deviation per run, estimated with ``df`` degrees of freedom from ``runs``
+    stored runs (``source`` names them)."""
+
+    sigma: float
+    df: float
+    runs: int
+    source: str = ""
+
+
+def run_noise(values: Sequence[float], source: str = "") -> RunNoise | None:
+    """Run-to-run noise of a stored series (oldest first), or None with < MIN_HISTORY runs.
+
+    Successive differences of the log values cancel any step or slow drift; differences
+    beyond 3.5 robust SDs (an outlier run) are dropped; then σ = √(mean d² / 2). Differences
+    overlap, so the estimate has about ⅔ of their count as degrees of freedom."""
+    v = np.asarray([x for x in values if x is not None and x > 0 and math.isfinite(x)],
+                   dtype=np.float64)
+    if v.size < MIN_HISTORY:
+        return None
+    d = np.diff(np.log(v))
+    mad = 1.4826 * float(np.median(np.abs(d - np.median(d))))
+    if mad > 0:
+        d = d[np.abs(d - np.median(d)) <= 3.5 * mad]
+    sigma = max(_NOISE_FLOOR, math.sqrt(float(np.mean(d**2)) / 2))
+    return RunNoise(sigma, max(2.0, 2 * d.size / 3), int(v.size), source)
+
+
+def with_run_noise(c: Comparison, noise: RunNoise | None) -> Comparison:
+    """A one-process-per-side comparison with its CI and p-value from run-to-run noise
+    (measured when ``noise`` is given, else ``ASSUMED_RUN_NOISE``). Others are returned
+    as they are."""
+    if c.unit_of_analysis != "round" or c.ratio is None or not c.ratio > 0:
+        return c
+    est = math.log(c.ratio)
+    sigma = noise.sigma if noise is not None else ASSUMED_RUN_NOISE
+    # a disturbed side's median may sit anywhere in its rounds' middle: half their spread
+    extra = [d / 2 for d in c.disturbance if d > DISTURBED]
+    se = math.sqrt(2 * sigma**2 + sum(d**2 for d in extra))  # each side is one run
+    if noise is not None:
+        q = float(_st.t.ppf(0.975, noise.df))
+        p = float(2 * _st.t.sf(abs(est) / se, noise.df))
+        how = (f"one process per side: CI from the run-to-run spread of {noise.runs} stored "
+               f"runs (σ {100 * sigma:.1f}% per run{'; ' + noise.source if noise.source else ''})")
+    else:
+        q = float(_st.norm.ppf(0.975))
+        p = float(2 * _st.norm.sf(abs(est) / se))
+        band = 100 * (math.exp(q * se) - 1)
+        how = (f"one process per side and no stored history: run-to-run noise assumed "
+               f"{100 * sigma:g}% per run, so only a change beyond ~{band:.0f}% "
+               "is called; to decide smaller ones, save runs with several processes "
+               "(`--processes 4`), gate with `perfgate compare --against REF`, or give "
+               f"`--store` with ≥ {MIN_HISTORY} stored runs of this benchmark on this machine")
+    if extra:
+        sides = [f"{side} {math.exp(d):.2f}×" for side, d
+                 in zip(("base", "current"), c.disturbance, strict=True) if d > DISTURBED]
+        how += (f"; the machine disturbed the run (rounds spread p90/p10 {', '.join(sides)}): "
+                "that spread is added to the noise — rerun on a quieter machine")
+    return replace(c, ci=(math.exp(est - q * se), math.exp(est + q * se)), p_value=p,
+                   p_adjusted=p, unit_of_analysis="run",
+                   evidence=f"{c.evidence.split('; one process per side')[0]}; {how}")
 
 
 def _decide(c: Comparison, alpha: float, min_effect: float) -> Comparison:
@@ -397,10 +484,9 @@ def _decide(c: Comparison, alpha: float, min_effect: float) -> Comparison:
         b, b_lo, b_hi = _badness(c.ratio, c.ci[0], c.ci[1], c.higher_is_better)
         sig = c.p_adjusted is not None and c.p_adjusted < alpha
         eq = max(min_effect, th.fail if th is not None and th.relative else 0.0)
-        noise = ROUND_PROCESS_NOISE if c.unit_of_analysis == "round" else 0.0
-        if sig and b_lo > 1 + noise and b >= 1 + min_effect:
+        if sig and b_lo > 1 and b >= 1 + min_effect:
             status = "regression"
-        elif sig and b_hi < 1 / (1 + noise) and b <= 1 / (1 + min_effect):
+        elif sig and b_hi < 1 and b <= 1 / (1 + min_effect):
             status = "improvement"
         elif b_lo >= 1 / (1 + eq) and b_hi <= 1 + eq:
             status = "unchanged"
@@ -450,9 +536,13 @@ def compare_samples(name: str, metric: str, unit: str, base: Sequence[float],
         if unit_of_analysis == "round":
             how += ("; one process per side: process-to-process variation is not in this "
                     "CI — use `perfgate compare --against` for a gate")
+    dist = (0.0, 0.0)
+    if unit_of_analysis == "round":
+        dist = (float(np.log(np.quantile(a, 0.9) / np.quantile(a, 0.1))),
+                float(np.log(np.quantile(b, 0.9) / np.quantile(b, 0.1))))
     return replace(empty, base=float(np.median(a)), current=float(np.median(b)),
                    ratio=math.exp(est), ci=(math.exp(lo), math.exp(hi)),
-                   p_value=p, p_adjusted=p, evidence=how)
+                   p_value=p, p_adjusted=p, evidence=how, disturbance=dist)
 
 
 def _units(m: Metric) -> tuple[list[float] | None, Unit]:
@@ -480,7 +570,7 @@ def _value_comparison(name: str, metric: str, bm: Metric, cm: Metric,
 
 def finish(raw: Iterable[Comparison], alpha: float, min_effect: float) -> list[Comparison]:
     """Holm-adjust the p-values of ``raw`` together, then decide each status and level."""
-    items = list(raw)
+    items = [with_run_noise(c, None) for c in raw]  # rounds alone never decide
     adj = holm([c.p_value if c.p_value is not None else math.nan for c in items])
     done = []
     for c, p in zip(items, adj, strict=True):
@@ -521,9 +611,11 @@ def compare_resultsets(base: ResultSet, current: ResultSet, *,
                        thresholds: Mapping[str, Threshold] | None = None,
                        alpha: float = 0.05, min_effect: float = 0.01,
                        metrics: Iterable[str] | None = None,
-                       base_label: str = "base", current_label: str = "current"
+                       base_label: str = "base", current_label: str = "current",
+                       noise: Mapping[tuple[str, str], RunNoise] | None = None
                        ) -> CompareReport:
-    """Compare every benchmark present in both runs (matched by name)."""
+    """Compare every benchmark present in both runs (matched by name). ``noise`` gives the
+    measured run-to-run noise per (benchmark, metric), for sides of one process each."""
     if not 0 < alpha < 1:
         raise UsageError(f"alpha must be in (0, 1), got {alpha}")
     if min_effect < 0:
@@ -537,6 +629,8 @@ def compare_resultsets(base: ResultSet, current: ResultSet, *,
         if b is None or r.error is not None:
             continue
         raw.extend(compare_metrics(r.name, b.metrics, r.metrics, th, metric_list))
+    if noise:
+        raw = [with_run_noise(c, noise.get((c.name, c.metric))) for c in raw]
     cur_names = {r.name for r in current.results}
     missing = tuple(sorted(cur_names.symmetric_difference(base_by)))
     return CompareReport(tuple(finish(raw, alpha, min_effect)), alpha, min_effect,

@@ -29,7 +29,7 @@ from perfgate.model import ResultSet
 from perfgate.units import format_value
 
 if TYPE_CHECKING:  # the statistics (scipy) load only when a comparison runs
-    from perfgate.analysis.compare import CompareReport, Threshold
+    from perfgate.analysis.compare import CompareReport, RunNoise, Threshold
 
 __all__ = ["compare_cmd", "load_config", "resolve_run"]
 
@@ -122,6 +122,29 @@ def resolve_run(ref: str, store_url: str | None) -> tuple[ResultSet, str]:
                             "'previous')")
 
 
+_NOISE_RUNS = 30  # newest stored runs whose spread estimates the run-to-run noise
+
+
+def history_noise(keys: set[tuple[str, str]], hostname: str, store_url: str | None
+                  ) -> dict[tuple[str, str], RunNoise]:
+    """Run-to-run noise per (benchmark, metric) from the store's newest runs of it on
+    ``hostname`` (the same machine); keys with too little history are left out."""
+    from perfgate.analysis.compare import run_noise
+    from perfgate.store import open_store
+
+    found: dict[tuple[str, str], RunNoise] = {}
+    if not hostname:
+        return found
+    with open_store(store_url) as store:
+        for name, metric in sorted(keys):
+            pts = store.series(name, metric, hostname=hostname, limit=_NOISE_RUNS)
+            rn = run_noise([p.value for p in pts],
+                           f"runs {pts[0].run_id}–{pts[-1].run_id} on {hostname}" if pts else "")
+            if rn is not None:
+                found[(name, metric)] = rn
+    return found
+
+
 def render(report: CompareReport) -> Table:
     table = Table(title=f"{report.current_label} vs {report.base_label}")
     for col, just in (("benchmark", "left"), ("metric", "left"), ("base", "right"),
@@ -150,10 +173,9 @@ def _emit(report: CompareReport, json_path: Path | None, junit: Path | None,
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing compared"
     out.print(Text(summary, style="bold red" if report.failed else "bold green"))
     for c in report.comparisons:
-        if c.unit_of_analysis == "round":
-            out.print("[yellow]note:[/] one process per side — the CIs hold round-to-round "
-                      "noise only; `perfgate compare --against REF` is the gate for CI")
-            break
+        if c.unit_of_analysis == "run":
+            out.print(f"[yellow]note:[/] {c.name} · {c.metric}: "
+                      f"{c.evidence.partition('; ')[2] or c.evidence}")
     if report.missing:
         out.print(f"[yellow]only on one side:[/] {', '.join(report.missing)}")
     if json_path is not None:
@@ -286,6 +308,17 @@ def compare_cmd(args: tuple[str, ...], ref: str | None, thresholds: tuple[str, .
         report = compare_resultsets(base, cur, thresholds=th, alpha=a, min_effect=me,
                                     metrics=metrics or None, base_label=base_label,
                                     current_label=cur_label)
+        # One process per side: the store's history of the same benchmark on this
+        # machine measures the run-to-run noise the two runs cannot show.
+        single = {(c.name, c.metric) for c in report.comparisons if c.unit_of_analysis == "run"}
+        stored = any(x.isdigit() or x in ("latest", "previous") for x in args)
+        if single and (store_url or stored):
+            host = cur.environment.hostname or base.environment.hostname
+            noise = history_noise(single, host, store_url)
+            if noise:
+                report = compare_resultsets(base, cur, thresholds=th, alpha=a, min_effect=me,
+                                            metrics=metrics or None, base_label=base_label,
+                                            current_label=cur_label, noise=noise)
         if not report.comparisons:
             raise UsageError("nothing to compare: no benchmark has the same name and metric "
                              "in both runs")

@@ -7,7 +7,14 @@ paying for perfgate's numpy/scipy imports (suite files still import perfgate the
     python _worker.py '{"root": ".", "targets": ["mod:fn"], "time": 0.15, ...}'
 
 It measures each target in the tree at ``root`` and writes one JSON object to stdout:
-``{"results": {name: {"samples": [...], "iterations": n}}, "errors": {name: message}}``.
+``{"results": {name: {"samples": [...], "iterations": n}}, "errors": {name: message}}``
+(plus ``"skipped": {name: reason}`` for pytest-benchmark tests it cannot run alone).
+
+A target file of pytest-benchmark tests (functions taking the ``benchmark`` fixture) is
+measured too: each test is called once with a recording stand-in for the fixture — the test
+runs as under pytest, its assertions see the target's real result — and the callable it
+handed to ``benchmark(fn, *args)`` / ``benchmark.pedantic(fn, args, kwargs)`` is what is
+timed. Tests needing other fixtures, or parametrized ones, are skipped with the reason.
 """
 
 from __future__ import annotations
@@ -150,6 +157,100 @@ def _suite_targets(path: str, root: Path) -> list[tuple[str, Any, Any]]:
     return out
 
 
+class _Recorder:
+    """Stands in for pytest-benchmark's ``benchmark`` fixture: runs the target once, keeps
+    it (with its arguments) for timing, and returns its result to the test."""
+
+    def __init__(self) -> None:
+        self.target: tuple[Any, tuple[Any, ...], dict[str, Any]] | None = None
+        self.extra_info: dict[str, Any] = {}
+        self.group: str | None = None
+
+    def __call__(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        self.target = (fn, args, kwargs)
+        return fn(*args, **kwargs)
+
+    def pedantic(self, target: Any, args: Any = (), kwargs: Any = None, setup: Any = None,
+                 rounds: int = 1, warmup_rounds: int = 0, iterations: int = 1) -> Any:
+        if setup is not None:  # a fresh setup per call cannot be timed apart from the call
+            raise _Unsupported("benchmark.pedantic(setup=...) is not supported by the gate")
+        return self(target, *tuple(args), **dict(kwargs or {}))
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _fixture_tests(path: Path) -> list[tuple[str | None, str]]:
+    """(class or None, function) of every test in ``path`` taking a ``benchmark``
+    argument, found without importing the file (empty for anything else)."""
+    import ast
+
+    if path.suffix != ".py" or not path.is_file():
+        return []
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (SyntaxError, UnicodeDecodeError):
+        return []
+
+    def tests(body: list[ast.stmt]) -> list[str]:
+        return [n.name for n in body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+                and n.name.startswith("test")
+                and any(a.arg == "benchmark" for a in n.args.args + n.args.kwonlyargs)]
+
+    found: list[tuple[str | None, str]] = [(None, t) for t in tests(tree.body)]
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+            found += [(node.name, t) for t in tests(node.body)]
+    return found
+
+
+def _fixture_targets(target: str, root: Path, skipped: dict[str, str]
+                     ) -> list[tuple[str, Any, Any]]:
+    """The pytest-benchmark tests of ``target`` as (name, callable, _NO_ARG) to time."""
+    path = (root / target).resolve()
+    tests = _fixture_tests(path)
+    if not tests:
+        return []
+    from functools import partial
+    from importlib import util as ilu
+
+    spec = ilu.spec_from_file_location(path.stem, path)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot import {target}")
+    _add_path(path.parent)
+    module = ilu.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    spec.loader.exec_module(module)
+    out = []
+    for cls, fname in tests:
+        name = f"{cls}.{fname}" if cls else fname
+        fn = getattr(getattr(module, cls)(), fname) if cls else getattr(module, fname)
+        code = fn.__code__
+        params = list(code.co_varnames[int(cls is not None):code.co_argcount])
+        params += list(code.co_varnames[code.co_argcount:
+                                        code.co_argcount + code.co_kwonlyargcount])
+        n_defaults = len(fn.__defaults__ or ()) + len(fn.__kwdefaults__ or {})
+        others = [p for p in params[:len(params) - n_defaults] if p != "benchmark"]
+        marks = [m.name for m in getattr(fn, "pytestmark", [])]
+        if "parametrize" in marks or others:
+            skipped[name] = ("parametrized" if "parametrize" in marks
+                             else f"needs fixture(s) {', '.join(others)}")
+            continue
+        rec = _Recorder()
+        try:
+            fn(benchmark=rec)
+        except _Unsupported as exc:
+            skipped[name] = str(exc)
+            continue
+        if rec.target is None:
+            skipped[name] = "the test never called benchmark(...)"
+            continue
+        f, args, kwargs = rec.target
+        out.append((name, partial(f, *args, **kwargs) if args or kwargs else f, _NO_ARG))
+    return out
+
+
 def main(argv: list[str]) -> int:
     job = json.loads(argv[1])
     root = Path(job["root"]).resolve()
@@ -159,6 +260,7 @@ def main(argv: list[str]) -> int:
             _add_path(p)
     results: dict[str, Any] = {}
     errors: dict[str, str] = {}
+    skipped: dict[str, str] = {}
     for target in job["targets"]:
         try:
             head = target.partition(":")[0]
@@ -166,7 +268,8 @@ def main(argv: list[str]) -> int:
                 name, fn = _load_callable(target, root)
                 items = [(name, fn, _NO_ARG)]
             else:
-                items = _suite_targets(target, root)
+                items = (_fixture_targets(target, root, skipped)
+                         or _suite_targets(target, root))
         except BaseException as exc:  # noqa: BLE001 - reported to the parent, not raised
             errors[target] = f"{type(exc).__name__}: {exc}"
             continue
@@ -176,7 +279,10 @@ def main(argv: list[str]) -> int:
                                         job["round_time"], job.get("iterations", {}).get(name))
             except BaseException as exc:  # noqa: BLE001
                 errors[name] = f"{type(exc).__name__}: {exc}"
-    sys.stdout.write(json.dumps({"results": results, "errors": errors}))
+    doc: dict[str, Any] = {"results": results, "errors": errors}
+    if skipped:
+        doc["skipped"] = skipped
+    sys.stdout.write(json.dumps(doc))
     return 0
 
 

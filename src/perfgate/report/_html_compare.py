@@ -129,9 +129,64 @@ def _flatten(metrics: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
     return out
 
 
+def _marks(run: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    """A run's ``changes`` or ``limits`` entries, as ``perfgate history`` attaches them."""
+    items = run.get(key)
+    if not isinstance(items, list | tuple):
+        return []
+    return [m for m in items if isinstance(m, Mapping)]
+
+
+def _series_key(m: Mapping[str, Any]) -> str:
+    return f"{m.get('result', '?')} · {m.get('metric', 'time')}"
+
+
+def ci_of(c: Mapping[str, Any]) -> tuple[float | None, float | None]:
+    """A history mark's CI, as a ``ci`` pair or ``ci_low``/``ci_high``."""
+    ci = c.get("ci")
+    if isinstance(ci, list | tuple) and len(ci) == 2:
+        return num(ci[0]), num(ci[1])
+    return num(c.get("ci_low")), num(c.get("ci_high"))
+
+
+def _change_label(c: Mapping[str, Any]) -> str:
+    ratio = num(c.get("ratio"))
+    size = f"{100 * (ratio - 1):+.1f}%" if ratio is not None else "?"
+    lo, hi = ci_of(c)
+    ci = f" (95% CI {100 * (lo - 1):+.1f}% to {100 * (hi - 1):+.1f}%)" if (
+        lo is not None and hi is not None) else ""
+    commits = (f"{str(c.get('before_commit') or '?')[:10]}.."
+               f"{str(c.get('last_commit') or c.get('commit') or '?')[:10]}")
+    p = num(c.get("p_value"))
+    return (f"{c.get('kind', 'step')} {size}{ci}, commits {commits}"
+            + (f", p = {p:.2g}" if p is not None else ""))
+
+
+def _change_shapes(changes: list[tuple[Any, Any, Mapping[str, Any]]]
+                   ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Plotly shapes and annotations: a dashed line at each step, a band over each drift."""
+    shapes, notes = [], []
+    for x0, x1, c in changes:
+        ratio = num(c.get("ratio")) or 1.0
+        color = "#cf222e" if ratio > 1 else "#1a7f37"
+        if c.get("kind") == "drift":
+            shapes.append({"type": "rect", "x0": x0, "x1": x1, "yref": "paper", "y0": 0,
+                           "y1": 1, "fillcolor": color, "opacity": 0.12, "line": {"width": 0}})
+        else:
+            shapes.append({"type": "line", "x0": x0, "x1": x0, "yref": "paper", "y0": 0,
+                           "y1": 1, "line": {"color": color, "dash": "dash", "width": 1.5}})
+        notes.append({"x": x0, "yref": "paper", "y": 1, "yanchor": "bottom",
+                      "showarrow": False, "font": {"size": 10, "color": color},
+                      "text": plot_text(f"{100 * (ratio - 1):+.1f}%")})
+    return shapes, notes
+
+
 def render_history(runs: Sequence[Mapping[str, Any]], page: Page) -> Markup:
-    """One trend per metric, regressions marked, each point named by its commit."""
+    """One trend per metric, regressions marked, each point named by its commit; change
+    points (a run's ``changes``) and a check's limit (the run's ``limits``) drawn on it."""
     series: dict[str, list[dict[str, Any]]] = {}
+    changes: dict[str, list[tuple[Mapping[str, Any], Mapping[str, Any]]]] = {}
+    limits: dict[str, Mapping[str, Any]] = {}
     use_time = all(isinstance(r.get("time"), str) for r in runs)
     for i, run in enumerate(runs):
         metrics = run.get("metrics")
@@ -140,12 +195,16 @@ def render_history(runs: Sequence[Mapping[str, Any]], page: Page) -> Markup:
         marked = run.get("regressions") or []
         marked = set(map(str, marked)) if isinstance(marked, list | tuple | set) else set()
         commit = str(run.get("commit") or "?")[:10]
+        for c in _marks(run, "changes"):
+            changes.setdefault(_series_key(c), []).append((run, c))
+        for lim in _marks(run, "limits"):
+            limits[_series_key(lim)] = lim
         for key, result, value in _flatten(metrics):
             p = _point(value)
             if p["value"] is None:
                 continue
             p.update(x=run["time"] if use_time else i, commit=commit,
-                     time=str(run.get("time", "")))
+                     time=str(run.get("time", "")), run=run.get("id"))
             p["regression"] = p["regression"] or key in marked or result in marked
             series.setdefault(key, []).append(p)
 
@@ -178,18 +237,37 @@ def render_history(runs: Sequence[Mapping[str, Any]], page: Page) -> Markup:
                            "text": [plot_text(p["commit"]) for p in bad],
                            "textposition": "top center",
                            "marker": {"symbol": "x", "size": 12, "color": "#cf222e"}})
+        x_of = {p["run"]: p["x"] for p in pts if p.get("run") is not None}
+        marks = [(x_of.get(c.get("run")), x_of.get(c.get("last_run"), x_of.get(c.get("run"))), c)
+                 for _run, c in changes.get(name, [])]
+        shapes, notes = _change_shapes([m for m in marks if m[0] is not None])
+        line = limits.get(name)
+        if line is not None and num(line.get("limit")) is not None:
+            y = float(line["limit"]) / f
+            shapes.append({"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": y, "y1": y,
+                           "line": {"color": "#9a6700", "dash": "dot", "width": 1.5}})
+            notes.append({"xref": "paper", "x": 1, "y": y, "xanchor": "right",
+                          "yanchor": "bottom", "showarrow": False,
+                          "font": {"size": 10, "color": "#9a6700"},
+                          "text": plot_text(f"{line.get('check', 'limit')} "
+                                            f"({line.get('status', '')})")})
+            yaxis = {**yaxis, "rangemode": "tozero"}
         xaxis: dict[str, Any] = {}
         if not use_time:
             xaxis.update(tickvals=[p["x"] for p in pts],
                          ticktext=[plot_text(p["commit"]) for p in pts])
         plots.append(page.plot(
             traces,
-            {"xaxis": xaxis, "yaxis": yaxis, "showlegend": False,
+            {"xaxis": xaxis, "yaxis": yaxis, "showlegend": False, "shapes": shapes,
+             "annotations": notes,
              "title": {"text": plot_text(name), "x": 0, "font": {"size": 14}}},
             height=260, label=f"history of {name}",
         ))
     rows = [{"name": name, "runs": len(pts), "latest": fmt(pts[-1]["value"], pts[-1]["unit"]),
              "first": fmt(pts[0]["value"], pts[0]["unit"]),
-             "regressions": ", ".join(p["commit"] for p in pts if p["regression"])}
+             "regressions": ", ".join(p["commit"] for p in pts if p["regression"]),
+             "changes": [_change_label(c) for _run, c in changes.get(name, [])],
+             "limit": (f"{limits[name].get('check')}: {limits[name].get('status')}"
+                       if name in limits else "")}
             for name, pts in series.items()]
     return page.render("history.html.j2", rows=rows, plots=plots, runs=len(runs))

@@ -10,14 +10,15 @@ when its level is ``fail``.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from pathlib import Path
 
 from perfgate.analysis.compare import CompareReport, Comparison
-from perfgate.model import Result, ResultSet
+from perfgate.model import Result, ResultSet, Verdict
 from perfgate.report._view import headline
 from perfgate.units import format_value
 
-__all__ = ["comparison_text", "write_junit", "write_junit_comparison"]
+__all__ = ["comparison_text", "write_junit", "write_junit_comparison", "write_junit_history"]
 
 
 def _write(root: ET.Element, path: str | Path) -> None:
@@ -94,5 +95,24 @@ def write_junit_comparison(report: CompareReport, path: str | Path) -> None:
             ET.SubElement(case, "failure", message=text[:500], type="Regression").text = text
         else:
             ET.SubElement(case, "system-out").text = text
+    _totals(suite)
+    _write(root, path)
+
+
+def write_junit_history(report: CompareReport, trends: Sequence[tuple[str, Verdict]],
+                        path: str | Path) -> None:
+    """``perfgate history --check``: the newest run's comparisons against its history, then
+    each trend verdict (``<name> :: trend: <check>``), a ``fail`` being a <failure>."""
+    root = ET.Element("testsuites", name="perfgate history")
+    suite = _suite(root, f"perfgate history check of {report.current_label}")
+    for c in report.comparisons:
+        case = ET.SubElement(suite, "testcase", classname=c.name, name=f"{c.name} :: {c.metric}")
+        text = comparison_text(c)
+        if c.level == "fail":
+            ET.SubElement(case, "failure", message=text[:500], type="Regression").text = text
+        else:
+            ET.SubElement(case, "system-out").text = text
+    for name, v in trends:
+        _result_cases(suite, Result(name=name, kind="history", verdicts=(v,)))
     _totals(suite)
     _write(root, path)

@@ -7,17 +7,17 @@ Actions shows it on the job's page). Reports render; they compute nothing of the
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from perfgate.analysis.compare import CompareReport
-from perfgate.model import Result, ResultSet
+from perfgate.model import Result, ResultSet, Verdict
 from perfgate.report._probes import n_plus_one_line, probe_counts_line
 from perfgate.report._view import headline, reasons
 from perfgate.units import format_value
 
-__all__ = ["comparison_markdown", "results_markdown", "write_markdown",
-           "write_markdown_comparison"]
+__all__ = ["comparison_markdown", "history_check_markdown", "results_markdown",
+           "write_markdown", "write_markdown_comparison"]
 
 _ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "inconclusive": "❔", "error": "💥",
          "regression": "🔺", "improvement": "🟢", "unchanged": "➖"}
@@ -136,3 +136,19 @@ def write_markdown(rs: ResultSet, path: str | Path) -> None:
 def write_markdown_comparison(report: CompareReport, path: str | Path) -> None:
     """Write the comparison table to ``path`` (and append it to $GITHUB_STEP_SUMMARY)."""
     _write(comparison_markdown(report), path)
+
+
+def history_check_markdown(report: CompareReport, trends: Sequence[tuple[str, Verdict]]
+                           ) -> str:
+    """``perfgate history --check``: the comparison table, then the trend verdicts."""
+    text = comparison_markdown(report)
+    if any(v.status == "fail" for _, v in trends) and not report.failed:
+        text = text.replace("✅ perfgate: no regression beyond the thresholds",
+                            "❌ perfgate: a check is beyond its limit", 1)
+    if not trends:
+        return text
+    rows = [[name, v.check, f"{_ICON.get(v.status, '')} {v.status}", v.evidence]
+            for name, v in trends]
+    return text + "\n".join(["", "#### Trends toward limits", "",
+                             *_table(["benchmark", "check", "verdict", "evidence"], rows)]
+                            ) + "\n"

@@ -12,13 +12,22 @@ from __future__ import annotations
 
 from perfgate.store._import import from_pytest_benchmark, import_file
 from perfgate.store._schema import LATEST as SCHEMA_VERSION
-from perfgate.store._store import DEFAULT_URL, MetricPoint, RunInfo, Store, mask_url, open_store
+from perfgate.store._store import (
+    DEFAULT_URL,
+    MetricPoint,
+    RunInfo,
+    SeriesPoint,
+    Store,
+    mask_url,
+    open_store,
+)
 
 __all__ = [
     "DEFAULT_URL",
     "SCHEMA_VERSION",
     "MetricPoint",
     "RunInfo",
+    "SeriesPoint",
     "Store",
     "from_pytest_benchmark",
     "import_file",

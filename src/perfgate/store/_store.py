@@ -28,7 +28,8 @@ from perfgate._errors import ResultFormatError, StoreError
 from perfgate.model import Environment, Metric, Result, ResultSet
 from perfgate.store._schema import LATEST, MIGRATIONS, tables
 
-__all__ = ["DEFAULT_URL", "MetricPoint", "RunInfo", "Store", "mask_url", "open_store"]
+__all__ = ["DEFAULT_URL", "MetricPoint", "RunInfo", "SeriesPoint", "Store", "mask_url",
+           "open_store"]
 
 DEFAULT_URL = "sqlite:///.perfgate/history.db"
 _SECRET_PARAMS = {"password", "pass", "pwd", "sslpassword", "sslkey_password", "token"}
@@ -73,6 +74,25 @@ class MetricPoint:
     def to_dict(self) -> dict[str, Any]:
         return {"unit": self.unit, "kind": self.kind, "value": self.value,
                 "ci_low": self.ci_low, "ci_high": self.ci_high, "n": self.n}
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    """One run's headline value of one benchmark's metric: a point of its history."""
+
+    run_id: int
+    started_at: str
+    commit: str | None
+    hostname: str | None
+    value: float
+    ci_low: float | None
+    ci_high: float | None
+    n: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run": self.run_id, "time": self.started_at, "commit": self.commit,
+                "hostname": self.hostname, "value": self.value, "ci_low": self.ci_low,
+                "ci_high": self.ci_high, "n": self.n}
 
 
 def _parse_url(url: str | None) -> URL:
@@ -308,6 +328,61 @@ class Store:
                         r.ci_high, r.n))
 
         self._retry(go, "read the metrics")
+        return out
+
+    def series(self, name: str, metric: str = "time", *, hostname: str | None = None,
+               limit: int | None = None, before: int | None = None) -> list[SeriesPoint]:
+        """A benchmark's metric run by run, oldest first: the newest ``limit`` runs with a
+        value, only from ``hostname`` when given (the same machine), only runs with an id
+        below ``before`` when given. One indexed query, whatever the history's length."""
+        runs, m = self._t["runs"], self._t["metrics"]
+        q = (sa.select(runs.c.id, runs.c.started_at, runs.c.git_commit, runs.c.hostname,
+                       m.c.value, m.c.ci_low, m.c.ci_high, m.c.n)
+             .join(runs, runs.c.id == m.c.run_id)
+             .where(m.c.result_name == name, m.c.name == metric, m.c.value.is_not(None))
+             .order_by(runs.c.started_at.desc(), runs.c.id.desc(), m.c.id.desc()))
+        if hostname is not None:
+            q = q.where(runs.c.hostname == hostname)
+        if before is not None:
+            q = q.where(runs.c.id < before)
+        if limit is not None:
+            q = q.limit(limit)
+
+        def go() -> list[SeriesPoint]:
+            with self.engine.begin() as conn:
+                return [SeriesPoint(int(r.id), r.started_at, r.git_commit, r.hostname,
+                                    float(r.value), r.ci_low, r.ci_high, r.n)
+                        for r in conn.execute(q)]
+
+        return list(reversed(self._retry(go, "read the series")))
+
+    def result_history(self, name: str, *, hostname: str | None = None,
+                       limit: int | None = None) -> list[tuple[SeriesPoint, Result]]:
+        """The stored result ``name`` run by run, oldest first (newest ``limit`` runs, only
+        from ``hostname`` when given): for checks evaluated on each run's full result."""
+        runs, results = self._t["runs"], self._t["results"]
+        q = (sa.select(runs.c.id, runs.c.started_at, runs.c.git_commit, runs.c.hostname,
+                       results.c.document)
+             .join(runs, runs.c.id == results.c.run_id).where(results.c.name == name)
+             .order_by(runs.c.started_at.desc(), runs.c.id.desc(), results.c.id.desc()))
+        if hostname is not None:
+            q = q.where(runs.c.hostname == hostname)
+        if limit is not None:
+            q = q.limit(limit)
+
+        def go() -> list[Any]:
+            with self.engine.begin() as conn:
+                return list(conn.execute(q))
+
+        out = []
+        for r in reversed(self._retry(go, "read the results")):
+            where = f"{self.display_url} run {r.id}"
+            try:
+                res = Result.from_dict(json.loads(r.document), where)
+            except (ValueError, ResultFormatError) as exc:
+                raise StoreError(f"{where}: stored data is damaged: {exc}") from None
+            out.append((SeriesPoint(int(r.id), r.started_at, r.git_commit, r.hostname,
+                                    math.nan, None, None, None), res))
         return out
 
     def load(self, run_id: int) -> ResultSet:
