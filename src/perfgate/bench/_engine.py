@@ -57,6 +57,8 @@ class BenchOptions:
     # 0: measure in this process. N ≥ 1: in N fresh worker processes one after another
     # (max_time shared between them), so the CI covers process-to-process variation.
     processes: int = 0
+    # "instructions": also count instructions per call under valgrind (bench/_instructions.py)
+    measure: str = "time"
 
     def __post_init__(self) -> None:
         if self.max_time < 0 or self.warmup < 0 or self.round_time <= 0:
@@ -69,6 +71,8 @@ class BenchOptions:
             raise UsageError("rounds must be ≥ 1")
         if self.processes < 0:
             raise UsageError("processes must be ≥ 0")
+        if self.measure not in ("time", "instructions"):
+            raise UsageError(f"measure must be 'time' or 'instructions', got {self.measure!r}")
 
     def merged(self, **overrides: Any) -> BenchOptions:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
@@ -230,6 +234,13 @@ def bench_callable(
     """
     opts = options or BenchOptions()
     label = name or getattr(fn, "__qualname__", None) or repr(fn)
+    if opts.measure == "instructions":  # checked before anything is timed; counted after
+        from perfgate.bench._instructions import prepare
+
+        plan = prepare(fn, arg, label, _NO_ARG)
+        return plan.add_to(bench_callable(fn, name=name, arg=arg, params=params, timer=timer,
+                                          options=replace(opts, measure="time"),
+                                          progress=progress))
     if opts.processes > 0:
         from perfgate.bench._isolated import bench_in_processes
 

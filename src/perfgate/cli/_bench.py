@@ -44,12 +44,14 @@ from perfgate.suite import Spec
                    "--setup) receives n. 'auto' picks sizes within the time budget.")
 @click.option("--queries", is_flag=True,
               help="Count database statements per call (SQLAlchemy, sqlite3), untimed pass.")
+@click.option("--measure", type=click.Choice(["time", "instructions"]), default=None,
+              help="instructions: also count instructions per call under valgrind.")
 @handle_errors
 def bench_cmd(target: str, setup: str | None, checks: tuple[str, ...],
               name: str | None, max_time: float | None, rounds: int | None,
               iterations: int | None, warmup: float | None, gc_on: bool | None,
               no_memory: bool, sizes: str | None, queries: bool, processes: int | None,
-              **outs: Any) -> None:
+              measure: str | None = None, **outs: Any) -> None:
     """Benchmark TARGET, an importable MODULE:CALLABLE (sync or async)."""
     outputs = outputs_from(outs)
     parsed = parse_checks(checks)  # malformed checks fail before anything runs
@@ -58,6 +60,7 @@ def bench_cmd(target: str, setup: str | None, checks: tuple[str, ...],
     options = BenchOptions().merged(
         max_time=max_time, rounds=rounds, iterations=iterations, warmup=warmup, gc=gc_on,
         memory=False if no_memory else None, processes=processes,
+        measure=measure,
     )
     fn = load_object(target)
     setup_fn: Any = load_object(setup, "setup") if setup else None

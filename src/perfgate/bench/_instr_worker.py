@@ -1,0 +1,187 @@
+"""The worker that valgrind runs: counts the instructions of a target's calls, nothing else.
+
+Run as a script by its path under ``valgrind --tool=callgrind --collect-atstart=no
+--toggle-collect=_PyEval_CallTracing --dump-after=_PyEval_CallTracing`` (see
+:mod:`perfgate.bench._instructions`); it uses the standard library only, so the interpreter
+it counts in is not perturbed by perfgate's own imports. The job comes as JSON on stdin:
+
+    {"root": ".", "sys_path": [...], "targets": ["mod:fn" | "file.py:fn" | "suite/"],
+     "arg_file": null | "arg.pickle", "setup": null | "mod:fn", "dumps": "/tmp/x/cg",
+     "calls": null | N, "repeats": 3, "warmup": 20, "batch_instructions": 5e6}
+
+How only the timed calls are counted: Callgrind collects nothing until the process enters
+``_PyEval_CallTracing`` — the C function behind ``sys.call_tracing``, which nothing else in
+a normal program calls — and writes one profile each time it leaves it. So a batch of calls
+run through ``sys.call_tracing(run, (n,))`` is counted alone: interpreter start-up, imports,
+setup and warm-up are outside every profile. Each repeat runs a batch of N calls and one of
+2N; ``(count(2N) − count(N)) / N`` is one per-call estimate, with the batch's fixed cost
+(entering ``call_tracing``, starting the loop) cancelled out. What remains per call is the
+target's own instructions plus one iteration of the calling loop (a ``for`` step and a
+call: a few hundred instructions, the same on both sides of a comparison).
+
+Writes ``{"results": {name: {"estimates": [...], "calls": N, "batches": [[n, count]...],
+"first": count}}, "errors": {name: message}}`` as the last line of stdout.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import json
+import os
+import pickle
+import sys
+from pathlib import Path
+from typing import Any
+
+_NO_ARG = object()
+_CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect
+
+
+class _Dumps:
+    """Reads the profile callgrind wrote when the last counted batch ended."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.seen = 0
+
+    def next_total(self) -> int:
+        self.seen += 1
+        path = f"{self.prefix}.{self.seen}"
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("totals:") or line.startswith("summary:"):
+                    total = int(line.split()[1])
+                    break
+            else:
+                total = 0
+        os.unlink(path)
+        return total
+
+
+def _load(ref: str, root: Path) -> Any:
+    module_name, _, attr = ref.partition(":")
+    if module_name.endswith(".py") or "/" in module_name:
+        from importlib import util as ilu
+
+        path = (root / module_name).resolve()
+        spec = ilu.spec_from_file_location(f"perfgate_suite_{path.stem}", path)
+        if spec is None or spec.loader is None or not path.exists():
+            raise RuntimeError(f"no such file {module_name}")
+        sys.path.insert(0, str(path.parent))
+        module = ilu.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+    else:
+        module = importlib.import_module(module_name)
+    obj: Any = module
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _runner(fn: Any, arg: Any) -> Any:
+    """run(n): ``fn`` called n times (an async target is driven by one event loop)."""
+    code = getattr(fn, "__code__", None)
+    if code is not None and code.co_flags & _CO_COROUTINE:
+        import asyncio
+
+        loop = asyncio.new_event_loop()
+
+        async def many(n: int) -> None:
+            for _ in range(n):
+                await (fn() if arg is _NO_ARG else fn(arg))
+
+        return lambda n: loop.run_until_complete(many(n))
+    if arg is _NO_ARG:
+        def run(n: int) -> None:
+            for _ in range(n):
+                fn()
+        return run
+
+    def run_arg(n: int) -> None:
+        for _ in range(n):
+            fn(arg)
+    return run_arg
+
+
+def _counted(run: Any, n: int, dumps: _Dumps) -> int:
+    gc.collect()
+    gc.disable()  # as in the timed rounds: a collection belongs to no single call
+    try:
+        sys.call_tracing(run, (n,))
+    finally:
+        gc.enable()
+        total = dumps.next_total()  # written even when the batch raised: stay in step
+    return total
+
+
+def count(run: Any, job: dict[str, Any], dumps: _Dumps) -> dict[str, Any]:
+    for _ in range(int(job.get("warmup", 20))):  # let the specialising interpreter settle
+        run(1)
+    first = _counted(run, 1, dumps)
+    n = job.get("calls")
+    if not n:
+        n = max(1, min(100_000, round(float(job.get("batch_instructions", 5e6)) / max(first, 1))))
+    run(n)  # the first batches of a new size were slower to settle: run them uncounted once
+    run(2 * n)
+    batches: list[list[int]] = []
+    estimates: list[float] = []
+    for _ in range(int(job.get("repeats", 3))):
+        one = _counted(run, n, dumps)
+        two = _counted(run, 2 * n, dumps)
+        batches += [[n, one], [2 * n, two]]
+        estimates.append((two - one) / n)
+    return {"estimates": estimates, "calls": n, "batches": batches, "first": first}
+
+
+def _suite_items(path: str, root: Path) -> list[tuple[str, Any, Any]]:
+    from perfgate.suite import discover  # a suite file imports perfgate anyway
+
+    out = []
+    for spec in discover([root / path]):
+        if spec.kind != "bench" or spec.execute is not None:
+            continue
+        arg = spec.setup() if spec.setup is not None else _NO_ARG
+        out.append((spec.name, spec.fn, arg))
+    return out
+
+
+def main() -> int:
+    job = json.loads(sys.stdin.read())
+    root = Path(job.get("root") or ".").resolve()
+    os.chdir(root)
+    sys.path[:] = [p for p in job.get("sys_path", []) if p] or sys.path
+    for p in (root / "src", root):
+        if p.is_dir():
+            sys.path.insert(0, str(p))
+    dumps = _Dumps(job["dumps"])
+    results: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    arg: Any = _NO_ARG
+    for target in job["targets"]:
+        try:
+            if ":" in target and not (root / target).exists():
+                fn = _load(target, root)
+                if job.get("arg_file"):
+                    with open(job["arg_file"], "rb") as f:
+                        arg = pickle.load(f)[0]
+                elif job.get("setup"):
+                    arg = _load(job["setup"], root)()
+                items = [(job.get("name") or target.rpartition(":")[2], fn, arg)]
+            else:
+                items = _suite_items(target, root)
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent, not raised
+            errors[target] = f"{type(exc).__name__}: {exc}"
+            continue
+        for name, fn, a in items:
+            try:
+                results[name] = count(_runner(fn, a), job, dumps)
+            except BaseException as exc:  # noqa: BLE001
+                errors[name] = f"{type(exc).__name__}: {exc}"
+    sys.stdout.write("\n" + json.dumps({"results": results, "errors": errors}) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

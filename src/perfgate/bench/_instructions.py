@@ -1,0 +1,235 @@
+"""Instructions per call, counted by valgrind: a measure that a noisy machine cannot move.
+
+Wall time on a shared runner moves by several per cent from one process to the next; the
+number of instructions a call executes does not depend on the neighbours, the CPU frequency
+or the caches. Most CI machines are VMs without hardware counters (``perf stat`` says "not
+supported"), so perfgate counts with Callgrind, valgrind's instruction-level simulator.
+
+The method:
+
+1. A fresh interpreter — the real binary behind ``sys.executable``, never a shell shim —
+   runs ``_instr_worker.py`` under ``valgrind --tool=callgrind --collect-atstart=no
+   --toggle-collect=_PyEval_CallTracing --dump-after=_PyEval_CallTracing``: nothing is
+   counted except what runs inside ``sys.call_tracing``, and each such batch writes its own
+   count. Start-up, imports, setup and warm-up are outside every batch.
+2. After warm-up, one call is counted to size the batches (N calls ≈ 5 M instructions), then
+   three repeats of a batch of N and one of 2N calls. ``(count(2N) − count(N)) / N`` is a
+   per-call estimate with each batch's fixed cost cancelled; the median of the three is the
+   ``instructions`` metric (a counter, unit ``1``), the estimates and their spread in extra.
+   The count includes one step of the calling loop (~100–300 instructions), the same for
+   every target.
+3. The process is pinned: ``PYTHONHASHSEED=0``, a clean environment padded to a fixed size
+   (the environment and argv sit on the stack: their size shifts alignment), ``-S`` with the
+   parent's ``sys.path`` given explicitly (no ``site`` scan), the GC paused inside batches.
+   Valgrind does not randomise the address space. What still moves counts: the Python
+   version and build, the allocator's state (a batch that grows an arena), code that hashes
+   by ``id()`` or reads the clock, the environment's contents and the path of the tree
+   (module ``__file__`` strings, ``sys.path`` lengths). docs/instructions.md has figures.
+
+Missing valgrind is a :class:`~perfgate._errors.UsageError` naming the Debian package, never
+a silent fallback to time.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import pickle
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from perfgate._errors import TargetError, UsageError
+from perfgate.model import Metric, Result
+
+__all__ = ["InstructionCounts", "count_instructions", "interpreter", "measure_targets",
+           "prepare", "target_ref", "valgrind"]
+
+WORKER = Path(__file__).with_name("_instr_worker.py")
+MARKER = "_PyEval_CallTracing"  # the C function behind sys.call_tracing
+VALGRIND_ENV = "PERFGATE_VALGRIND"  # a path to valgrind, over the one on PATH
+ENV_BYTES = 4096  # the worker's argv + environment are padded to this many bytes
+MEASURES = ("time", "instructions")
+
+
+def valgrind() -> str:
+    """The valgrind executable, or a UsageError that says how to install it."""
+    override = os.environ.get(VALGRIND_ENV)
+    found = override if override else shutil.which("valgrind")
+    if not found or not (os.path.isfile(found) and os.access(found, os.X_OK)):
+        where = f"{VALGRIND_ENV}={override}" if override else "PATH"
+        raise UsageError(f"--measure instructions needs valgrind, not found on {where}: "
+                         "install the Debian package `valgrind` (apt-get install valgrind)")
+    return found
+
+
+def interpreter(python: str | None = None) -> str:
+    """The real interpreter binary: valgrind must not be pointed at a shell shim."""
+    real = os.path.realpath(python or sys.executable)
+    try:
+        with open(real, "rb") as f:
+            magic = f.read(4)
+    except OSError as exc:
+        raise UsageError(f"{real}: cannot read the Python interpreter: {exc}") from None
+    if magic != b"\x7fELF":
+        raise UsageError(f"{real}: not an executable binary (a shell shim?); valgrind needs "
+                         "the real interpreter")
+    return real
+
+
+@dataclass(frozen=True)
+class InstructionCounts:
+    """Per-call estimates of one target in one worker (see the module docstring)."""
+
+    estimates: tuple[float, ...]
+    calls: int
+    batches: tuple[tuple[int, int], ...]
+
+    @property
+    def per_call(self) -> float:
+        return float(statistics.median(self.estimates))
+
+    @property
+    def spread(self) -> float:
+        """(max − min) / median of the estimates: the worker's own repeatability."""
+        med = self.per_call
+        return (max(self.estimates) - min(self.estimates)) / med if med > 0 else 0.0
+
+    def metric(self) -> Metric:
+        return Metric.counter(self.per_call, "1", estimates=list(self.estimates),
+                              calls=self.calls, spread=self.spread, tool="callgrind",
+                              hash_seed=0)
+
+    @classmethod
+    def from_worker(cls, name: str, d: Mapping[str, Any]) -> InstructionCounts:
+        est = tuple(float(x) for x in d.get("estimates", ()))
+        if not est or d.get("first", 0) <= 0:
+            raise TargetError(f"{name}: callgrind counted no instructions (does this "
+                              f"interpreter export {MARKER}?)")
+        return cls(est, int(d["calls"]), tuple((int(a), int(b)) for a, b in d["batches"]))
+
+
+def _fixed_env(argv: Sequence[str]) -> dict[str, str]:
+    env = {"PYTHONHASHSEED": "0", "LC_ALL": "C.UTF-8", "PATH": os.defpath}
+    used = sum(len(a) + 1 for a in argv) + sum(len(k) + len(v) + 2 for k, v in env.items())
+    env["PERFGATE_PAD"] = "x" * max(0, ENV_BYTES - used - len("PERFGATE_PAD") - 2)
+    return env
+
+
+def measure_targets(targets: Sequence[str], *, root: Path | None = None,
+                    arg: Any = None, setup: str | None = None, name: str | None = None,
+                    calls: int | None = None, repeats: int = 3,
+                    python: str | None = None, sys_path: Sequence[str] | None = None,
+                    timeout: float = 600.0) -> dict[str, InstructionCounts]:
+    """Count per-call instructions of ``targets`` (``MODULE:CALLABLE``, ``FILE.py:NAME`` or a
+    suite path) in one worker under Callgrind. ``arg`` is a 1-tuple holding the value
+    passed to the target (pickled), or None."""
+    if repeats < 1 or (calls is not None and calls < 1):
+        raise UsageError("instruction counting needs repeats ≥ 1 and calls ≥ 1")
+    vg, py = valgrind(), interpreter(python)
+    here = (root or Path.cwd()).resolve()
+    with tempfile.TemporaryDirectory(prefix="perfgate-instr-") as tmp:
+        arg_file = None
+        if arg is not None:
+            arg_file = str(Path(tmp) / "arg.pickle")
+            Path(arg_file).write_bytes(pickle.dumps(arg))
+        job = {"root": str(here), "targets": list(targets), "arg_file": arg_file,
+               "setup": setup, "name": name, "calls": calls, "repeats": repeats,
+               "dumps": str(Path(tmp) / "cg"),
+               "sys_path": [p for p in (sys_path if sys_path is not None else sys.path) if p]}
+        client = [py, "-S", str(WORKER)]
+        cmd = [vg, "--tool=callgrind", "--collect-atstart=no", f"--toggle-collect={MARKER}",
+               f"--dump-after={MARKER}", f"--callgrind-out-file={tmp}/cg",
+               "--dump-instr=no", "--compress-strings=no", "--quiet", *client]
+        try:
+            proc = subprocess.run(cmd, input=json.dumps(job), cwd=here, env=_fixed_env(client),
+                                  capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise TargetError(f"{', '.join(targets)}: counting ran over {timeout:g} s "
+                              "under valgrind") from None
+        except OSError as exc:
+            raise UsageError(f"cannot run valgrind ({vg}): {exc}") from None
+    lines = proc.stdout.strip().splitlines()
+    try:
+        out: dict[str, Any] = json.loads(lines[-1])
+    except (ValueError, IndexError):
+        tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
+        raise TargetError(f"{', '.join(targets)}: the valgrind worker failed "
+                          f"(exit {proc.returncode}):\n{tail}") from None
+    if out.get("errors"):
+        raise TargetError("; ".join(f"{k}: {v}" for k, v in out["errors"].items()))
+    return {k: InstructionCounts.from_worker(k, v) for k, v in out["results"].items()}
+
+
+def count_instructions(target: str, setup: str | None = None, *, arg: Any = None,
+                       calls: int | None = None, repeats: int = 3, root: Path | None = None,
+                       python: str | None = None) -> Metric:
+    """The ``instructions`` metric of one importable target (``MODULE:CALLABLE`` or
+    ``FILE.py:NAME``), called with ``setup()``'s value or ``arg[0]`` when given."""
+    counts = measure_targets([target], root=root, arg=arg, setup=setup, name="target",
+                             calls=calls, repeats=repeats, python=python)
+    return counts["target"].metric()
+
+
+def target_ref(fn: Callable[..., Any]) -> str | None:
+    """``MODULE:QUALNAME`` or ``FILE.py:QUALNAME`` (a suite file's function) that a fresh
+    process can import, or None for a lambda, a closure or ``__main__``'s functions."""
+    from perfgate.bench._isolated import _suite_ref
+
+    suite = _suite_ref(fn)
+    if suite is not None:
+        return f"{suite[0]}:{suite[1]}"
+    module, qual = getattr(fn, "__module__", None), getattr(fn, "__qualname__", None)
+    if not module or not qual or "<" in qual or module == "__main__":
+        return None
+    mod = sys.modules.get(module)
+    obj: Any = mod
+    for part in qual.split("."):
+        obj = getattr(obj, part, None)
+    return f"{module}:{qual}" if obj is fn else None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    ref: str
+    arg: tuple[Any] | None
+    label: str
+
+    def add_to(self, result: Result) -> Result:
+        """``result`` with the ``instructions`` metric beside its time; a failure to count
+        becomes the result's error, and what was timed is kept."""
+        try:
+            metric = count_instructions(self.ref, arg=self.arg)
+        except TargetError as exc:
+            return replace(result, error=result.error or f"instructions: {exc}")
+        return replace(result, metrics={**result.metrics, "instructions": metric},
+                       params={**result.params, "measure": "instructions"})
+
+
+def prepare(fn: Callable[..., Any], arg: Any, label: str, no_arg: Any) -> _Plan:
+    """Check, before anything is timed, that ``fn`` can be counted in a fresh process."""
+    valgrind()
+    target: Any = fn
+    if isinstance(target, functools.partial) and len(target.args) == 1 and (
+            not target.keywords and arg is no_arg):  # perf.bench(fn, x) passes partial(fn, x)
+        target, arg = target.func, target.args[0]
+    ref = target_ref(target)
+    if ref is None:
+        raise UsageError(f"{label}: --measure instructions needs a target a fresh process "
+                         "can import (a module-level function of a module or suite file), "
+                         "not a lambda or closure")
+    packed = None if arg is no_arg else (arg,)
+    if packed is not None:
+        try:
+            pickle.dumps(packed)
+        except Exception as exc:  # noqa: BLE001 - any pickling failure means the same thing
+            raise UsageError(f"{label}: --measure instructions passes the setup value to "
+                             f"a fresh process, and it cannot be pickled ({exc})") from None
+    return _Plan(ref, packed, label)
