@@ -122,7 +122,7 @@ def count(run: Any, job: dict[str, Any], dumps: _Dumps) -> dict[str, Any]:
     first = _counted(run, 1, dumps)
     n = job.get("calls")
     if not n:
-        n = max(1, min(100_000, round(float(job.get("batch_instructions", 5e6)) / max(first, 1))))
+        n = max(1, min(100_000, round(float(job.get("batch_instructions", 2e6)) / max(first, 1))))
     # The first batches of a new size cost more (up to 1 % for a tiny target, even after an
     # uncounted run of the same size): one round of them is counted and set aside.
     _counted(run, n, dumps)

@@ -12,12 +12,15 @@ The method:
    --toggle-collect=_PyEval_CallTracing --dump-after=_PyEval_CallTracing``: nothing is
    counted except what runs inside ``sys.call_tracing``, and each such batch writes its own
    count. Start-up, imports, setup and warm-up are outside every batch.
-2. After warm-up, one call is counted to size the batches (N calls ≈ 5 M instructions), then
-   three repeats of a batch of N and one of 2N calls. ``(count(2N) − count(N)) / N`` is a
-   per-call estimate with each batch's fixed cost cancelled; the median of the three is the
-   ``instructions`` metric (a counter, unit ``1``), the estimates and their spread in extra.
-   The count includes one step of the calling loop (~100–300 instructions), the same for
-   every target.
+2. After warm-up, one call is counted to size the batches (N calls ≈ 2 M instructions),
+   one round of N and 2N calls is counted and set aside, then three repeats of a batch of N
+   and one of 2N calls. ``(least count(2N) − least count(N)) / N`` is the ``instructions``
+   metric (a counter, unit ``1``): each batch's fixed cost cancels, and the least count of
+   a size is the one no stray event landed in (an event — a re-specialisation attempt, an
+   allocator arena — only adds instructions; on a loaded machine about one batch in ten
+   carries one of 0.1–4 %). How well the second-least count confirms the least is the
+   ``spread`` in extra, beside the per-repeat estimates. The count includes one step of
+   the calling loop (~100–300 instructions), the same for every target.
 3. The process is pinned: ``PYTHONHASHSEED=0``, a clean environment padded to a fixed size
    (the environment and argv sit on the stack: their size shifts alignment), ``-S`` with the
    parent's ``sys.path`` given explicitly (no ``site`` scan), the GC paused inside batches.
@@ -86,21 +89,42 @@ def interpreter(python: str | None = None) -> str:
 
 @dataclass(frozen=True)
 class InstructionCounts:
-    """Per-call estimates of one target in one worker (see the module docstring)."""
+    """The counted batches of one target in one worker (see the module docstring)."""
 
-    estimates: tuple[float, ...]
-    calls: int
-    batches: tuple[tuple[int, int], ...]
+    estimates: tuple[float, ...]  # one per repeat: (count(2N) − count(N)) / N
+    calls: int  # N
+    batches: tuple[tuple[int, int], ...]  # (calls, instructions) of every counted batch
+
+    def _sizes(self) -> dict[int, list[int]]:
+        out: dict[int, list[int]] = {}
+        for n, c in self.batches:
+            out.setdefault(n, []).append(c)
+        return {n: sorted(cs) for n, cs in out.items()}
 
     @property
     def per_call(self) -> float:
-        return float(statistics.median(self.estimates))
+        """(least count of 2N calls − least count of N calls) / N. An interpreter or
+        allocator event that lands in a batch only ever adds instructions, so the least
+        count of each size is the clean one."""
+        sizes = self._sizes()
+        if len(sizes) != 2:
+            return float(statistics.median(self.estimates))
+        one, two = (sizes[n][0] for n in sorted(sizes))
+        return (two - one) / self.calls
 
     @property
     def spread(self) -> float:
-        """(max − min) / median of the estimates: the worker's own repeatability."""
-        med = self.per_call
-        return (max(self.estimates) - min(self.estimates)) / med if med > 0 else 0.0
+        """How far the clean count is confirmed: the largest gap between the least and the
+        second-least count of a size, per call, relative to the per-call count (0 when
+        every size was counted twice alike; 1 when a size was counted only once)."""
+        sizes = self._sizes()
+        per = self.per_call
+        if len(sizes) != 2 or per <= 0:
+            est = self.estimates
+            return (max(est) - min(est)) / per if per > 0 else 0.0
+        if any(len(cs) < 2 for cs in sizes.values()):
+            return 1.0
+        return max(cs[1] - cs[0] for cs in sizes.values()) / self.calls / per
 
     def metric(self) -> Metric:
         return Metric.counter(self.per_call, "1", estimates=list(self.estimates),

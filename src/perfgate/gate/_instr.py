@@ -6,13 +6,13 @@
    under Callgrind (:mod:`perfgate.bench._instructions`). The two workers run at the same
    time: a count does not depend on what runs beside it.
 2. Per benchmark the decision is made on the counts. Each side has three per-call
-   estimates; the ratio's interval spans every ratio they allow, widened by
-   ``REPEATABILITY`` (the spread of counts across fresh processes and tree paths, measured
-   by benchmarks/instructions_gate.py), so a change is real only beyond what identical code
-   shows. Then as for time: ``regression`` needs the whole interval above 1 and the change
-   at least ``min_effect``; ``unchanged`` needs the interval inside ± max(min effect,
-   threshold); ``fail`` needs the change to reach the threshold (``instructions=1%`` by
-   default).
+   batches; the ratio's interval is ± (each side's spread — how well its clean count is
+   confirmed — plus ``REPEATABILITY``, the spread of counts across fresh processes and tree
+   paths measured by benchmarks/instructions.py), so a change is real only beyond what
+   identical code shows. Then as for time: ``regression`` needs the whole interval above 1
+   and the change at least ``min_effect``; ``unchanged`` needs the interval inside
+   ± max(min effect, threshold); ``fail`` needs the change to reach the threshold
+   (``instructions=1%`` by default).
 3. The interleaved time gate then runs with what is left of the budget, and its comparisons
    are reported beside the counts — never failing the check (at most ``warn``). Where the
    two disagree (counts flat but time worse: I/O, syscalls, cache misses, contention; or
@@ -55,8 +55,8 @@ def instruction_comparison(name: str, base: InstructionCounts, current: Instruct
                            threshold: Threshold | None, min_effect: float) -> Comparison:
     """Current against base, decided from per-call counts and their repeatability."""
     ratio = current.per_call / base.per_call
-    lo = min(current.estimates) / max(base.estimates) * (1 - REPEATABILITY)
-    hi = max(current.estimates) / min(base.estimates) * (1 + REPEATABILITY)
+    width = REPEATABILITY + base.spread + current.spread
+    lo, hi = ratio * (1 - width), ratio * (1 + width)
     eq = max(min_effect, threshold.fail if threshold is not None and threshold.relative
              else 0.0)
     status: CompareStatus
@@ -69,8 +69,8 @@ def instruction_comparison(name: str, base: InstructionCounts, current: Instruct
     else:
         status = "inconclusive"
     evidence = (f"instructions per call (callgrind), {base.calls}/{current.calls} calls per "
-                f"batch, 3 estimates a side (spread {100 * base.spread:.3f} % / "
-                f"{100 * current.spread:.3f} %); interval widened by the "
+                f"batch, {len(base.estimates)}/{len(current.estimates)} repeats (spread "
+                f"{100 * base.spread:.3f} % / {100 * current.spread:.3f} %) plus the "
                 f"{100 * REPEATABILITY:g} % repeatability across processes")
     c = Comparison(name=name, metric="instructions", unit="1", base=base.per_call,
                    current=current.per_call, ratio=ratio, ci=(lo, hi), p_value=None,
