@@ -21,6 +21,8 @@ from perfgate.bench._instructions import count_instructions, measure_targets
 from perfgate.cli import main
 from perfgate.model import Environment, Metric, Result, ResultSet
 
+pytest_plugins = ["pytester"]
+
 # A loop whose every iteration costs the same (no small-int cache, no growing numbers).
 LOOPS = """\
 from itertools import repeat
@@ -175,3 +177,56 @@ def test_compare_cli_measure_instructions(tmp_path: Path) -> None:
         for x in only_time.results)).to_dict()))
     r = CliRunner().invoke(main, ["compare", str(a), str(b), "--measure", "instructions"])
     assert r.exit_code == 2 and "instructions" in r.output
+
+
+SUITE = """\
+import perfgate as pg
+from loops_mod import work
+
+
+@pg.bench(setup=lambda: 1000, measure="instructions", max_time=0.05, warmup=0, memory=False)
+def counted(k):
+    return work(k)
+
+
+@pg.bench(max_time=0.05, warmup=0, memory=False)
+def timed_only():
+    return work(10)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("valgrind_present")
+def test_suite_decorator_and_bench_cli(loops: Path) -> None:
+    (loops / "perf_loops.py").write_text(SUITE)
+    r = CliRunner().invoke(main, ["run", "perf_loops.py", "--json", "run.json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads((loops / "run.json").read_text())
+    by = {x["name"]: x["metrics"] for x in doc["results"]}
+    assert "instructions" not in by["timed_only"]
+    counted = by["counted"]["instructions"]
+    assert counted["kind"] == "counter" and 150_000 < counted["value"] < 300_000
+    # a file path target, through the CLI
+    r = CliRunner().invoke(main, ["bench", "loops_mod.py:k500", "--measure", "instructions",
+                                  "--max-time", "0.05", "--no-memory", "--json", "b.json"])
+    assert r.exit_code == 0, r.output
+    (res,) = json.loads((loops / "b.json").read_text())["results"]
+    assert res["metrics"]["instructions"]["value"] == pytest.approx(
+        counted["value"] / 2, rel=0.05)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("valgrind_present")
+def test_pytest_measure_option(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(loops_mod=LOOPS)
+    pytester.makepyfile(test_counted="""
+        from loops_mod import work
+
+        def test_work(perf):
+            r = perf.bench(work, 500, max_time=0.05, warmup=0, memory=False)
+            assert 50_000 < r.metrics["instructions"].value < 200_000
+            assert "time" in r.metrics
+        """)
+    res = pytester.runpytest_subprocess("--perfgate-measure=instructions", "-p",
+                                        "no:cacheprovider")
+    res.assert_outcomes(passed=1)

@@ -54,6 +54,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "closed": ("perfgate.load", "closed"),
     "collect_environment": ("perfgate.env", "collect"),
     "compare_resultsets": ("perfgate.analysis.compare", "compare_resultsets"),
+    "count_instructions": ("perfgate.bench._instructions", "count_instructions"),
     "count_queries": ("perfgate.probes", "count_queries"),
     "discover": ("perfgate.suite", "discover"),
     "evaluate": ("perfgate.analysis.checks", "evaluate"),
@@ -87,6 +88,7 @@ if _TYPE_CHECKING:
         parallel,
         phase,
     )
+    from perfgate.bench._instructions import count_instructions
     from perfgate.bench._sweep import sweep
     from perfgate.env import collect as collect_environment
     from perfgate.load import HttpClient, Request, Response, closed, expect, load, open, scenario
@@ -167,6 +169,7 @@ __all__ = [
     "closed",
     "collect_environment",
     "compare_resultsets",
+    "count_instructions",
     "count_queries",
     "discover",
     "evaluate",

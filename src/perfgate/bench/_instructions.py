@@ -213,11 +213,17 @@ def target_ref(fn: Callable[..., Any]) -> str | None:
     module, qual = getattr(fn, "__module__", None), getattr(fn, "__qualname__", None)
     if not module or not qual or "<" in qual or module == "__main__":
         return None
-    mod = sys.modules.get(module)
-    obj: Any = mod
+    obj: Any = sys.modules.get(module)
     for part in qual.split("."):
         obj = getattr(obj, part, None)
-    return f"{module}:{qual}" if obj is fn else None
+    if obj is fn:
+        return f"{module}:{qual}"
+    # loaded from a file without a module entry (``perfgate bench path/file.py:fn``)
+    code = getattr(fn, "__code__", None)
+    path = Path(code.co_filename) if code is not None else None
+    if path is not None and path.suffix == ".py" and path.stem == module and path.is_file():
+        return f"{path.resolve()}:{qual}"
+    return None
 
 
 @dataclass(frozen=True)
