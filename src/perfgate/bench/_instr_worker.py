@@ -15,9 +15,11 @@ a normal program calls — and writes one profile each time it leaves it. So a b
 run through ``sys.call_tracing(run, (n,))`` is counted alone: interpreter start-up, imports,
 setup and warm-up are outside every profile. Each repeat runs a batch of N calls and one of
 2N; ``(count(2N) − count(N)) / N`` is one per-call estimate, with the batch's fixed cost
-(entering ``call_tracing``, starting the loop) cancelled out. What remains per call is the
-target's own instructions plus one iteration of the calling loop (a ``for`` step and a
-call: a few hundred instructions, the same on both sides of a comparison).
+(entering ``call_tracing``, starting the loop) cancelled out. Repeats go on past the
+requested number (up to three times as many) until the least count of each size has been
+seen twice, so the parent can take the least counts as the clean ones. What remains per
+call is the target's own instructions plus one iteration of the calling loop (a ``for``
+step and a call: a few hundred instructions, the same on both sides of a comparison).
 
 Writes ``{"results": {name: {"estimates": [...], "calls": N, "batches": [[n, count]...],
 "first": count}}, "errors": {name: message}}`` as the last line of stdout.
@@ -129,12 +131,24 @@ def count(run: Any, job: dict[str, Any], dumps: _Dumps) -> dict[str, Any]:
     _counted(run, 2 * n, dumps)
     batches: list[list[int]] = []
     estimates: list[float] = []
-    for _ in range(int(job.get("repeats", 3))):
+    repeats = int(job.get("repeats", 3))
+    # Beyond the repeats asked for, go on (up to 3×) until the least count of each size has
+    # been seen twice: a stray event in a batch only ever adds instructions.
+    while len(estimates) < repeats or (
+            len(estimates) < 3 * repeats and not _confirmed(batches)):
         one = _counted(run, n, dumps)
         two = _counted(run, 2 * n, dumps)
         batches += [[n, one], [2 * n, two]]
         estimates.append((two - one) / n)
     return {"estimates": estimates, "calls": n, "batches": batches, "first": first}
+
+
+def _confirmed(batches: list[list[int]], tol: float = 2e-5) -> bool:
+    sizes: dict[int, list[int]] = {}
+    for n, c in batches:
+        sizes.setdefault(n, []).append(c)
+    return all(len(cs) >= 2 and sorted(cs)[1] - min(cs) <= tol * min(cs)
+               for cs in sizes.values())
 
 
 def _suite_items(path: str, root: Path) -> list[tuple[str, Any, Any]]:

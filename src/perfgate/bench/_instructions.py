@@ -13,12 +13,13 @@ The method:
    counted except what runs inside ``sys.call_tracing``, and each such batch writes its own
    count. Start-up, imports, setup and warm-up are outside every batch.
 2. After warm-up, one call is counted to size the batches (N calls ≈ 2 M instructions),
-   one round of N and 2N calls is counted and set aside, then three repeats of a batch of N
-   and one of 2N calls. ``(least count(2N) − least count(N)) / N`` is the ``instructions``
-   metric (a counter, unit ``1``): each batch's fixed cost cancels, and the least count of
-   a size is the one no stray event landed in (an event — a re-specialisation attempt, an
-   allocator arena — only adds instructions; on a loaded machine about one batch in ten
-   carries one of 0.1–4 %). How well the second-least count confirms the least is the
+   one round of N and 2N calls is counted and set aside, then at least three repeats of a
+   batch of N and one of 2N calls (up to nine, until each size's least count is seen
+   twice). ``(least count(2N) − least count(N)) / N`` is the ``instructions`` metric (a
+   counter, unit ``1``): each batch's fixed cost cancels, and the least count of a size is
+   the one no stray event landed in (an event — a re-specialisation attempt, an allocator
+   arena — only adds instructions; in some processes a few batches carry one of 0.1–7 %,
+   in most none at all). How well the second-least count confirms the least is the
    ``spread`` in extra, beside the per-repeat estimates. The count includes one step of
    the calling loop (~100–300 instructions), the same for every target.
 3. The process is pinned: ``PYTHONHASHSEED=0``, a clean environment padded to a fixed size
