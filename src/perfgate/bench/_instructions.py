@@ -40,6 +40,7 @@ import functools
 import json
 import os
 import pickle
+import platform
 import shutil
 import statistics
 import subprocess
@@ -160,6 +161,7 @@ def measure_targets(targets: Sequence[str], *, root: Path | None = None,
         raise UsageError("instruction counting needs repeats ≥ 1 and calls ≥ 1")
     vg, py = valgrind(), interpreter(python)
     here = (root or Path.cwd()).resolve()
+    late = platform.machine() in ("x86_64", "AMD64")  # the worker can start instrumenting
     with tempfile.TemporaryDirectory(prefix="perfgate-instr-") as tmp:
         arg_file = None
         if arg is not None:
@@ -167,12 +169,13 @@ def measure_targets(targets: Sequence[str], *, root: Path | None = None,
             Path(arg_file).write_bytes(pickle.dumps(arg))
         job = {"root": str(here), "targets": list(targets), "arg_file": arg_file,
                "setup": setup, "name": name, "calls": calls, "repeats": repeats,
-               "dumps": str(Path(tmp) / "cg"),
+               "dumps": str(Path(tmp) / "cg"), "start_instrumentation": late,
                "sys_path": [p for p in (sys_path if sys_path is not None else sys.path) if p]}
         client = [py, "-S", str(WORKER)]
         cmd = [vg, "--tool=callgrind", "--collect-atstart=no", f"--toggle-collect={MARKER}",
                f"--dump-after={MARKER}", f"--callgrind-out-file={tmp}/cg",
-               "--dump-instr=no", "--compress-strings=no", "--quiet", *client]
+               f"--instr-atstart={'no' if late else 'yes'}", "--dump-instr=no",
+               "--compress-strings=no", "--quiet", *client]
         try:
             proc = subprocess.run(cmd, input=json.dumps(job), cwd=here, env=_fixed_env(client),
                                   capture_output=True, text=True, timeout=timeout, check=False)
