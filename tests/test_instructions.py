@@ -79,11 +79,8 @@ def test_counts_scale_with_the_work(loops: Path) -> None:
     # and its empty loop; it is small but not zero.
     assert 500 < c0 < 20_000
     assert (c2 - c0) / (c1 - c0) == pytest.approx(2.0, rel=0.005)
-    # The three estimates of one worker agree; a ~2,000-instruction call can show ~1 %
-    # (an occasional interpreter event, e.g. a re-specialisation attempt, lands in one
-    # batch): the median is taken, and the gate widens its interval by the spread.
-    assert counts["k500"].spread < 1e-3 and counts["k1000"].spread < 1e-3
-    assert counts["k0"].spread < 0.03
+    for c in counts.values():  # the batches of one worker agree
+        assert c.spread < 1e-3
 
 
 @pytest.mark.slow

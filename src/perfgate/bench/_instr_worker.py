@@ -6,23 +6,19 @@ Run as a script by its path under ``valgrind --tool=callgrind --collect-atstart=
 it counts in is not perturbed by perfgate's own imports. The job comes as JSON on stdin:
 
     {"root": ".", "sys_path": [...], "targets": ["mod:fn" | "file.py:fn" | "suite/"],
-     "arg_file": null | "arg.pickle", "setup": null | "mod:fn", "dumps": "/tmp/x/cg",
-     "calls": null | N, "repeats": 3, "warmup": 20, "batch_instructions": 5e6}
+     "arg_file": null | "arg.pickle", "setup": null | "mod:fn", "calls": null | N,
+     "repeats": 5, "warmup": 20, "batch_seconds": 0.05, "start_instrumentation": true}
 
 How only the timed calls are counted: Callgrind collects nothing until the process enters
 ``_PyEval_CallTracing`` — the C function behind ``sys.call_tracing``, which nothing else in
 a normal program calls — and writes one profile each time it leaves it. So a batch of calls
 run through ``sys.call_tracing(run, (n,))`` is counted alone: interpreter start-up, imports,
-setup and warm-up are outside every profile. Each repeat runs a batch of N calls and one of
-2N; ``(count(2N) − count(N)) / N`` is one per-call estimate, with the batch's fixed cost
-(entering ``call_tracing``, starting the loop) cancelled out. Repeats go on past the
-requested number (up to three times as many) until the least count of each size has been
-seen twice, so the parent can take the least counts as the clean ones. What remains per
-call is the target's own instructions plus one iteration of the calling loop (a ``for``
-step and a call: a few hundred instructions, the same on both sides of a comparison).
-
-Writes ``{"results": {name: {"estimates": [...], "calls": N, "batches": [[n, count]...],
-"first": count}}, "errors": {name: message}}`` as the last line of stdout.
+setup and warm-up are outside every profile. After warm-up, one round of a batch of N calls
+and one of 2N is run and set aside, then ``repeats`` rounds. The worker never reads the
+profiles: what it reads (their pids, their sizes) would change its own allocations between
+batches, and so the counts. It writes, as the last line of stdout, the sizes of the batches
+it ran, in order, so the parent can match them to the profiles:
+``{"results": {name: {"sizes": [n, 2n, ...], "calls": N}}, "errors": {name: message}}``.
 """
 
 from __future__ import annotations
@@ -33,32 +29,12 @@ import json
 import os
 import pickle
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 _NO_ARG = object()
 _CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect
-
-
-class _Dumps:
-    """Reads the profile callgrind wrote when the last counted batch ended."""
-
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-        self.seen = 0
-
-    def next_total(self) -> int:
-        self.seen += 1
-        path = f"{self.prefix}.{self.seen}"
-        with open(path, encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if line.startswith("totals:") or line.startswith("summary:"):
-                    total = int(line.split()[1])
-                    break
-            else:
-                total = 0
-        os.unlink(path)
-        return total
 
 
 def _load(ref: str, root: Path) -> Any:
@@ -107,15 +83,14 @@ def _runner(fn: Any, arg: Any) -> Any:
     return run_arg
 
 
-def _counted(run: Any, n: int, dumps: _Dumps) -> int:
+def _counted(run: Any, n: int, sizes: list[int]) -> None:
+    sizes.append(n)  # before the call: callgrind writes the count even if the batch raises
     gc.collect()
     gc.disable()  # as in the timed rounds: a collection belongs to no single call
     try:
         sys.call_tracing(run, (n,))
     finally:
         gc.enable()
-        total = dumps.next_total()  # written even when the batch raised: stay in step
-    return total
 
 
 # x86-64 machine code of a valgrind client request (valgrind.h's VALGRIND_DO_CLIENT_REQUEST):
@@ -148,37 +123,29 @@ def client_request() -> Any:
     return request
 
 
-def count(run: Any, job: dict[str, Any], dumps: _Dumps) -> dict[str, Any]:
+def count(run: Any, job: dict[str, Any], sizes: list[int]) -> int:
+    """Run the batches (their sizes appended to ``sizes``); returns N."""
     for _ in range(int(job.get("warmup", 20))):  # let the specialising interpreter settle
         run(1)
-    first = _counted(run, 1, dumps)
     n = job.get("calls")
-    if not n:
-        n = max(1, min(100_000, round(float(job.get("batch_instructions", 2e6)) / max(first, 1))))
+    if not n:  # size the batches by time under valgrind: N does not change per-call counts
+        k = 1
+        while True:
+            t0 = time.perf_counter()
+            run(k)
+            elapsed = time.perf_counter() - t0
+            if elapsed >= 0.01 or k >= 1 << 20:
+                break
+            k *= 2
+        n = max(1, min(100_000, round(k * float(job.get("batch_seconds", 0.05)) / elapsed)))
     # The first batches of a new size cost more (up to 1 % for a tiny target, even after an
     # uncounted run of the same size): one round of them is counted and set aside.
-    _counted(run, n, dumps)
-    _counted(run, 2 * n, dumps)
-    batches: list[list[int]] = []
-    estimates: list[float] = []
-    repeats = int(job.get("repeats", 3))
-    # Beyond the repeats asked for, go on (up to 3×) until the least count of each size has
-    # been seen twice: a stray event in a batch only ever adds instructions.
-    while len(estimates) < repeats or (
-            len(estimates) < 3 * repeats and not _confirmed(batches)):
-        one = _counted(run, n, dumps)
-        two = _counted(run, 2 * n, dumps)
-        batches += [[n, one], [2 * n, two]]
-        estimates.append((two - one) / n)
-    return {"estimates": estimates, "calls": n, "batches": batches, "first": first}
-
-
-def _confirmed(batches: list[list[int]], tol: float = 2e-5) -> bool:
-    sizes: dict[int, list[int]] = {}
-    for n, c in batches:
-        sizes.setdefault(n, []).append(c)
-    return all(len(cs) >= 2 and sorted(cs)[1] - min(cs) <= tol * min(cs)
-               for cs in sizes.values())
+    _counted(run, n, sizes)
+    _counted(run, 2 * n, sizes)
+    for _ in range(int(job.get("repeats", 5))):
+        _counted(run, n, sizes)
+        _counted(run, 2 * n, sizes)
+    return int(n)
 
 
 def _suite_items(path: str, root: Path) -> list[tuple[str, Any, Any]]:
@@ -201,7 +168,6 @@ def main() -> int:
     for p in (root / "src", root):
         if p.is_dir():
             sys.path.insert(0, str(p))
-    dumps = _Dumps(job["dumps"])
     if job.get("start_instrumentation"):
         client_request()(START_INSTRUMENTATION)
     results: dict[str, Any] = {}
@@ -223,8 +189,10 @@ def main() -> int:
             errors[target] = f"{type(exc).__name__}: {exc}"
             continue
         for name, fn, a in items:
+            sizes: list[int] = []
+            results[name] = {"sizes": sizes}
             try:
-                results[name] = count(_runner(fn, a), job, dumps)
+                results[name]["calls"] = count(_runner(fn, a), job, sizes)
             except BaseException as exc:  # noqa: BLE001
                 errors[name] = f"{type(exc).__name__}: {exc}"
     sys.stdout.write("\n" + json.dumps({"results": results, "errors": errors}) + "\n")

@@ -12,16 +12,16 @@ The method:
    --toggle-collect=_PyEval_CallTracing --dump-after=_PyEval_CallTracing``: nothing is
    counted except what runs inside ``sys.call_tracing``, and each such batch writes its own
    count. Start-up, imports, setup and warm-up are outside every batch.
-2. After warm-up, one call is counted to size the batches (N calls ≈ 2 M instructions),
-   one round of N and 2N calls is counted and set aside, then at least three repeats of a
-   batch of N and one of 2N calls (up to nine, until each size's least count is seen
-   twice). ``(least count(2N) − least count(N)) / N`` is the ``instructions`` metric (a
-   counter, unit ``1``): each batch's fixed cost cancels, and the least count of a size is
-   the one no stray event landed in (an event — a re-specialisation attempt, an allocator
-   arena — only adds instructions; in some processes a few batches carry one of 0.1–7 %,
-   in most none at all). How well the second-least count confirms the least is the
-   ``spread`` in extra, beside the per-repeat estimates. The count includes one step of
-   the calling loop (~100–300 instructions), the same for every target.
+2. After warm-up, the batches are sized by time under valgrind (N calls ≈ 0.05 s; N does
+   not change per-call counts), one round of a batch of N and one of 2N calls is counted
+   and set aside, then five more rounds. ``(median count(2N) − median count(N)) / N`` is
+   the ``instructions`` metric (a counter, unit ``1``): each batch's fixed cost cancels,
+   and a batch that lands in a cheaper or dearer allocator state than the rest is set
+   aside by the median. ``spread`` in extra is the estimate's relative uncertainty (twice
+   the counts' median absolute deviation, per call). The worker never reads the profiles
+   (what it reads would change its own allocations between batches): the parent does,
+   after it exits. The count includes one step of the calling loop (~100–300
+   instructions), the same for every target.
 3. The process is pinned: ``PYTHONHASHSEED=0``, a clean environment padded to a fixed size
    (the environment and argv sit on the stack: their size shifts alignment), ``-S`` with the
    parent's ``sys.path`` given explicitly (no ``site`` scan), the GC paused inside batches.
@@ -46,7 +46,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -105,28 +105,31 @@ class InstructionCounts:
 
     @property
     def per_call(self) -> float:
-        """(least count of 2N calls − least count of N calls) / N. An interpreter or
-        allocator event that lands in a batch only ever adds instructions, so the least
-        count of each size is the clean one."""
+        """(median count of 2N calls − median count of N calls) / N. Most batches of a size
+        count the same to a few instructions; one now and then lands in a cheaper or dearer
+        allocator state (±1–4 % of the batch), and the median sets it aside."""
         sizes = self._sizes()
         if len(sizes) != 2:
             return float(statistics.median(self.estimates))
-        one, two = (sizes[n][0] for n in sorted(sizes))
-        return (two - one) / self.calls
+        one, two = (statistics.median(sizes[n]) for n in sorted(sizes))
+        return float(two - one) / self.calls
 
     @property
     def spread(self) -> float:
-        """How far the clean count is confirmed: the largest gap between the least and the
-        second-least count of a size, per call, relative to the per-call count (0 when
-        every size was counted twice alike; 1 when a size was counted only once)."""
+        """Uncertainty of ``per_call``, relative: twice the larger median absolute deviation
+        of a size's counts, per call (0 when the counts of each size agree)."""
         sizes = self._sizes()
         per = self.per_call
-        if len(sizes) != 2 or per <= 0:
+        if per <= 0:
+            return 0.0
+        if len(sizes) != 2:
             est = self.estimates
-            return (max(est) - min(est)) / per if per > 0 else 0.0
-        if any(len(cs) < 2 for cs in sizes.values()):
-            return 1.0
-        return max(cs[1] - cs[0] for cs in sizes.values()) / self.calls / per
+            return (max(est) - min(est)) / per
+        mads = []
+        for cs in sizes.values():
+            med = statistics.median(cs)
+            mads.append(statistics.median(abs(c - med) for c in cs))
+        return 2 * max(mads) / self.calls / per
 
     def metric(self) -> Metric:
         return Metric.counter(self.per_call, "1", estimates=list(self.estimates),
@@ -134,12 +137,26 @@ class InstructionCounts:
                               hash_seed=0)
 
     @classmethod
-    def from_worker(cls, name: str, d: Mapping[str, Any]) -> InstructionCounts:
-        est = tuple(float(x) for x in d.get("estimates", ()))
-        if not est or d.get("first", 0) <= 0:
+    def from_sizes(cls, name: str, sizes: Sequence[int], counts: Sequence[int]
+                   ) -> InstructionCounts:
+        """From the worker's batch sizes (N, 2N, N, 2N …; the first round set aside) and
+        the profiles' counts, in the same order."""
+        if len(sizes) < 4 or len(counts) != len(sizes) or not all(counts):
             raise TargetError(f"{name}: callgrind counted no instructions (does this "
                               f"interpreter export {MARKER}?)")
-        return cls(est, int(d["calls"]), tuple((int(a), int(b)) for a, b in d["batches"]))
+        pairs = list(zip(sizes[2:], counts[2:], strict=True))
+        est = tuple((c2 - c1) / n1 for (n1, c1), (_, c2) in zip(pairs[::2], pairs[1::2],
+                                                                 strict=True))
+        return cls(est, int(sizes[0]), tuple(pairs))
+
+
+def _total(path: Path) -> int:
+    """The event total of one Callgrind profile."""
+    with path.open(encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if line.startswith(("summary:", "totals:")):
+                return int(line.split()[1])
+    return 0
 
 
 def _fixed_env(argv: Sequence[str]) -> dict[str, str]:
@@ -151,7 +168,7 @@ def _fixed_env(argv: Sequence[str]) -> dict[str, str]:
 
 def measure_targets(targets: Sequence[str], *, root: Path | None = None,
                     arg: Any = None, setup: str | None = None, name: str | None = None,
-                    calls: int | None = None, repeats: int = 3,
+                    calls: int | None = None, repeats: int = 5,
                     python: str | None = None, sys_path: Sequence[str] | None = None,
                     timeout: float = 600.0) -> dict[str, InstructionCounts]:
     """Count per-call instructions of ``targets`` (``MODULE:CALLABLE``, ``FILE.py:NAME`` or a
@@ -169,7 +186,7 @@ def measure_targets(targets: Sequence[str], *, root: Path | None = None,
             Path(arg_file).write_bytes(pickle.dumps(arg))
         job = {"root": str(here), "targets": list(targets), "arg_file": arg_file,
                "setup": setup, "name": name, "calls": calls, "repeats": repeats,
-               "dumps": str(Path(tmp) / "cg"), "start_instrumentation": late,
+               "start_instrumentation": late,
                "sys_path": [p for p in (sys_path if sys_path is not None else sys.path) if p]}
         client = [py, "-S", str(WORKER)]
         cmd = [vg, "--tool=callgrind", "--collect-atstart=no", f"--toggle-collect={MARKER}",
@@ -184,20 +201,27 @@ def measure_targets(targets: Sequence[str], *, root: Path | None = None,
                               "under valgrind") from None
         except OSError as exc:
             raise UsageError(f"cannot run valgrind ({vg}): {exc}") from None
-    lines = proc.stdout.strip().splitlines()
-    try:
-        out: dict[str, Any] = json.loads(lines[-1])
-    except (ValueError, IndexError):
-        tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
-        raise TargetError(f"{', '.join(targets)}: the valgrind worker failed "
-                          f"(exit {proc.returncode}):\n{tail}") from None
-    if out.get("errors"):
-        raise TargetError("; ".join(f"{k}: {v}" for k, v in out["errors"].items()))
-    return {k: InstructionCounts.from_worker(k, v) for k, v in out["results"].items()}
+        lines = proc.stdout.strip().splitlines()
+        try:
+            out: dict[str, Any] = json.loads(lines[-1])
+        except (ValueError, IndexError):
+            tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
+            raise TargetError(f"{', '.join(targets)}: the valgrind worker failed "
+                              f"(exit {proc.returncode}):\n{tail}") from None
+        if out.get("errors"):
+            raise TargetError("; ".join(f"{k}: {v}" for k, v in out["errors"].items()))
+        result: dict[str, InstructionCounts] = {}
+        k = 0  # profiles are numbered in the order the batches ran, across targets
+        for bench, d in out["results"].items():
+            sizes = [int(x) for x in d["sizes"]]
+            counts = [_total(Path(tmp) / f"cg.{k + i + 1}") for i in range(len(sizes))]
+            k += len(sizes)
+            result[bench] = InstructionCounts.from_sizes(bench, sizes, counts)
+        return result
 
 
 def count_instructions(target: str, setup: str | None = None, *, arg: Any = None,
-                       calls: int | None = None, repeats: int = 3, root: Path | None = None,
+                       calls: int | None = None, repeats: int = 5, root: Path | None = None,
                        python: str | None = None) -> Metric:
     """The ``instructions`` metric of one importable target (``MODULE:CALLABLE`` or
     ``FILE.py:NAME``), called with ``setup()``'s value or ``arg[0]`` when given."""
