@@ -16,7 +16,9 @@ instructions``:
     python benchmarks/instructions_gate.py --trials 5 --budget 4   # quicker
 
 Prints false alarms (A/A) and detections (A/B 1 %, A/B 5 %) with 95 % Wilson intervals, the
-mean wall seconds per check (and how much of it was counting), and the load average.
+mean wall seconds per check (and how much of it was counting), the CPU seconds of all its
+processes (what the check costs on an idle machine of the same speed: the wall time of a
+shared machine is mostly waiting), and the load average.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -79,9 +82,12 @@ def check(repo: Path, args: argparse.Namespace, i: int) -> tuple[bool, float, di
     if args.budget:
         cmd += ["--budget", str(args.budget)]
     t0 = time.perf_counter()
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, check=False,
                           env={**os.environ, "COLUMNS": "200"})
     seconds = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"perfgate failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     doc = json.loads(out.read_text())
@@ -91,7 +97,7 @@ def check(repo: Path, args: argparse.Namespace, i: int) -> tuple[bool, float, di
     info = {"ratio": by["instructions"]["ratio"], "status": by["instructions"]["status"],
             "time_ratio": by["time"]["ratio"], "time_status": by["time"]["status"],
             "pairs": g["pairs"], "count_seconds": g["instruction_seconds"],
-            "disagreements": g["disagreements"]}
+            "disagreements": g["disagreements"], "cpu_seconds": cpu}
     return proc.returncode == 1, seconds, info
 
 
@@ -128,17 +134,20 @@ def main() -> int:
                 print(f"[{i + 1}/{args.trials}] {kind}: {'ALARM' if alarm else 'ok'} "
                       f"counts {info['ratio']:.4f}× ({info['status']}), time "
                       f"{info['time_ratio']:.3f}× ({info['time_status']}, {info['pairs']} "
-                      f"pairs), {secs:.1f} s (counting {info['count_seconds']:.1f} s)"
+                      f"pairs), {secs:.1f} s (counting {info['count_seconds']:.1f} s; "
+                      f"CPU {info['cpu_seconds']:.1f} s)"
                       + (f" — {info['disagreements'][0]}" if info["disagreements"] else ""),
                       flush=True)
             (repo / "target.py").write_text(fast_src)
-    print("\n| check | alarms | seconds per check (counting) |\n|---|---|---|")
+    print("\n| check | alarms | wall seconds per check (of it counting) | CPU seconds per "
+          "check (all processes) |\n|---|---|---|---|")
     for kind in ("A/A", "A/B 1%", "A/B 5%"):
         ts = [t for t in trials if t["kind"] == kind]
         if ts:
             print(f"| {kind} | {fmt(sum(t['alarm'] for t in ts), len(ts))} | "
                   f"{statistics.mean(t['seconds'] for t in ts):.1f} "
-                  f"({statistics.mean(t['count_seconds'] for t in ts):.1f}) |")
+                  f"({statistics.mean(t['count_seconds'] for t in ts):.1f}) | "
+                  f"{statistics.mean(t['cpu_seconds'] for t in ts):.1f} |")
     time_caught = sum(t["time_status"] == "regression" for t in trials if t["kind"] == "A/B 1%")
     print(f"\ntime beside counts, A/B 1 %: time called a regression in {time_caught} of "
           f"{sum(t['kind'] == 'A/B 1%' for t in trials)}; disagreement notes in "
