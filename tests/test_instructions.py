@@ -227,3 +227,17 @@ def test_pytest_measure_option(pytester: pytest.Pytester) -> None:
     res = pytester.runpytest_subprocess("--perfgate-measure=instructions", "-p",
                                         "no:cacheprovider")
     res.assert_outcomes(passed=1)
+
+
+def test_terminal_report_shows_the_count_beside_time() -> None:
+    from rich.console import Console
+
+    from perfgate.report.terminal import render_results
+
+    r = Result(name="[bold]parse", kind="bench", metrics={
+        "time": Metric.gauge(1e-5, "s"),
+        "instructions": Metric.counter(123_456.0, "1", spread=0.0002)})
+    console = Console(record=True, width=120)
+    console.print(render_results(ResultSet(environment=Environment(), results=(r,))))
+    text = console.export_text()
+    assert "[bold]parse: 123,456 instructions per call (callgrind, ±0.020 %)" in text

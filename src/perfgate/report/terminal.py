@@ -88,6 +88,13 @@ def render_results(rs: ResultSet) -> RenderableType:
                         line = f"{metric} grows as {cls}" + (
                             f" (runner-up {runner})" if runner else "")
                     notes.append(Text.assemble(("◆ ", "cyan"), (f"{r.name}: ", "bold"), line))
+        ins = r.metrics.get("instructions")
+        if ins is not None and ins.value is not None:  # counted beside time (--measure)
+            spread = ins.extra.get("spread")
+            how = f", ±{100 * spread:.3f} %" if isinstance(spread, (int, float)) else ""
+            notes.append(Text.assemble(("◆ ", "cyan"), (f"{r.name}: ", "bold"),
+                                       f"{ins.value:,.0f} instructions per call "
+                                       f"(callgrind{how})"))
         for item in r.extra.get("n_plus_one") or ():
             if isinstance(item, dict):
                 notes.append(Text(
