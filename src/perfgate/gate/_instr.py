@@ -5,10 +5,10 @@
 1. REF is checked out as in the time gate; each tree's targets are counted in one worker
    under Callgrind (:mod:`perfgate.bench._instructions`). The two workers run at the same
    time: a count does not depend on what runs beside it.
-2. Per benchmark the decision is made on the counts. Each side has three per-call
-   batches; the ratio's interval is ± (each side's spread — how well its clean count is
-   confirmed — plus ``REPEATABILITY``, the spread of counts across fresh processes and tree
-   paths measured by benchmarks/instructions.py), so a change is real only beyond what
+2. Per benchmark the decision is made on the counts. The ratio of the per-call counts has
+   an interval of ± (each side's ``spread``, the uncertainty of its median-based count,
+   plus ``REPEATABILITY``, the spread of counts across fresh processes and tree paths
+   measured by benchmarks/instructions_repeat.py), so a change is real only beyond what
    identical code shows. Then as for time: ``regression`` needs the whole interval above 1
    and the change at least ``min_effect``; ``unchanged`` needs the interval inside
    ± max(min effect, threshold); ``fail`` needs the change to reach the threshold
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 __all__ = ["REPEATABILITY", "disagreement", "instruction_comparison", "run_instruction_gate"]
 
 # Identical code counted in fresh processes from trees at different paths differs by less
-# than this (benchmarks/instructions_gate.py: A/A ratios within ±0.01 %); a safety factor 10.
+# than this (benchmarks/instructions_repeat.py: within ±0.01 %); a safety factor of 10.
 REPEATABILITY = 0.001
 
 
