@@ -241,3 +241,22 @@ def test_terminal_report_shows_the_count_beside_time() -> None:
     console.print(render_results(ResultSet(environment=Environment(), results=(r,))))
     text = console.export_text()
     assert "[bold]parse: 123,456 instructions per call (callgrind, ±0.020 %)" in text
+
+
+def test_ctrl_c_while_counting_keeps_the_timing(loops: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from perfgate.bench import _instructions
+    from perfgate.runner import Interrupted
+
+    def interrupted(*_a: object, **_k: object) -> Metric:
+        raise KeyboardInterrupt  # what Ctrl-C raises while valgrind runs
+
+    monkeypatch.setenv("PERFGATE_VALGRIND", shutil.which("true") or "/bin/true")
+    monkeypatch.setattr(_instructions, "count_instructions", interrupted)
+    import loops_mod
+
+    opts = BenchOptions(max_time=0.02, warmup=0.0, memory=False, measure="instructions")
+    with pytest.raises(Interrupted) as info:
+        bench_callable(loops_mod.work, arg=10, options=opts)
+    (r,) = info.value.results
+    assert "time" in r.metrics and r.error is not None and "counting" in r.error

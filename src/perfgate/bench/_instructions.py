@@ -267,6 +267,11 @@ class _Plan:
             metric = count_instructions(self.ref, arg=self.arg)
         except TargetError as exc:
             return replace(result, error=result.error or f"instructions: {exc}")
+        except KeyboardInterrupt as exc:  # Ctrl-C while counting: the timing is kept
+            from perfgate.runner import Interrupted
+
+            raise Interrupted([replace(result, error="interrupted (Ctrl-C) while counting "
+                                                     "instructions")]) from exc
         return replace(result, metrics={**result.metrics, "instructions": metric},
                        params={**result.params, "measure": "instructions"})
 
