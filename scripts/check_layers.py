@@ -17,7 +17,8 @@
        6 entries     _api, suite, _pytest.*, pytest_plugin, gate.*
        7 cli         cli.*, __main__
 
-   ``perfgate/__init__.py`` (the lazy public API) may name any module. Within layer 3, store
+   ``perfgate/__init__.py`` (the lazy public API) may name any module. Worker scripts that a
+   fresh process runs as its main module (``WORKERS``) are entry points of layer 6. Within layer 3, store
    and report must not import an engine, and engines must not import store or report.
 
 Exit status 0 when both hold; 1 with one line per problem otherwise. Uses the standard
@@ -43,6 +44,8 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [
     (7, ("cli", "__main__")),
 ]
 READERS = ("store", "report")  # layer 3 packages that read the model only
+# Scripts a fresh worker process runs as its main module: entry points of their own.
+WORKERS = {"perfgate.bench._instr_worker": 6, "perfgate.gate._worker": 6}
 
 
 def module_name(path: Path) -> str:
@@ -59,6 +62,8 @@ def top(mod: str) -> str:
 
 
 def layer_of(mod: str) -> int | None:
+    if mod in WORKERS:
+        return WORKERS[mod]
     t = top(mod)
     for level, names in LAYERS:
         if t in names:

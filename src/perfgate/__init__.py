@@ -67,6 +67,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "compare_resultsets": ("perfgate.analysis.compare", "compare_resultsets"),
     "count_cache_calls": ("perfgate.probes", "count_cache_calls"),
     "count_http_calls": ("perfgate.probes", "count_http_calls"),
+    "count_instructions": ("perfgate.bench._instructions", "count_instructions"),
     "count_queries": ("perfgate.probes", "count_queries"),
     "detect_changes": ("perfgate.analysis.changepoints", "detect_changes"),
     "discover": ("perfgate.suite", "discover"),
@@ -101,6 +102,7 @@ if _TYPE_CHECKING:
     from perfgate.analysis.complexity import classify as classify_complexity
     from perfgate.analysis.trend import trend_verdict
     from perfgate.bench import BenchOptions, BurstOutcome, Label, phase
+    from perfgate.bench._instructions import count_instructions
     from perfgate.env import collect as collect_environment
     from perfgate.load import HttpClient, Request, Response, closed, expect, open
     from perfgate.load import closed as closed_model
@@ -203,6 +205,7 @@ __all__ = [
     "compare_resultsets",
     "count_cache_calls",
     "count_http_calls",
+    "count_instructions",
     "count_queries",
     "detect_changes",
     "discover",

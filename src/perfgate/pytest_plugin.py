@@ -43,6 +43,11 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         help="Time budget of each perf.bench, warm-up capped at it too (default: 1 s budget, "
              "0.1 s warm-up; a perf marker or call argument wins).",
     )
+    group.addoption(
+        "--perfgate-measure", dest="perfgate_measure", choices=("time", "instructions"),
+        default=None, help="instructions: each perf.bench also counts instructions per call "
+                           "under valgrind (needs an importable target).",
+    )
     # Decided here, while options are being added: two plugins adding one option is an error.
     if not _benchmark_plugin_expected(pluginmanager) and not pluginmanager.is_registered(
         bm_plugin
@@ -90,6 +95,9 @@ def perf(request: pytest.FixtureRequest) -> Perf:
         from perfgate.bench import BenchOptions
 
         defaults["warmup"] = min(BenchOptions().warmup, float(max_time))
+    measure = request.config.getoption("perfgate_measure")
+    if measure is not None:
+        defaults["measure"] = measure
     marker = cast(pytest.Item, request.node).get_closest_marker("perf")
     if marker is not None:
         defaults.update(marker.kwargs)

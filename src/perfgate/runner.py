@@ -80,6 +80,11 @@ def _bench(spec: BenchSpec, lst: Listener, clock: Clock | None) -> Result:
             arg = spec.setup()
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - the setup's failure is recorded
             return _failed(spec, f"setup raised {describe_exit(exc)}")
+    plan = None
+    if spec.options.measure == "instructions":  # checked before anything is timed
+        from perfgate.bench._instructions import prepare
+
+        plan = prepare(spec.fn, arg, spec.name, NO_ARG)
     if spec.options.processes > 0:
         from perfgate.bench._isolated import bench_in_processes
 
@@ -88,6 +93,8 @@ def _bench(spec: BenchSpec, lst: Listener, clock: Clock | None) -> Result:
     else:
         r = bench_callable(spec.fn, name=spec.name, arg=arg, options=spec.options,
                            params=spec.params, progress=lst.progress, timer=clock)
+    if plan is not None and r.error is None:
+        r = plan.add_to(r)  # counted after timing, in a worker under valgrind
     if not (spec.queries or spec.calls) or r.error is not None:
         return r
     from perfgate.probes._calls_pass import with_probe_passes

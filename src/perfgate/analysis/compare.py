@@ -104,6 +104,8 @@ class Threshold:
 
 DEFAULT_THRESHOLDS: Mapping[str, Threshold] = {
     "time": Threshold(0.05, text="5%"), "latency": Threshold(0.05, text="5%"),
+    # counts repeat to ~0.01 %: a 1 % change is real, and compared with no noise estimate
+    "instructions": Threshold(0.01, text="1%"),
 }
 
 
@@ -565,7 +567,10 @@ def _value_comparison(name: str, metric: str, bm: Metric, cm: Metric,
                       status="inconclusive", level="ok", unit_of_analysis="value",
                       n_base=1, n_current=1, threshold=th,
                       higher_is_better=metric in HIGHER_IS_BETTER,
-                      evidence="single values (no samples): compared as they are")
+                      evidence="instructions per call: repeatable counts, compared as "
+                      "they are (no process-level noise estimate needed)"
+                      if metric == "instructions" else
+                      "single values (no samples): compared as they are")
 
 
 def finish(raw: Iterable[Comparison], alpha: float, min_effect: float) -> list[Comparison]:

@@ -59,6 +59,8 @@ class BenchOptions:
     # Seconds the whole benchmark (warm-up, rounds, memory) may take before the target is
     # stopped and the run recorded as its error; None: no limit.
     timeout: float | None = 300.0
+    # "instructions": also count instructions per call under valgrind (bench/_instructions.py)
+    measure: str = "time"
 
     def __post_init__(self) -> None:
         if self.max_time < 0 or self.warmup < 0 or self.round_time <= 0:
@@ -73,6 +75,8 @@ class BenchOptions:
             raise UsageError("processes must be ≥ 0")
         if self.timeout is not None and not self.timeout > 0:
             raise UsageError("timeout must be > 0 seconds (or None)")
+        if self.measure not in ("time", "instructions"):
+            raise UsageError(f"measure must be 'time' or 'instructions', got {self.measure!r}")
 
     def merged(self, **overrides: Any) -> BenchOptions:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})

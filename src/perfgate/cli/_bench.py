@@ -51,12 +51,15 @@ from perfgate.spec import BenchSpec, Spec, SweepSpec, parse_checks_for, sizes_of
               help="Count database statements per call (SQLAlchemy, sqlite3), untimed pass.")
 @click.option("--calls", is_flag=True,
               help="Count outbound HTTP requests and Redis commands per call, untimed pass.")
+@click.option("--measure", type=click.Choice(["time", "instructions"]), default=None,
+              help="instructions: also count instructions per call under valgrind.")
 @handle_errors
 def bench_cmd(target: str, setup: str | None, checks: tuple[str, ...],
               name: str | None, max_time: float | None, rounds: int | None,
               iterations: int | None, warmup: float | None, gc_on: bool | None,
               no_memory: bool, timeout: float | None, sizes: str | None, queries: bool,
-              processes: int | None, calls: bool = False, **outs: Any) -> None:
+              processes: int | None, calls: bool = False, measure: str | None = None,
+              **outs: Any) -> None:
     """Benchmark TARGET, an importable MODULE:CALLABLE (sync or async)."""
     outputs = outputs_from(outs)
     swept = sizes is not None
@@ -64,6 +67,7 @@ def bench_cmd(target: str, setup: str | None, checks: tuple[str, ...],
     options = BenchOptions().merged(
         max_time=max_time, rounds=rounds, iterations=iterations, warmup=warmup, gc=gc_on,
         memory=False if no_memory else None, processes=processes, timeout=timeout,
+        measure=measure,
     )
     fn = load_object(target)
     setup_fn: Any = load_object(setup, "setup") if setup else None

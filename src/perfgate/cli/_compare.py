@@ -178,6 +178,8 @@ def _emit(report: CompareReport, json_path: Path | None, junit: Path | None,
                       f"{c.evidence.partition('; ')[2] or c.evidence}")
     if report.missing:
         out.print(f"[yellow]only on one side:[/] {', '.join(report.missing)}")
+    for note in report.extra.get("gate", {}).get("disagreements", ()):
+        out.print(f"[yellow]counts and time disagree:[/] {note}")
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
@@ -208,12 +210,12 @@ def _emit(report: CompareReport, json_path: Path | None, junit: Path | None,
 def _gate(ref: str, targets: tuple[str, ...], cfg: Mapping[str, Any],
           thresholds: dict[str, Threshold], alpha: float, min_effect: float,
           budget: float | None, max_pairs: int | None, process_time: float | None,
-          hash_seed: int) -> CompareReport:
+          hash_seed: int, measure: str = "time") -> CompareReport:
     from perfgate.gate import GateOptions, run_gate
 
     gcfg = cfg.get("gate", {}) if isinstance(cfg.get("gate", {}), Mapping) else {}
     kw: dict[str, Any] = {"alpha": alpha, "min_effect": min_effect, "thresholds": thresholds,
-                          "hash_seed": hash_seed}
+                          "hash_seed": hash_seed, "measure": measure}
     for name, value in (("budget", budget if budget is not None else gcfg.get("budget")),
                         ("max_pairs", max_pairs if max_pairs is not None
                          else gcfg.get("max_pairs")),
@@ -232,8 +234,9 @@ def _gate(ref: str, targets: tuple[str, ...], cfg: Mapping[str, Any],
         if err.is_terminal:
             err.print(f"[dim]gate: {pairs} pair(s), {spent:.1f} s[/]", end="\r")
 
+    how = ("instruction counts under valgrind, then " if measure == "instructions" else "")
     err.print(f"[bold]perfgate gate[/]: {', '.join(targets)} — working tree vs {ref}, "
-              f"fresh processes A B / B A, {opts.budget:.1f} s left of the budget")
+              f"{how}fresh processes A B / B A, {opts.budget:.1f} s left of the budget")
     report, _raw = run_gate(ref, targets, options=opts, progress=progress)
     gate = report.extra["gate"]
     err.print(f"gate: {gate['pairs']} pairs in {gate['seconds']:.1f} s "
@@ -262,6 +265,10 @@ def _gate(ref: str, targets: tuple[str, ...], cfg: Mapping[str, Any],
 @click.option("--hash-seed", type=int, default=0, show_default=True,
               help="Gate: seeds the PYTHONHASHSEED drawn for each pair (both workers of a "
                    "pair share it).")
+@click.option("--measure", type=click.Choice(["time", "instructions"]), default="time",
+              show_default=True, help="Gate: instructions = decide from instruction counts "
+              "(valgrind), wall time reported beside them. Files: compare only the "
+              "instructions metric (and time).")
 @click.option("--store", "store_url", metavar="URL", envvar="PERFGATE_STORE",
               help="Store holding BASE/CURRENT run ids (env PERFGATE_STORE).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -276,7 +283,7 @@ def _gate(ref: str, targets: tuple[str, ...], cfg: Mapping[str, Any],
 def compare_cmd(args: tuple[str, ...], ref: str | None, thresholds: tuple[str, ...],
                 metrics: tuple[str, ...], min_effect: str | None, alpha: float | None,
                 budget: float | None, max_pairs: int | None, process_time: float | None,
-                hash_seed: int, store_url: str | None, json_path: Path | None,
+                hash_seed: int, measure: str, store_url: str | None, json_path: Path | None,
                 junit: Path | None, markdown: Path | None, html: Path | None) -> None:
     """Compare BASE and CURRENT (result files or stored run ids), or with --against REF
     run TARGETs (suite paths or MODULE:CALLABLE) of this tree and of REF interleaved.
@@ -295,7 +302,12 @@ def compare_cmd(args: tuple[str, ...], ref: str | None, thresholds: tuple[str, .
         if not args:
             raise UsageError("--against REF needs at least one TARGET (a suite path or "
                              "MODULE:CALLABLE)")
-        report = _gate(ref, args, cfg, th, a, me, budget, max_pairs, process_time, hash_seed)
+        if measure == "instructions":
+            from perfgate.bench._instructions import valgrind
+
+            valgrind()  # before the worktree: missing valgrind is exit 2, not a failed worker
+        report = _gate(ref, args, cfg, th, a, me, budget, max_pairs, process_time, hash_seed,
+                       measure)
         current: ResultSet | None = None
     else:
         if len(args) != 2:
@@ -305,6 +317,8 @@ def compare_cmd(args: tuple[str, ...], ref: str | None, thresholds: tuple[str, .
 
         base, base_label = resolve_run(args[0], store_url)
         cur, cur_label = resolve_run(args[1], store_url)
+        if measure == "instructions" and not metrics:
+            metrics = ("instructions", "time")
         report = compare_resultsets(base, cur, thresholds=th, alpha=a, min_effect=me,
                                     metrics=metrics or None, base_label=base_label,
                                     current_label=cur_label)
@@ -319,6 +333,10 @@ def compare_cmd(args: tuple[str, ...], ref: str | None, thresholds: tuple[str, .
                 report = compare_resultsets(base, cur, thresholds=th, alpha=a, min_effect=me,
                                             metrics=metrics or None, base_label=base_label,
                                             current_label=cur_label, noise=noise)
+        if measure == "instructions" and not any(
+                c.metric == "instructions" for c in report.comparisons):
+            raise UsageError("--measure instructions: neither run has an instructions "
+                             "metric in common (measure them with --measure instructions)")
         if not report.comparisons:
             raise UsageError("nothing to compare: no benchmark has the same name and metric "
                              "in both runs")

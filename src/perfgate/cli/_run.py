@@ -60,10 +60,12 @@ def run_paths(paths: tuple[str, ...], keyword: str | None, outputs: Outputs,
 @click.option("--processes", type=int,
               help="Measure every benchmark in N fresh processes (CI covers their spread).")
 @click.option("--max-time", type=float, help="Seconds of timed rounds per benchmark.")
+@click.option("--measure", type=click.Choice(["time", "instructions"]), default=None,
+              help="instructions: also count instructions per call under valgrind.")
 @output_options
 @handle_errors
 def run_cmd(paths: tuple[str, ...], keyword: str | None, processes: int | None,
-            max_time: float | None, **outs: Any) -> None:
+            max_time: float | None, measure: str | None = None, **outs: Any) -> None:
     """Discover suite files (perf_*.py, *_perf.py) under PATHS and run them."""
     sys.exit(run_paths(paths, keyword, outputs_from(outs), processes=processes,
-                       max_time=max_time))
+                       max_time=max_time, measure=measure))

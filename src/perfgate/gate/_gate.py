@@ -65,12 +65,15 @@ class GateOptions:
     hash_seed: int = 0  # seeds the per-pair PYTHONHASHSEED and padding draws
     thresholds: Mapping[str, Threshold] = field(default_factory=dict)
     python: str = sys.executable
+    measure: str = "time"  # "instructions": counts decide, time beside them (gate/_instr.py)
 
     def __post_init__(self) -> None:
         if self.budget <= 0 or self.process_time <= 0:
             raise UsageError("the gate's budget and process time must be > 0")
         if not 2 <= self.min_pairs <= self.max_pairs:
             raise UsageError("need 2 ≤ min pairs ≤ max pairs")
+        if self.measure not in ("time", "instructions"):
+            raise UsageError(f"--measure must be time or instructions, not {self.measure!r}")
 
 
 def _git(args: Sequence[str], cwd: Path) -> str:
@@ -174,6 +177,8 @@ def run_gate(ref: str, targets: Sequence[str], *, cwd: Path | None = None,
     opts = options or GateOptions()
     if not targets:
         raise UsageError("the gate needs at least one TARGET (a suite path or MODULE:CALLABLE)")
+    if opts.measure == "instructions":  # perfgate.gate.run_gate sends these to gate._instr
+        raise UsageError("instruction mode runs through perfgate.gate.run_gate")
     start = clock()
     here = (cwd or Path.cwd()).resolve()
     root = git_root(here)

@@ -72,6 +72,13 @@ def render_results(rs: ResultSet) -> RenderableType:
         counted = probe_counts_line(r)
         if counted:
             notes.append(Text.assemble(("◆ ", "cyan"), (f"{r.name}: ", "bold"), counted))
+        ins = r.metrics.get("instructions")
+        if ins is not None and ins.value is not None:  # counted beside time (--measure)
+            spread = ins.extra.get("spread")
+            how = f", ±{100 * spread:.3f} %" if isinstance(spread, (int, float)) else ""
+            notes.append(Text.assemble(("◆ ", "cyan"), (f"{r.name}: ", "bold"),
+                                       f"{ins.value:,.0f} instructions per call "
+                                       f"(callgrind{how})"))
         for item in r.extra.get("n_plus_one") or ():
             if isinstance(item, dict):
                 notes.append(Text(f"! {r.name}: {n_plus_one_line(item)}", style="yellow"))
