@@ -65,6 +65,7 @@ __all__ = [
     "LR_GROWTH",
     "MIN_GROWTH_FLOORS",
     "NOISE_FLOOR",
+    "MAX_STEP",
     "Complexity",
     "classify",
     "classify_exact",
@@ -78,6 +79,7 @@ LR_GROWTH = 6.0
 DECISIVE = 4.0
 CONST_EXPONENT = 0.1
 MIN_GROWTH_FLOORS = 6.0
+MAX_STEP = 1.0
 EXACT_METRICS = frozenset({"queries", "n_plus_one"})
 
 FloatArray = NDArray[np.float64]
@@ -439,6 +441,18 @@ def classify(
     formula = (f"{metric} ≈ {format_value(top.a, unit)} + "
                f"{format_value(top.b, unit)}·{_TERM[top.cls]}")
     if margin >= DECISIVE:
+        allowed = _step_allowed(n, y, sigma, top.cls, top.chi2, scale)
+        if allowed:
+            cands = tuple(sorted({top.cls, *allowed}, key=ranked.index))
+            other = next(c for c in cands if c != top.cls)
+            return result(
+                INCONCLUSIVE, top, other, margin,
+                f"{formula} fits best, but {' and '.join(c for c in cands if c != top.cls)} "
+                f"{'is' if len(cands) == 2 else 'are'} not excluded: a step in the cost per "
+                f"item (the data outgrowing a cache) of up to ×{1 + MAX_STEP:g} between two "
+                "sizes explains the difference",
+                _suggest(n, top, fits[other], noise_floor * math.sqrt(scale), MAX_STEP), cands,
+            )
         return result(
             top.cls, top, runner.cls, margin,
             f"{formula}; beats {runner.cls} by ΔAIC {margin:.1f} and O(1) by Δχ² {lr:.1f}",
@@ -448,6 +462,43 @@ def classify(
         f"{top.cls} and {runner.cls} fit about equally well (ΔAIC {margin:.1f} < {DECISIVE:g})",
         _suggest(n, top, runner, noise_floor * math.sqrt(scale)), tuple(near),
     )
+
+
+def _step_allowed(n: FloatArray, y: FloatArray, sigma: FloatArray, best: str,
+                  chi_best: float, scale: float) -> list[str]:
+    """Growing classes other than ``best`` that fit as well once the cost per item may step
+    up once, by at most ``MAX_STEP``, between two consecutive sizes (a memory-hierarchy
+    step: the data outgrow a cache). The model is ``a + b·g(n) + c·g(n)·[n ≥ n_k]`` with
+    ``0 ≤ c ≤ MAX_STEP·b``; its extra parameter costs 2 (AIC), and it is allowed when it comes
+    within ``DECISIVE`` of the best class."""
+    w = 1.0 / sigma
+    out: list[str] = []
+    for cls, g in _GROWTH.items():
+        if cls == best:
+            continue
+        gn = g(n)
+        scale_g = float(np.abs(gn).max())
+        if scale_g == 0 or not math.isfinite(scale_g):
+            continue
+        gs = gn / scale_g
+        for k in range(1, n.size):
+            on = (np.arange(n.size) >= k).astype(np.float64)
+            design = np.column_stack([w, gs * w, gs * on * w])
+            coef, *_ = np.linalg.lstsq(design, y * w, rcond=None)
+            if coef[1] <= 0:
+                continue
+            c = float(np.clip(coef[2], 0.0, MAX_STEP * coef[1]))
+            if c != coef[2]:  # at a bound: refit a and b with the step fixed there
+                rest = y * w - c * gs * on * w
+                ab, *_ = np.linalg.lstsq(design[:, :2], rest, rcond=None)
+                if ab[1] <= 0 or c > MAX_STEP * ab[1] + 1e-12 * abs(ab[1]):
+                    continue
+                coef = np.array([ab[0], ab[1], c])
+            chi = float(np.sum((design @ coef - y * w) ** 2))
+            if (chi / scale + 2) - chi_best / scale < DECISIVE:
+                out.append(cls)
+                break
+    return out
 
 
 def _r2(y: FloatArray, sigma: FloatArray, chi2: float) -> float:
@@ -463,8 +514,10 @@ def _geometric(lo: float, hi: float, count: int) -> tuple[int, ...]:
     return tuple(int(p) for p in pts)
 
 
-def _suggest(n: FloatArray, f1: _Fit, f2: _Fit, rel_noise: float) -> tuple[int, ...]:
-    """Sizes reaching far enough that the two fits differ by four noise widths."""
+def _suggest(n: FloatArray, f1: _Fit, f2: _Fit, rel_noise: float, step: float = 0.0
+             ) -> tuple[int, ...]:
+    """Sizes reaching far enough that the two fits differ by four noise widths (and by more
+    than a memory-hierarchy ``step`` could explain, when that is what kept them apart)."""
     lo, hi = float(n.min()), float(n.max())
     count = max(5, n.size + 2)
     if "O(2^n)" in (f1.cls, f2.cls):
@@ -475,7 +528,7 @@ def _suggest(n: FloatArray, f1: _Fit, f2: _Fit, rel_noise: float) -> tuple[int, 
         m = np.array([top], dtype=np.float64)
         p1, p2 = float(f1.predict(m)[0]), float(f2.predict(m)[0])
         ref = max(min(abs(p1), abs(p2)), 1e-300)
-        if abs(p1 - p2) / ref > 4 * max(rel_noise, 1e-3):
+        if abs(p1 - p2) / ref > (1 + step) * (1 + 4 * max(rel_noise, 1e-3)) - 1:
             return _geometric(lo, top, count)
     return _geometric(lo, steps[-1], count + 3)
 
