@@ -81,7 +81,9 @@ def test_result_shape_and_json_round_trip() -> None:
     assert [p["n"] for p in r.extra["by_size"]] == sizes
     for p in r.extra["by_size"]:
         assert {"time", "per_item"} <= set(p["metrics"])
-        assert "samples" not in p["metrics"]["time"]  # only the headline keeps samples
+        # Time keeps its rounds at every size (compare tests each size); others do not.
+        assert len(p["metrics"]["time"]["samples"]) == 15
+        assert "samples" not in p["metrics"]["per_item"]
     top = r.extra["by_size"][-1]["metrics"]["time"]["median"]
     assert r.metrics["time"].median == pytest.approx(top)  # headline = largest size
     assert r.metrics["per_item"].value == pytest.approx(top / sizes[-1])

@@ -91,6 +91,28 @@ def _thresholds(cfg: Mapping[str, Any], cli: tuple[str, ...]) -> dict[str, Thres
     return out_
 
 
+def _cli_keys(cli: tuple[str, ...]) -> tuple[str, ...]:
+    from perfgate.analysis.compare import parse_threshold
+
+    return tuple(parse_threshold(text, "--threshold")[0] for text in cli)
+
+
+def _require_matches(cli: tuple[str, ...], base: ResultSet, cur: ResultSet) -> None:
+    """A --threshold that applies to no benchmark and metric of either run is a mistake
+    (a typo, or a phase that is not there): say so rather than gate nothing."""
+    from perfgate.analysis.compare import compared_metrics, unmatched_thresholds
+
+    present = {(r.name, k) for rs in (base, cur) for r in rs.results
+               for k in compared_metrics(r)}
+    bad = unmatched_thresholds(_cli_keys(cli), present)
+    if bad:
+        names = sorted({b for b, _ in present})
+        metrics = sorted({k for _, k in present if "[n=" not in k})
+        raise UsageError(f"--threshold {', '.join(repr(k) for k in bad)} matches no benchmark "
+                         f"and metric of these runs (benchmarks: {', '.join(names) or 'none'}; "
+                         f"metrics: {', '.join(metrics) or 'none'})")
+
+
 def _fraction(value: Any, what: str) -> float:
     text = str(value).strip()
     try:
@@ -186,12 +208,12 @@ def _emit(report: CompareReport, json_path: Path | None, junit: Path | None,
 def _gate(ref: str, targets: tuple[str, ...], cfg: Mapping[str, Any],
           thresholds: dict[str, Threshold], alpha: float, min_effect: float,
           budget: float | None, max_pairs: int | None, process_time: float | None,
-          hash_seed: int) -> CompareReport:
+          hash_seed: int, must_match: tuple[str, ...] = ()) -> CompareReport:
     from perfgate.gate import GateOptions, run_gate
 
     gcfg = cfg.get("gate", {}) if isinstance(cfg.get("gate", {}), Mapping) else {}
     kw: dict[str, Any] = {"alpha": alpha, "min_effect": min_effect, "thresholds": thresholds,
-                          "hash_seed": hash_seed}
+                          "hash_seed": hash_seed, "must_match": must_match}
     for name, value in (("budget", budget if budget is not None else gcfg.get("budget")),
                         ("max_pairs", max_pairs if max_pairs is not None
                          else gcfg.get("max_pairs")),
@@ -273,7 +295,8 @@ def compare_cmd(args: tuple[str, ...], ref: str | None, thresholds: tuple[str, .
         if not args:
             raise UsageError("--against REF needs at least one TARGET (a suite path or "
                              "MODULE:CALLABLE)")
-        report = _gate(ref, args, cfg, th, a, me, budget, max_pairs, process_time, hash_seed)
+        report = _gate(ref, args, cfg, th, a, me, budget, max_pairs, process_time, hash_seed,
+                       _cli_keys(thresholds))
         current: ResultSet | None = None
     else:
         if len(args) != 2:
@@ -283,6 +306,7 @@ def compare_cmd(args: tuple[str, ...], ref: str | None, thresholds: tuple[str, .
 
         base, base_label = resolve_run(args[0], store_url)
         cur, cur_label = resolve_run(args[1], store_url)
+        _require_matches(thresholds, base, cur)
         report = compare_resultsets(base, cur, thresholds=th, alpha=a, min_effect=me,
                                     metrics=metrics or None, base_label=base_label,
                                     current_label=cur_label)
