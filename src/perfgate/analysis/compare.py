@@ -66,6 +66,7 @@ __all__ = [
     "metric_family",
     "parse_threshold",
     "size_metric",
+    "threshold_for",
     "threshold_matches",
     "unmatched_thresholds",
 ]
@@ -193,8 +194,9 @@ def threshold_matches(key: str, bench: str, metric: str) -> bool:
     return any(_glob(m, name) for name in metric_family(metric))
 
 
-def _threshold_for(thresholds: Mapping[str, Threshold], bench: str, metric: str
-                   ) -> Threshold | None:
+def threshold_for(thresholds: Mapping[str, Threshold], bench: str, metric: str
+                  ) -> Threshold | None:
+    """The threshold governing ``metric`` of ``bench``: the most specific that applies."""
     for name in metric_family(metric):
         exact = thresholds.get(f"{bench}:{name}") or thresholds.get(name)
         if exact is not None:
@@ -206,6 +208,9 @@ def _threshold_for(thresholds: Mapping[str, Threshold], bench: str, metric: str
                         not sep or _glob(b, bench)) and _glob(m, name):
                     return th
     return None
+
+
+_threshold_for = threshold_for
 
 
 def unmatched_thresholds(keys: Iterable[str], present: Iterable[tuple[str, str]]

@@ -158,7 +158,7 @@ def render(report: CompareReport) -> Table:
                 ratio += f" ({c.ci[0]:.3f}–{c.ci[1]:.3f})"
         level = Text({"fail": "FAIL", "warn": "warn", "ok": ""}[c.level],
                      style={"fail": "bold red", "warn": "yellow", "ok": ""}[c.level])
-        table.add_row(c.name, c.metric, format_value(c.base, c.unit),
+        table.add_row(Text(c.name), Text(c.metric), format_value(c.base, c.unit),
                       format_value(c.current, c.unit), ratio,
                       Text(c.status, style=_STYLE[c.status]), level)
     return table
@@ -177,7 +177,7 @@ def _emit(report: CompareReport, json_path: Path | None, junit: Path | None,
                       "noise only; `perfgate compare --against REF` is the gate for CI")
             break
     if report.missing:
-        out.print(f"[yellow]only on one side:[/] {', '.join(report.missing)}")
+        out.print(Text.assemble(("only on one side: ", "yellow"), ", ".join(report.missing)))
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")

@@ -7,7 +7,11 @@ paying for perfgate's numpy/scipy imports (suite files still import perfgate the
     python _worker.py '{"root": ".", "targets": ["mod:fn"], "time": 0.15, ...}'
 
 It measures each target in the tree at ``root`` and writes one JSON object to stdout:
-``{"results": {name: {"samples": [...], "iterations": n}}, "errors": {name: message}}``.
+``{"results": {key: {"samples": [...], "iterations": n, "phases": {...}, ...}},
+"errors": {name: message}}``. A benchmark's key is its name; a sweep (``@pg.bench(sizes=…)``)
+is measured at each of its sizes, under the keys ``name[n=SIZE]`` (with ``"bench"`` and
+``"size"`` saying what they are). ``phases`` holds each ``pg.phase``'s time per call in every
+round, timed in the same rounds as the total, when the target uses phases.
 """
 
 from __future__ import annotations
@@ -97,8 +101,19 @@ def measure(fn: Any, arg: Any, duration: float, warmup: float, round_time: float
         close()
 
 
+def _phase_recording() -> Any:
+    """perfgate's phase recorder when the target imported perfgate (only then can it use
+    ``pg.phase``), else None: the worker itself stays free of perfgate's imports."""
+    if "perfgate" not in sys.modules:
+        return None
+    from perfgate.bench._phases import recording
+
+    return recording
+
+
 def _measure(run: Any, duration: float, warmup: float, round_time: float,
              iterations: int | None) -> dict[str, Any]:
+    recording = _phase_recording()
     clock = time.perf_counter
     end = clock() + warmup
     run(1)
@@ -114,14 +129,23 @@ def _measure(run: Any, duration: float, warmup: float, round_time: float,
                 break
             n = max(n + 1, min(n * 10, int(n * round_time / max(el, 1e-9) * 1.1) + 1))
     samples: list[float] = []
+    phases: dict[str, list[float]] = {}
     gc_was = gc.isenabled()
     start = clock()
     try:
         while True:
             gc.disable()
-            t0 = clock()
-            run(n)
-            el = clock() - t0
+            if recording is None:
+                t0 = clock()
+                run(n)
+                el = clock() - t0
+            else:
+                with recording() as acc:
+                    t0 = clock()
+                    run(n)
+                    el = clock() - t0
+                for name, t in acc.items():
+                    phases.setdefault(name, []).append(t / n)
             if gc_was:
                 gc.enable()
             samples.append(el / n)
@@ -132,18 +156,53 @@ def _measure(run: Any, duration: float, warmup: float, round_time: float,
     finally:
         if gc_was:
             gc.enable()
-    return {"samples": samples, "iterations": n}
+    # A phase missing from some rounds (a branch not taken) has no per-round series.
+    full = {k: v for k, v in phases.items() if len(v) == len(samples)}
+    return {"samples": samples, "iterations": n, "phases": full}
 
 
-def _suite_targets(path: str, root: Path) -> list[tuple[str, Any, Any]]:
+Item = tuple[str, Any, Any, str, int | None]  # key, callable, argument, bench, size
+
+
+def _suite_targets(path: str, root: Path) -> list[Item]:
     from perfgate.suite import discover  # suites import perfgate anyway
 
-    out = []
+    out: list[Item] = []
+    # Specs are read by attribute (typed specs) or from ``extra`` (older specs), so the
+    # worker measures whichever perfgate the measured tree has installed.
     for spec in discover([root / path]):
-        if spec.kind != "bench" or spec.execute is not None:
+        extra = getattr(spec, "extra", None) or {}
+        if spec.kind == "sweep":
+            out.extend(_sweep_items(spec, extra))
             continue
-        arg = spec.setup() if spec.setup is not None else _NO_ARG
-        out.append((spec.name, spec.fn, arg))
+        if spec.kind != "bench" or (getattr(spec, "execute", None) is not None
+                                    and not extra.get("queries")):
+            continue  # a plain benchmark (bursts, parallel runs, loads are not gated)
+        setup = getattr(spec, "setup", None)
+        arg = setup() if setup is not None else _NO_ARG
+        out.append((spec.name, getattr(spec, "fn", None), arg, spec.name, None))
+    return out
+
+
+def _sweep_items(spec: Any, extra: Any) -> list[Item]:
+    """Each size of a sweep as a target of its own: the callable and argument built as the
+    sweep builds them (setup, factory or plain n)."""
+    from perfgate.bench._sweep import _Target
+
+    sizes = getattr(spec, "sizes", None) or extra.get("sizes")
+    if not sizes or isinstance(sizes, str):
+        raise RuntimeError(f"sweep {spec.name!r}: the gate needs its sizes listed "
+                           "(sizes='auto' would differ between processes)")
+    target = _Target(spec.fn, getattr(spec, "setup", None) or extra.get("setup"),
+                     getattr(spec, "factory", None))
+    out: list[Item] = []
+    from perfgate.bench import _calls
+
+    none = getattr(_calls, "NO_ARG", getattr(_calls, "_NO_ARG", None))  # perfgate's "no arg"
+    for n in sizes:
+        fn, arg = target.build(int(n))
+        arg = _NO_ARG if arg is none else arg
+        out.append((f"{spec.name}[n={int(n)}]", fn, arg, spec.name, int(n)))
     return out
 
 
@@ -161,18 +220,20 @@ def main(argv: list[str]) -> int:
             head = target.partition(":")[0]
             if ":" in target and not (root / target).exists() and head:
                 name, fn = _load_callable(target, root)
-                items = [(name, fn, _NO_ARG)]
+                items: list[Item] = [(name, fn, _NO_ARG, name, None)]
             else:
                 items = _suite_targets(target, root)
         except BaseException as exc:  # noqa: BLE001 - reported to the parent, not raised
             errors[target] = f"{type(exc).__name__}: {exc}"
             continue
-        for name, fn, arg in items:
+        for key, fn, arg, bench, size in items:
             try:
-                results[name] = measure(fn, arg, job["time"], job["warmup"],
-                                        job["round_time"], job.get("iterations", {}).get(name))
+                got = measure(fn, arg, job["time"], job["warmup"], job["round_time"],
+                              job.get("iterations", {}).get(key))
             except BaseException as exc:  # noqa: BLE001
-                errors[name] = f"{type(exc).__name__}: {exc}"
+                errors[key] = f"{type(exc).__name__}: {exc}"
+                continue
+            results[key] = {**got, "bench": bench, "size": size}
     sys.stdout.write(json.dumps({"results": results, "errors": errors}))
     return 0
 
