@@ -12,9 +12,10 @@ from pathlib import Path
 
 from perfgate.analysis.compare import CompareReport
 from perfgate.model import Result, ResultSet
+from perfgate.report._sizes import size_rows
 from perfgate.units import format_value
 
-__all__ = ["comparison_markdown", "results_markdown", "write_markdown",
+__all__ = ["comparison_markdown", "results_markdown", "size_markdown", "write_markdown",
            "write_markdown_comparison"]
 
 _ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "inconclusive": "❔", "error": "💥",
@@ -41,6 +42,15 @@ def _headline(r: Result) -> str:
     return format_value(t.median, "s") + ci
 
 
+def size_markdown(r: Result) -> list[str]:
+    """A sweep's values at each size as a table (no lines for other results)."""
+    got = size_rows(r)
+    if got is None:
+        return []
+    header, rows = got
+    return ["", f"**{_cell(r.name)}** per size:", "", *_table(header, rows)]
+
+
 def results_markdown(rs: ResultSet) -> str:
     """A summary table of a run, then the checks that did not pass."""
     counts: dict[str, int] = {}
@@ -57,6 +67,8 @@ def results_markdown(rs: ResultSet) -> str:
                      + str(len(r.verdicts))])
     lines = [f"### {title}", "", f"{len(rs.results)} result(s): {tally}", ""]
     lines += _table(["benchmark", "median (95% CI)", "n", "status", "checks passed"], rows)
+    for r in rs.results:
+        lines += size_markdown(r)
     notes = []
     for r in rs.results:
         if r.error:
