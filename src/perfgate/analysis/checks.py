@@ -65,7 +65,7 @@ KNOWN_UNITS = {
     "time": "s", "ops": "1/s", "alloc_bytes": "B", "allocs": "1", "rss": "B",
     "latency": "s", "service_time": "s", "requests": "1", "errors": "1", "dropped": "1",
     "error_rate": "1", "rps": "1/s", "rss_growth": "B/s", "queries": "1", "n_plus_one": "1",
-    "speedup": "1", "efficiency": "1",
+    "speedup": "1", "efficiency": "1", "success_rate": "1", "ratio": "1", "overhead": "s",
 }
 _BARE_OK = {"1", "1/s", "B", "B/s"}  # units where a bare number reads naturally
 
@@ -295,8 +295,8 @@ def parse_check(text: str) -> Check:
             raise sc.error("a complexity class is compared with 'complexity', not here", vpos)
         n = sc.number()
         mult, unit, upos = sc.unit()
-        limit = n * mult
         percent = text[upos:sc.pos].strip() == "%"
+        limit = n / 100 if percent else n * mult  # 95 / 100 == 0.95; 95 * 0.01 is above it
     warn: float | None = None
     warn_unit = ""
     if sc.peek() == ",":
