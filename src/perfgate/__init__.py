@@ -45,6 +45,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "Result": ("perfgate.model", "Result"),
     "ResultSet": ("perfgate.model", "ResultSet"),
     "Verdict": ("perfgate.model", "Verdict"),
+    "VersusOptions": ("perfgate.bench._versus", "VersusOptions"),
     "apply_checks": ("perfgate.analysis.checks", "apply_checks"),
     "bench": ("perfgate.suite", "bench"),
     "bench_callable": ("perfgate.bench", "bench_callable"),
@@ -69,6 +70,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "run_specs": ("perfgate.runner", "run_specs"),
     "scenario": ("perfgate.load", "scenario"),
     "sweep": ("perfgate.bench._sweep", "sweep"),
+    "versus": ("perfgate.bench._versus", "versus"),
     "wrap_connection": ("perfgate.probes", "wrap"),
     "write_json": ("perfgate.model", "write_json"),
 }
@@ -88,6 +90,7 @@ if _TYPE_CHECKING:
         phase,
     )
     from perfgate.bench._sweep import sweep
+    from perfgate.bench._versus import VersusOptions, versus
     from perfgate.env import collect as collect_environment
     from perfgate.load import HttpClient, Request, Response, closed, expect, load, open, scenario
     from perfgate.model import (
@@ -157,6 +160,7 @@ __all__ = [
     "UnknownMetricError",
     "UsageError",
     "Verdict",
+    "VersusOptions",
     "__version__",
     "apply_checks",
     "bench",
@@ -182,6 +186,7 @@ __all__ = [
     "run_specs",
     "scenario",
     "sweep",
+    "versus",
     "wrap_connection",
     "write_json",
 ]

@@ -228,3 +228,6 @@ def write_html(
     tmp = p.with_name(f".{p.name}.tmp")
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(p)
+
+
+from perfgate.report import _html_versus  # noqa: E402, F401  (registers the "versus" kind)

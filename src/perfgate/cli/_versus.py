@@ -1,0 +1,61 @@
+"""``perfgate versus A B …``: importable callables timed side by side in one process.
+
+    perfgate versus mod:plain mod:with_layer --check "overhead < 5ms" --check "ratio < 1.1"
+
+The first target is the baseline; rounds alternate A B, B A … (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from perfgate._errors import UsageError
+from perfgate.analysis.checks import apply_checks_keeping, parse_checks
+from perfgate.cli._common import (
+    EXIT_USAGE,
+    check_option,
+    emit,
+    err,
+    handle_errors,
+    load_object,
+    output_options,
+    outputs_from,
+)
+
+__all__ = ["versus_cmd"]
+
+
+@click.command("versus")
+@click.argument("targets", nargs=-1, metavar="A B [C...]")
+@check_option
+@output_options
+@click.option("--name", help="Name of the result (default: 'A vs B').")
+@click.option("--max-time", type=float, help="Seconds of timed rounds, all variants (default 2).")
+@click.option("--warmup", type=float, help="Seconds of untimed calls per variant (default 0.1).")
+@click.option("--clock", type=click.Choice(["auto", "wall", "cpu"]), default="auto",
+              show_default=True, help="cpu: the thread's CPU time; auto: cpu when no variant "
+                                      "waits (I/O, locks, sleeps), else wall.")
+@handle_errors
+def versus_cmd(targets: tuple[str, ...], checks: tuple[str, ...], name: str | None,
+               max_time: float | None, warmup: float | None, clock: str, **outs: Any) -> None:
+    """Time TARGETs (MODULE:CALLABLE, sync or async) in alternating rounds; report each
+    one's ratio and overhead per call against the first, with 95 % CIs."""
+    from perfgate.bench._versus import VersusOptions, versus
+
+    outputs = outputs_from(outs)
+    if len(targets) < 2:
+        raise UsageError("versus needs at least two targets: A B (MODULE:CALLABLE each)")
+    parsed = parse_checks(checks)  # malformed checks fail before anything runs
+    fns = [load_object(t) for t in targets]
+    names = [t.partition(":")[2].rsplit(".", 1)[-1] for t in targets]
+    defaults = VersusOptions()
+    opts = VersusOptions(max_time=max_time if max_time is not None else defaults.max_time,
+                         warmup=warmup if warmup is not None else defaults.warmup)
+    result = versus(*fns, names=names, name=name, options=opts, clock=clock)
+    code = emit([apply_checks_keeping(result, parsed)], outputs)
+    if code == EXIT_USAGE:
+        err.print("[red]a check could not be evaluated (see above)[/]")
+    sys.exit(code)
