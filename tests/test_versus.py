@@ -127,3 +127,21 @@ def test_cli_versus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert result["metrics"]["ratio"]["value"] > 2
     res = runner.invoke(main, ["versus", "variants:plain"])
     assert res.exit_code == 2
+
+
+def test_ctrl_c_keeps_the_rounds_measured() -> None:
+    calls = {"n": 0}
+
+    def interrupting() -> None:
+        calls["n"] += 1
+        loop(5)
+        if calls["n"] == 3000:  # well into the timed rounds
+            raise KeyboardInterrupt
+
+    with pytest.raises(pg.Interrupted) as info:
+        pg.versus(k_calls, interrupting,
+                  options=pg.VersusOptions(max_time=30.0, warmup=0.0, round_time=1e-4))
+    (r,) = info.value.results
+    assert r.kind == "versus" and r.error is not None and "interrupted" in r.error
+    assert r.params["rounds"] >= 2
+    assert r.metrics["time.k_calls"].n == r.metrics["time.interrupting"].n == r.params["rounds"]

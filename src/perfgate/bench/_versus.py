@@ -33,7 +33,7 @@ import gc
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -80,8 +80,7 @@ def _names(fns: Sequence[Callable[..., Any]], names: Sequence[str] | None) -> li
         if len(out) != len(fns):
             raise UsageError(f"versus: {len(out)} names for {len(fns)} variants")
     else:
-        out = [str(getattr(f, "__qualname__", None) or getattr(f, "__name__", None) or repr(f))
-               for f in fns]
+        out = [str(getattr(f, "__name__", None) or type(f).__name__) for f in fns]
     seen: dict[str, int] = {}
     unique = []
     for n in out:
@@ -197,14 +196,26 @@ def versus(
                               ) from exc
     timer = time.thread_time if used == "cpu" else time.perf_counter
     variants = [_Variant(n, f, arg, timer) for n, f in zip(labels, fns, strict=True)]
+    label = name or " vs ".join(labels)
     try:
         for v in variants:
             v.warm_and_calibrate(opts)
         rounds = _rounds(variants, opts)
+    except KeyboardInterrupt as exc:
+        # Ctrl-C: the complete rounds measured so far are the result (and say so).
+        from perfgate.runner import Interrupted
+
+        done = min(len(v.samples) for v in variants)
+        for v in variants:
+            del v.samples[done:]
+        partial = (_result(label, variants, opts, done, used) if done >= 2 else
+                   Result(name=label, kind="versus", params={"variants": labels}))
+        raise Interrupted([replace(partial, error=f"interrupted (Ctrl-C) after {done} rounds")]
+                          ) from exc
     finally:
         for v in variants:
             v.caller.close()
-    result = _result(name or " vs ".join(labels), variants, opts, rounds, used)
+    result = _result(label, variants, opts, rounds, used)
     return apply_checks(result, parsed) if parsed else result
 
 

@@ -54,7 +54,12 @@ def versus_cmd(targets: tuple[str, ...], checks: tuple[str, ...], name: str | No
     defaults = VersusOptions()
     opts = VersusOptions(max_time=max_time if max_time is not None else defaults.max_time,
                          warmup=warmup if warmup is not None else defaults.warmup)
-    result = versus(*fns, names=names, name=name, options=opts, clock=clock)
+    from perfgate.runner import Interrupted
+
+    try:
+        result = versus(*fns, names=names, name=name, options=opts, clock=clock)
+    except Interrupted as exc:
+        sys.exit(emit(exc.results, outputs, interrupted=True))
     code = emit([apply_checks_keeping(result, parsed)], outputs)
     if code == EXIT_USAGE:
         err.print("[red]a check could not be evaluated (see above)[/]")
