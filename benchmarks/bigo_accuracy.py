@@ -40,9 +40,10 @@ import argparse
 import math
 import os
 import random
+import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import big_o
@@ -185,6 +186,12 @@ def held_out_run(case: str, clock: str, bias: float) -> tuple[str, str, str]:
                                                                  memory=False),
                  clock=clock)
     medians = [p["metrics"]["time"]["median"] for p in r.extra["by_size"]]
+    entry = r.extra["complexity"]["time"]
+    if entry["class"] not in (HELD_OUT[case][0], "inconclusive"):  # show why, for the record
+        errs = [(p["metrics"]["time"]["ci_low"], p["metrics"]["time"]["ci_high"])
+                for p in r.extra["by_size"]]
+        print(f"    [perfgate wrong on {case}: {entry['evidence']}; medians {medians}; "
+              f"CIs {errs}]", file=sys.stderr)
     own = []
     for n in sizes:
         arg = build(n)
@@ -206,12 +213,14 @@ def _held_line(tool: str, truth: str, tally: Counter[str], runs: int) -> str:
             f"wrong with confidence {wrong:>2}" + (f"  ({others})" if others else ""))
 
 
-def held_out(runs: int, clock: str, bias: float) -> None:
+def held_out(runs: int, clock: str, bias: float, only: Sequence[str] = ()) -> None:
     tools = ("perfgate", "big_O (same timings)", "big_O (own timing)")
     wrong = dict.fromkeys(tools, 0)
     total = 0
     print("held-out cases (true class; sizes): perfgate beside big_O")
     for case, (truth, _, _, sizes) in HELD_OUT.items():
+        if only and not any(word in case for word in only):
+            continue
         tallies: dict[str, Counter[str]] = {t: Counter() for t in tools}
         for _ in range(runs):
             for tool, cls in zip(tools, held_out_run(case, clock, bias), strict=True):
@@ -274,6 +283,8 @@ def main() -> None:
     ap.add_argument("--bias", type=float, default=1e-6, help="big_O's simplicity_bias")
     ap.add_argument("--held-out-only", action="store_true",
                     help="only the held-out cases (cache steps, noise, overheads, short ranges)")
+    ap.add_argument("--case", action="append", default=[],
+                    help="with --held-out-only: cases whose name contains this (repeatable)")
     args = ap.parse_args()
     try:
         load = f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
@@ -281,7 +292,7 @@ def main() -> None:
         load = "load unknown"
     if args.held_out_only:
         t0 = time.perf_counter()
-        held_out(args.runs, args.clock, args.bias)
+        held_out(args.runs, args.clock, args.bias, args.case)
         print(f"{load} at the end; {time.perf_counter() - t0:.0f} s")
         return
     e2e: dict[str, dict[str, Counter[str]]] = {"perfgate": {}, "big_O": {}}
