@@ -129,3 +129,20 @@ def test_a_sweep_is_compared_size_by_size(tmp_path: Path) -> None:
     short = pg.sweep(_spin, [200, 800], factory=False, name="grow", options=OPTS)
     rep2 = compare_resultsets(base, ResultSet(environment=Environment(), results=(short,)))
     assert "grow time[n=3200]" in rep2.missing
+
+
+def test_sweep_files_without_per_size_samples_compare_the_largest_size() -> None:
+    # Results written before sizes kept their rounds: the largest size (whose rounds are
+    # the top-level metric's) is compared; a median alone is not tested.
+    old = _sweep(None)
+    stripped = [{"n": p["n"], "metrics": {k: {kk: vv for kk, vv in d.items() if kk != "samples"}
+                                          for k, d in p["metrics"].items()}}
+                for p in old.extra["by_size"]]
+    from dataclasses import replace
+
+    legacy = replace(old, extra={**old.extra, "by_size": stripped})
+    rep = compare_resultsets(ResultSet(environment=Environment(), results=(legacy,)),
+                             ResultSet(environment=Environment(), results=(legacy,)))
+    assert [c.metric for c in rep.comparisons if c.metric.startswith("time[")] == [
+        "time[n=3200]"]
+    assert rep.comparisons[0].unit_of_analysis == "round"

@@ -228,13 +228,21 @@ def compared_metrics(result: Result) -> dict[str, Metric]:
         return dict(result.metrics)
     out: dict[str, Metric] = {}
     seen: set[str] = set()
+    top = by_size[-1].get("n") if isinstance(by_size[-1], Mapping) else None
     for point in by_size:
         n, ms = point.get("n"), point.get("metrics")
         if not isinstance(n, int) or not isinstance(ms, Mapping):
             continue
         for k, d in ms.items():
             seen.add(k)
-            out[size_metric(k, n)] = Metric.from_dict(d, f"{result.name} by_size n={n} {k}")
+            m = Metric.from_dict(d, f"{result.name} by_size n={n} {k}")
+            if m.kind == "distribution" and not m.samples:
+                # Files from before per-size samples: the largest size has them at the top
+                # level; the other sizes hold a median only and are not compared.
+                if n != top or k not in result.metrics:
+                    continue
+                m = result.metrics[k]
+            out[size_metric(k, n)] = m
     for k, m in result.metrics.items():  # run-wide metrics (n_plus_one) stay as they are
         if k not in seen:
             out[k] = m
