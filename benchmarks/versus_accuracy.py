@@ -16,6 +16,7 @@ import argparse
 import os
 import statistics
 import time
+from collections.abc import Callable
 
 import perfgate as pg
 
@@ -37,14 +38,15 @@ def k_plus_tenth() -> None:
     loop(110)
 
 
-def series(b: object, truth: float, runs: int, max_time: float, clock: str) -> str:
+def series(b: Callable[[], None], truth: float, runs: int, max_time: float, clock: str) -> str:
     opts = pg.VersusOptions(max_time=max_time, warmup=0.05)
     held = excluded_one = 0
     est, widths = [], []
     for _ in range(runs):
-        r = pg.versus(k_calls, b, names=["a", "b"], options=opts, clock=clock)  # type: ignore[arg-type]
+        r = pg.versus(k_calls, b, names=["a", "b"], options=opts, clock=clock)
         m = r.metrics["ratio"]
-        assert m.value is not None and m.ci_low is not None
+        assert m.value is not None
+        assert m.ci_low is not None
         assert m.ci_high is not None
         held += m.ci_low <= truth <= m.ci_high
         excluded_one += not (m.ci_low <= 1.0 <= m.ci_high)
