@@ -47,13 +47,49 @@ def test_known_classes_over_repeated_noisy_runs(cls: str) -> None:
     sizes = [30, 100, 300, 1000, 3000] if cls == "O(n^3)" else WIDE
     tally = _tally(MODELS[cls], sizes, noise=0.05, runs=60)
     assert set(tally) <= {cls, "inconclusive"}, tally  # never a wrong class
-    assert tally[cls] >= 55, tally
+    # n log n over four sizes with 5 % noise can also be a linear cost whose items got up
+    # to twice as dear, at one size or over a decade of sizes (a cache outgrown): a quarter
+    # of the runs say so.
+    assert tally[cls] >= (40 if cls == "O(n log n)" else 55), tally
 
 
-@pytest.mark.parametrize("cls", ["O(1)", "O(log n)", "O(n)", "O(n log n)", "O(n^2)"])
+@pytest.mark.parametrize("cls", ["O(1)", "O(log n)", "O(n)", "O(n^2)"])
 def test_three_sizes_low_noise(cls: str) -> None:
     tally = _tally(MODELS[cls], [10, 100, 1000], noise=0.02, runs=40)
     assert tally == Counter({cls: 40})
+
+
+def test_three_sizes_cannot_tell_n_log_n_from_a_cache_step() -> None:
+    # At three sizes n log n is exactly what a linear cost with one step in its cost per
+    # item looks like: the answer names both, and a check both satisfy still passes.
+    n = np.array([10.0, 100.0, 1000.0])
+    y = MODELS["O(n log n)"](n)
+    c = classify_complexity(n, y, [0.02 * v for v in y])
+    assert c.cls == "inconclusive" and set(c.candidates) == {"O(n)", "O(n log n)"}
+    r = Result(name="s", kind="sweep", extra={"complexity": {"time": c.to_dict()}})
+    [ok] = apply_checks(r, [parse_check("complexity <= O(n log n)")]).verdicts
+    assert ok.status == "pass"
+
+
+def _cache_step_result() -> Result:
+    # The case: a linear dict-building loop at 100/1000/10000 items whose cost per
+    # item steps 153 → 205 ns (power law n^1.06); it used to be O(n log n), failing O(n).
+    n = np.array([100.0, 1000.0, 10_000.0])
+    y = n * np.array([153e-9, 156e-9, 205e-9])
+    c = classify_complexity(n, y, [0.005 * v for v in y])
+    return Result(name="s", kind="sweep", extra={"complexity": {"time": c.to_dict()}})
+
+
+def test_a_cache_step_at_three_sizes_does_not_fail_a_linear_limit() -> None:
+    r = _cache_step_result()
+    entry = r.extra["complexity"]["time"]
+    assert entry["class"] == "inconclusive"
+    assert set(entry["candidates"]) >= {"O(n)", "O(n log n)"}
+    assert max(entry["suggested_sizes"]) > 10_000  # the sizes that would decide it
+    [v] = apply_checks(r, [parse_check("complexity <= O(n)")]).verdicts
+    assert v.status == "inconclusive", v.evidence
+    [w] = apply_checks(r, [parse_check("complexity <= O(n^2)")]).verdicts
+    assert w.status == "pass"
 
 
 def test_exponential() -> None:
@@ -85,10 +121,15 @@ def test_narrow_range_is_inconclusive_and_suggests_sizes() -> None:
     assert c.cls == "inconclusive"
     assert {"O(n)", "O(n log n)"} <= set(c.candidates)  # every class the data allows
     assert c.suggested_sizes is not None and max(c.suggested_sizes) > 1200 * 2
-    # The suggested range does decide it.
-    m = np.array(c.suggested_sizes, dtype=float)
-    y2 = 1e-8 * m * np.log(m)
-    assert classify_complexity(m, y2, [0.05 * v for v in y2]).cls == "O(n log n)"
+    # Following the suggestions decides it: first the noise, then a possible cache step
+    # (telling n log n from n with a step needs the range to go past n² of the start).
+    for _ in range(2):
+        m = np.array(c.suggested_sizes, dtype=float)
+        y2 = 1e-8 * m * np.log(m)
+        c = classify_complexity(m, y2, [0.05 * v for v in y2])
+        if c.conclusive:
+            break
+    assert c.cls == "O(n log n)"
 
 
 def test_two_sizes_are_inconclusive() -> None:

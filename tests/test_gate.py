@@ -92,3 +92,62 @@ def test_ctrl_c_reports_the_pairs_already_measured(repo: Path, tmp_path: Path) -
     (c,) = doc["comparisons"]
     assert c["n_base"] == c["n_current"] == 1
     assert git(repo, "worktree", "list").count("\n") == 1  # the worktree is still removed
+
+
+SUITE_BASE = '''
+import perfgate as pg
+
+
+def spin(k):
+    s = 0
+    for i in range(k):
+        s += i
+    return s
+
+
+@pg.bench()
+def importer():
+    with pg.phase("parse"):
+        spin(300)
+    with pg.phase("coverage"):
+        spin(COVERAGE)
+
+
+@pg.bench(sizes=[100, 400])
+def grow(n):
+    return lambda: spin(n * (FACTOR if n == 400 else 1))
+'''
+
+
+@pytest.mark.slow
+def test_gate_keeps_phases_and_measures_every_sweep_size(repo: Path) -> None:
+    (repo / "perf_imp.py").write_text(
+        SUITE_BASE.replace("COVERAGE", "300").replace("FACTOR", "1"))
+    git(repo, "add", ".")
+    git(repo, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "suite")
+    # Working tree: the coverage phase 5× dearer, and the sweep 3× dearer at n=400 only.
+    (repo / "perf_imp.py").write_text(
+        SUITE_BASE.replace("COVERAGE", "1500").replace("FACTOR", "3"))
+    # 12 pairs: with 8 the signed-rank test cannot reach alpha / 7 at any look.
+    code, output = gate("--against", "HEAD", "perf_imp.py", "--max-pairs", "12",
+                        "--budget", "300", "--process-time", "0.01", "--json", "g.json")
+    assert code == 1, output
+    doc = json.loads((repo / "g.json").read_text())
+    by = {(c["name"], c["metric"]): c for c in doc["comparisons"]}
+    assert set(by) >= {("importer", "time"), ("importer", "time.parse"),
+                       ("importer", "time.coverage"), ("grow", "time[n=100]"),
+                       ("grow", "time[n=400]")}
+    cov = by[("importer", "time.coverage")]
+    assert cov["status"] == "regression" and cov["level"] == "fail" and cov["ratio"] > 3
+    assert cov["threshold"] == "5%"
+    big = by[("grow", "time[n=400]")]
+    assert big["status"] == "regression" and big["level"] == "fail" and big["ratio"] > 2
+    assert by[("grow", "time[n=100]")]["ratio"] < big["ratio"] / 1.5
+    assert "time[n=" in output  # the terminal table shows the size (not eaten as markup)
+
+
+def test_gate_threshold_matching_nothing_exits_2(repo: Path) -> None:
+    code, output = gate("--against", "HEAD", "mod:f", "--max-pairs", "2",
+                        "--process-time", "0.005", "--threshold", "time.nosuch=5%")
+    assert code == 2, output
+    assert "matches no benchmark" in output

@@ -70,3 +70,38 @@ def test_errors_are_reported_not_raised(tree: Path, capsys: pytest.CaptureFixtur
     assert "ValueError: nope" in str(out["errors"]["boom"])
     assert "ModuleNotFoundError" in str(out["errors"]["nosuchmod:f"])
     assert out["results"] == {}
+
+
+PHASED = '''
+import perfgate as pg
+
+
+@pg.bench()
+def phased():
+    with pg.phase("parse"):
+        sum(range(50))
+    with pg.phase("coverage"):
+        sum(range(200))
+
+
+@pg.bench(sizes=[10, 40])
+def grow(n):
+    data = list(range(n))
+    return lambda: sorted(data)
+'''
+
+
+def test_phases_and_sweep_sizes(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tree / "perf_phased.py").write_text(PHASED)
+    out = run_worker(tree, ["perf_phased.py"], capsys)
+    assert out["errors"] == {}
+    res: dict[str, dict[str, object]] = out["results"]  # type: ignore[assignment]
+    assert set(res) == {"phased", "grow[n=10]", "grow[n=40]"}
+    ph = res["phased"]
+    phases: dict[str, list[float]] = ph["phases"]  # type: ignore[assignment]
+    samples: list[float] = ph["samples"]  # type: ignore[assignment]
+    assert set(phases) == {"parse", "coverage"}
+    # Same rounds, same clock: the phases of a round never exceed its total.
+    for i, total in enumerate(samples):
+        assert phases["parse"][i] + phases["coverage"][i] <= total * 1.0001
+    assert res["grow[n=40]"]["bench"] == "grow" and res["grow[n=40]"]["size"] == 40

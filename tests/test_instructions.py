@@ -13,10 +13,10 @@ from typing import NoReturn
 import pytest
 from click.testing import CliRunner
 
+from perfgate._api import bench_callable
 from perfgate._errors import UsageError
 from perfgate.analysis.compare import compare_resultsets
 from perfgate.bench import BenchOptions
-from perfgate.bench._engine import bench_callable
 from perfgate.bench._instructions import count_instructions, measure_targets
 from perfgate.cli import main
 from perfgate.model import Environment, Metric, Result, ResultSet

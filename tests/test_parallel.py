@@ -53,3 +53,25 @@ def test_bad_arguments() -> None:
         pg.parallel(_spin, workers=0)
     with pytest.raises(pg.UsageError):
         pg.parallel(_spin, mode="fibers")  # type: ignore[arg-type]
+
+
+def test_speedup_ci_never_exceeds_the_worker_count() -> None:
+    from perfgate.bench._parallel import speedup_ci, trial_speedup
+
+    # A disturbed sequential trial (100 ops/s while each contended worker ran at ~500)
+    # would give a speedup of 10 for 2 workers as a plain ratio; the uncontended reference
+    # is the fastest rate seen, so each trial stays ≤ 2.
+    trials = [trial_speedup(100.0, [500.0, 480.0]), trial_speedup(1000.0, [600.0, 650.0]),
+              trial_speedup(900.0, [880.0, 870.0]), trial_speedup(300.0, [700.0, 710.0])]
+    assert all(0 < t <= 2 for t in trials)
+    est, lo, hi = speedup_ci(trials)
+    assert lo <= est <= hi <= 2.0
+    assert trial_speedup(1000.0, [1000.0, 1000.0]) == 2.0
+
+
+@pytest.mark.slow
+def test_real_speedup_interval_is_bounded_by_the_workers() -> None:
+    r = pg.parallel(_spin, workers=2, duration=0.05, trials=6)
+    s = r.metrics["speedup"]
+    assert s.ci_high is not None and s.ci_high <= 2.0
+    assert len(r.extra["speedup_per_trial"]) == 6

@@ -68,7 +68,9 @@ def test_engine_classifies_over_repeated_noisy_runs(cls: str) -> None:
     for seed in range(12):
         tally[fake_sweep(cost, sizes, seed).extra["complexity"]["time"]["class"]] += 1
     assert set(tally) <= {cls, "inconclusive"}, tally
-    assert tally[cls] >= 9, tally
+    # n log n over four sizes with 8 % drift between them is also a linear cost that got
+    # dearer per item at one size (a cache outgrown): often inconclusive, never wrong.
+    assert tally[cls] >= (4 if cls == "O(n log n)" else 9), tally
 
 
 def test_result_shape_and_json_round_trip() -> None:
@@ -79,7 +81,9 @@ def test_result_shape_and_json_round_trip() -> None:
     assert [p["n"] for p in r.extra["by_size"]] == sizes
     for p in r.extra["by_size"]:
         assert {"time", "per_item"} <= set(p["metrics"])
-        assert "samples" not in p["metrics"]["time"]  # only the headline keeps samples
+        # Time keeps its rounds at every size (compare tests each size); others do not.
+        assert len(p["metrics"]["time"]["samples"]) == 15
+        assert "samples" not in p["metrics"]["per_item"]
     top = r.extra["by_size"][-1]["metrics"]["time"]["median"]
     assert r.metrics["time"].median == pytest.approx(top)  # headline = largest size
     assert r.metrics["per_item"].value == pytest.approx(top / sizes[-1])
@@ -325,3 +329,19 @@ def test_real_workloads(cls: str) -> None:
         if got["class"] == cls:
             return
     pytest.fail(f"never decided {cls}: {seen}")
+
+
+def _dict_with_a_cache_step(n: int) -> dict[int, int]:
+    # Linear, but each item costs ~1.34× more from 5,000 items on (a cache outgrown).
+    extra = n // 3 if n >= 5000 else 0
+    return {i: i for i in range(n + extra)}
+
+
+def test_real_three_size_linear_cost_with_a_cache_step_does_not_fail_linear() -> None:
+    r = pg.sweep(_dict_with_a_cache_step, [100, 1000, 10_000], factory=False,
+                 options=BenchOptions(max_time=0.05, warmup=0.005, memory=False))
+    [v] = pg.apply_checks(r, [pg.parse_check("complexity <= O(n)")]).verdicts
+    assert v.status in ("pass", "inconclusive"), v.evidence
+    got = r.extra["complexity"]["time"]
+    if v.status == "inconclusive":
+        assert "O(n)" in got["candidates"] and got["suggested_sizes"]

@@ -55,6 +55,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "Spec": ("perfgate.spec", "Spec"),
     "SweepSpec": ("perfgate.spec", "SweepSpec"),
     "Verdict": ("perfgate.model", "Verdict"),
+    "VersusOptions": ("perfgate.bench._versus", "VersusOptions"),
     "apply_checks": ("perfgate.analysis.checks", "apply_checks"),
     "bench": ("perfgate.suite", "bench"),
     "bench_callable": ("perfgate._api", "bench_callable"),
@@ -88,12 +89,14 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "scenario": ("perfgate.suite", "scenario"),
     "sweep": ("perfgate._api", "sweep"),
     "trend_verdict": ("perfgate.analysis.trend", "trend_verdict"),
+    "VersusSpec": ("perfgate.spec", "VersusSpec"),
+    "versus": ("perfgate._api", "versus"),
     "wrap_connection": ("perfgate.probes", "wrap"),
     "write_json": ("perfgate.model", "write_json"),
 }
 
 if _TYPE_CHECKING:
-    from perfgate._api import bench_callable, burst, load, parallel, sweep
+    from perfgate._api import bench_callable, burst, load, parallel, sweep, versus
     from perfgate._errors import Interrupted
     from perfgate.analysis.changepoints import Change, detect_changes
     from perfgate.analysis.checks import Check, apply_checks, evaluate, parse_check
@@ -103,6 +106,7 @@ if _TYPE_CHECKING:
     from perfgate.analysis.trend import trend_verdict
     from perfgate.bench import BenchOptions, BurstOutcome, Label, phase
     from perfgate.bench._instructions import count_instructions
+    from perfgate.bench._versus import VersusOptions
     from perfgate.env import collect as collect_environment
     from perfgate.load import HttpClient, Request, Response, closed, expect, open
     from perfgate.load import closed as closed_model
@@ -126,7 +130,15 @@ if _TYPE_CHECKING:
     )
     from perfgate.probes import wrap as wrap_connection
     from perfgate.runner import run, run_all, run_specs
-    from perfgate.spec import BenchSpec, BurstSpec, LoadSpec, ParallelSpec, Spec, SweepSpec
+    from perfgate.spec import (
+        BenchSpec,
+        BurstSpec,
+        LoadSpec,
+        ParallelSpec,
+        Spec,
+        SweepSpec,
+        VersusSpec,
+    )
     from perfgate.store import open_store
     from perfgate.suite import bench, burst_case, discover, parallel_case, scenario
 
@@ -192,6 +204,8 @@ __all__ = [
     "UnknownMetricError",
     "UsageError",
     "Verdict",
+    "VersusOptions",
+    "VersusSpec",
     "__version__",
     "apply_checks",
     "bench",
@@ -226,6 +240,7 @@ __all__ = [
     "scenario",
     "sweep",
     "trend_verdict",
+    "versus",
     "wrap_connection",
     "write_json",
 ]

@@ -14,6 +14,7 @@ from perfgate.analysis.checks import Check
 from perfgate.bench._burst import BurstOutcome
 from perfgate.bench._calls import NO_ARG
 from perfgate.bench._engine import BenchOptions, Progress
+from perfgate.bench._versus import NONE, VersusOptions
 from perfgate.load._api import StageSpec, make_executor
 from perfgate.load._executors import Executor
 from perfgate.load._run import LiveStats
@@ -25,11 +26,12 @@ from perfgate.spec import (
     LoadSpec,
     ParallelSpec,
     SweepSpec,
+    VersusSpec,
     parse_checks_for,
     sizes_of,
 )
 
-__all__ = ["bench_callable", "burst", "load", "parallel", "sweep"]
+__all__ = ["bench_callable", "burst", "load", "parallel", "sweep", "versus"]
 
 Checks = Iterable[str | Check] | str
 
@@ -123,10 +125,13 @@ def burst(
     name: str | None = None,
     checks: Checks = (),
     timeout: float = 60.0,
+    setup: Callable[[int], Any] | None = None,
 ) -> BurstOutcome:
-    """Call ``fn`` n times at once (behind a barrier); ``args``: one argument per call."""
+    """Call ``fn`` n times at once (behind a barrier); ``args``: one argument per call, or
+    ``setup(i)`` (before the barrier, untimed) gives call i's."""
     spec = BurstSpec(name=_label(fn, name), fn=fn, n=n,
                      args=tuple(args) if args is not None else None, timeout=timeout,
+                     setup=setup,
                      checks=parse_checks_for(checks, "burst"))
     listener = _Progress()
     result = run(spec, listener)
@@ -159,6 +164,25 @@ def parallel(
 
         raise TargetError(result.error)
     return result
+
+
+def versus(
+    *fns: Callable[..., Any],
+    names: Sequence[str] | None = None,
+    arg: Any = NONE,
+    name: str | None = None,
+    checks: Checks = (),
+    options: VersusOptions | None = None,
+    clock: Literal["auto", "wall", "cpu"] = "auto",
+) -> Result:
+    """Time two or more callables side by side in alternating rounds (the first is the
+    baseline): ``ratio`` and ``overhead`` per call with CIs; checks such as
+    ``"overhead < 5ms"``, ``"ratio < 1.1"`` (docs/benchmarks.md)."""
+    label = name or " vs ".join(names or [_label(f, None) for f in fns])
+    spec = VersusSpec(name=label, fns=tuple(fns), names=tuple(names) if names else None,
+                      arg=arg, options=options or VersusOptions(), clock=clock,
+                      checks=parse_checks_for(checks, "versus"))
+    return run(spec)
 
 
 def load(

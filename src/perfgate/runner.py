@@ -23,7 +23,15 @@ from perfgate._errors import Interrupted, PerfgateError
 from perfgate.analysis.checks import judge
 from perfgate.analysis.derived import with_derived
 from perfgate.model import Result
-from perfgate.spec import BenchSpec, BurstSpec, LoadSpec, ParallelSpec, Spec, SweepSpec
+from perfgate.spec import (
+    BenchSpec,
+    BurstSpec,
+    LoadSpec,
+    ParallelSpec,
+    Spec,
+    SweepSpec,
+    VersusSpec,
+)
 
 __all__ = [
     "QUIET",
@@ -117,7 +125,8 @@ def _sweep(spec: SweepSpec, lst: Listener, clock: Clock | None) -> Result:
 def _burst(spec: BurstSpec, lst: Listener, clock: Clock | None) -> Result:
     from perfgate.bench._burst import burst
 
-    outcome = burst(spec.fn, spec.n, args=spec.args, name=spec.name, timeout=spec.timeout)
+    outcome = burst(spec.fn, spec.n, args=spec.args, name=spec.name, timeout=spec.timeout,
+                    setup=spec.setup)
     keep = getattr(lst, "artifact", None)
     if keep is not None:
         keep(outcome.values)
@@ -132,6 +141,13 @@ def _parallel(spec: ParallelSpec, lst: Listener, clock: Clock | None) -> Result:
                         trials=spec.trials, name=spec.name)
     except PerfgateError as exc:
         return _failed(spec, str(exc))
+
+
+def _versus(spec: VersusSpec, lst: Listener, clock: Clock | None) -> Result:
+    from perfgate.bench._versus import versus
+
+    return versus(*spec.fns, names=spec.names, arg=spec.arg, name=spec.name,
+                  options=spec.options, clock=spec.clock)
 
 
 def _load(spec: LoadSpec, lst: Listener, clock: Clock | None) -> Result:
@@ -161,6 +177,7 @@ _ENGINES: dict[type[Spec], Callable[[Any, Listener, Clock | None], Result]] = {
     BurstSpec: _burst,
     ParallelSpec: _parallel,
     LoadSpec: _load,
+    VersusSpec: _versus,
 }
 
 

@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Literal
 from perfgate._errors import UsageError
 from perfgate.analysis.checks import Check, parse_check, validate_units
 from perfgate.bench._engine import BenchOptions
+from perfgate.bench._versus import NONE, VersusOptions
 from perfgate.load._executors import Executor
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "ParallelSpec",
     "Spec",
     "SweepSpec",
+    "VersusSpec",
     "parse_checks_for",
 ]
 
@@ -106,18 +108,21 @@ class SweepSpec(Spec):
 @dataclass(frozen=True, kw_only=True)
 class BurstSpec(Spec):
     """``n`` calls released at once behind a barrier; outcomes counted. ``args``: one
-    argument per call."""
+    argument per call; or ``setup(i)``, called before the barrier, gives call i's."""
 
     kind: ClassVar[str] = "burst"
     fn: Callable[..., Any]
     n: int = 10
     args: tuple[Any, ...] | None = None
+    setup: Callable[[int], Any] | None = None  # setup(i): call i's argument, untimed
     timeout: float = 60.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.n < 1:
             raise UsageError("a burst needs n ≥ 1")
+        if self.args is not None and self.setup is not None:
+            raise UsageError("burst: give args or setup, not both")
         if self.args is not None and len(self.args) != self.n:
             raise UsageError(f"burst: {len(self.args)} args for n={self.n} calls")
 
@@ -139,6 +144,24 @@ class ParallelSpec(Spec):
             raise UsageError("parallel: need workers ≥ 1, trials ≥ 1, duration > 0")
         if self.mode not in ("thread", "process"):
             raise UsageError(f"parallel: mode must be 'thread' or 'process', not {self.mode!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class VersusSpec(Spec):
+    """Two or more callables timed side by side in alternating rounds; the first is the
+    baseline (``ratio``, ``overhead`` against it). ``arg``: the value every variant gets."""
+
+    kind: ClassVar[str] = "versus"
+    fns: tuple[Callable[..., Any], ...]
+    names: tuple[str, ...] | None = None
+    arg: Any = NONE
+    options: VersusOptions = field(default_factory=VersusOptions)
+    clock: Literal["auto", "wall", "cpu"] = "auto"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if len(self.fns) < 2:
+            raise UsageError("versus: give at least two callables to compare")
 
 
 @dataclass(frozen=True, kw_only=True)

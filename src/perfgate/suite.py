@@ -112,15 +112,17 @@ def bench(
 def burst_case(
     fn: F | None = None, *, n: int = 10, name: str | None = None,
     checks: Sequence[str] | str = (), timeout: float = 60.0,
+    setup: Callable[[int], Any] | None = None,
 ) -> Any:
-    """Mark a function as a burst: n calls released at once, outcomes counted."""
+    """Mark a function as a burst: n calls released at once, outcomes counted
+    (``setup(i)``, untimed, gives call i its argument)."""
     parsed = parse_checks_for(checks, "burst")
     if n < 1:
         raise UsageError("burst: n must be ≥ 1")
 
     def deco(f: F) -> F:
         return attach(f, BurstSpec(name=name or f.__name__, fn=f, checks=parsed, n=n,
-                                   timeout=timeout))
+                                   timeout=timeout, setup=setup))
 
     return deco(fn) if fn is not None else deco
 

@@ -174,12 +174,15 @@ class Perf:
         checks: Iterable[str] = (),
         name: str | None = None,
         timeout: float = 60.0,
+        setup: Callable[[int], Any] | None = None,
     ) -> BurstOutcome:
-        """``n`` calls of ``fn`` released at once; ``outcome.counts``, ``outcome.check(...)``."""
+        """``n`` calls of ``fn`` released at once; ``outcome.counts``, ``outcome.check(...)``.
+        ``setup(i)`` (untimed, before the barrier) gives call i its argument."""
         from perfgate._api import burst
 
         parsed = _parse(checks, "burst")
-        outcome = burst(fn, n, args=args, name=self._name(fn, name), timeout=timeout)
+        outcome = burst(fn, n, args=args, name=self._name(fn, name), timeout=timeout,
+                        setup=setup)
         outcome.result = dataclasses.replace(
             outcome.result, extra={**outcome.result.extra, "test": self.nodeid}
         )

@@ -69,6 +69,7 @@ KNOWN_UNITS = {
     "latency": "s", "service_time": "s", "requests": "1", "errors": "1", "dropped": "1",
     "error_rate": "1", "rps": "1/s", "rss_growth": "B/s", "queries": "1", "n_plus_one": "1",
     "speedup": "1", "efficiency": "1", "http_calls": "1", "cache_calls": "1",
+    "success_rate": "1", "ratio": "1", "overhead": "s",
 }
 # Counted by a probe, with sub-counts named ``<probe>.<what>`` (``http_calls.POST``): a
 # sub-count that is absent is zero when its probe ran, unknown when it did not.
@@ -301,8 +302,8 @@ def parse_check(text: str) -> Check:
             raise sc.error("a complexity class is compared with 'complexity', not here", vpos)
         n = sc.number()
         mult, unit, upos = sc.unit()
-        limit = n * mult
         percent = text[upos:sc.pos].strip() == "%"
+        limit = n / 100 if percent else n * mult  # 95 / 100 == 0.95; 95 * 0.01 is above it
     warn: float | None = None
     warn_unit = ""
     if sc.peek() == ",":

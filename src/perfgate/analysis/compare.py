@@ -36,11 +36,18 @@ The method (docs/history.md has the reasoning):
   is never reported as a regression nor the reverse.
 - **Levels.** A regression whose estimate reaches the fail threshold is ``fail`` (exit 1);
   one below it, or above the warn level, is ``warn``; everything else is ``ok``.
+- **What is compared.** ``time``, every phase ``time.<phase>`` and every metric a threshold
+  names; a sweep at every size measured on both sides, as ``time[n=1000]``,
+  ``time.parse[n=1000]`` … (:func:`compared_metrics`). A metric's threshold is the most
+  specific that applies (:func:`metric_family`): ``time.parse[n=1000]``, then
+  ``time.parse``, then ``time`` — so ``time=5%`` gates phases and sizes too unless they
+  have their own; ``*`` wildcards (``time.*=10%``) match names.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -50,7 +57,7 @@ from numpy.typing import NDArray
 from scipy import stats as _st
 
 from perfgate._errors import ResultFormatError, UsageError
-from perfgate.model import Metric, ResultSet
+from perfgate.model import Metric, Result, ResultSet
 from perfgate.units import format_value, parse_unit
 
 __all__ = [
@@ -60,15 +67,22 @@ __all__ = [
     "Comparison",
     "RunNoise",
     "Threshold",
+    "base_metric",
     "compare_metrics",
     "compare_resultsets",
     "compare_samples",
+    "compared_metrics",
     "finish",
     "hodges_lehmann_paired",
     "hodges_lehmann_unpaired",
     "holm",
+    "metric_family",
     "parse_threshold",
     "run_noise",
+    "size_metric",
+    "threshold_for",
+    "threshold_matches",
+    "unmatched_thresholds",
     "with_run_noise",
 ]
 
@@ -130,9 +144,16 @@ def _amount(text: str, where: str) -> tuple[float, bool]:
 
 def parse_threshold(text: str, where: str = "threshold") -> tuple[str, Threshold]:
     """Parse ``[BENCH:]METRIC=FAIL [warn WARN]``: ``time=5%``, ``time=5% warn 2%``,
-    ``parse_orders:time=10%``, ``alloc_bytes=0``. Returns (key, Threshold), key being
-    ``METRIC`` or ``BENCH:METRIC``."""
-    key, sep, rest = text.partition("=")
+    ``parse_orders:time=10%``, ``alloc_bytes=0``, ``time.*=10%``, ``time[n=1000]=3%``.
+    Returns (key, Threshold), key being ``METRIC`` or ``BENCH:METRIC``; ``*`` in either
+    part matches any run of characters."""
+    depth, cut = 0, -1
+    for i, ch in enumerate(text):  # the first '=' outside brackets: time[n=1000]=10%
+        depth += (ch == "[") - (ch == "]")
+        if ch == "=" and depth == 0:
+            cut = i
+            break
+    key, sep, rest = (text[:cut], "=", text[cut + 1:]) if cut >= 0 else (text, "", "")
     key = key.strip()
     if not sep or not key or not rest.strip():
         raise UsageError(f"{where} {text!r}: expected METRIC=AMOUNT, e.g. time=5%")
@@ -148,9 +169,101 @@ def parse_threshold(text: str, where: str = "threshold") -> tuple[str, Threshold
     return key, Threshold(fail, warn, rel or fail == 0, rest.strip())
 
 
-def _threshold_for(thresholds: Mapping[str, Threshold], bench: str, metric: str
-                   ) -> Threshold | None:
-    return thresholds.get(f"{bench}:{metric}") or thresholds.get(metric)
+def size_metric(metric: str, n: int) -> str:
+    """The name of ``metric`` at one size of a sweep: ``time[n=1000]``."""
+    return f"{metric}[n={n}]"
+
+
+def base_metric(metric: str) -> str:
+    """``time.parse[n=1000]`` → ``time.parse``: the metric a per-size name measures."""
+    head, sep, _ = metric.partition("[n=")
+    return head if sep and metric.endswith("]") else metric
+
+
+def metric_family(metric: str) -> list[str]:
+    """The names whose threshold governs ``metric``, most specific first:
+    ``time.parse[n=1000]`` → ``time.parse[n=1000]``, ``time.parse``, ``time``. So the
+    threshold of ``time`` applies to its phases and to every size unless one is given."""
+    out = [metric]
+    name = base_metric(metric)
+    while True:
+        if name not in out:
+            out.append(name)
+        if "." not in name:
+            return out
+        name = name.rsplit(".", 1)[0]
+
+
+def _glob(pattern: str, text: str) -> bool:
+    """``*`` matches any run of characters; everything else (``[``, ``.``) is literal."""
+    if "*" not in pattern:
+        return pattern == text
+    rx = ".*".join(re.escape(part) for part in pattern.split("*"))
+    return re.fullmatch(rx, text) is not None
+
+
+def threshold_matches(key: str, bench: str, metric: str) -> bool:
+    """Whether the threshold ``key`` (``METRIC`` or ``BENCH:METRIC``, ``*`` wildcards)
+    applies to ``metric`` of ``bench``."""
+    b, sep, m = key.rpartition(":")
+    if sep and not _glob(b, bench):
+        return False
+    return any(_glob(m, name) for name in metric_family(metric))
+
+
+def threshold_for(thresholds: Mapping[str, Threshold], bench: str, metric: str
+                  ) -> Threshold | None:
+    """The threshold governing ``metric`` of ``bench``: the most specific that applies."""
+    for name in metric_family(metric):
+        exact = thresholds.get(f"{bench}:{name}") or thresholds.get(name)
+        if exact is not None:
+            return exact
+        for bench_first in (True, False):
+            for key, th in thresholds.items():
+                b, sep, m = key.rpartition(":")
+                if bool(sep) == bench_first and "*" in key and (
+                        not sep or _glob(b, bench)) and _glob(m, name):
+                    return th
+    return None
+
+
+_threshold_for = threshold_for
+
+
+def unmatched_thresholds(keys: Iterable[str], present: Iterable[tuple[str, str]]
+                         ) -> list[str]:
+    """The threshold keys that apply to no (benchmark, metric) pair of ``present``."""
+    pairs = list(present)
+    return [k for k in keys if not any(threshold_matches(k, b, m) for b, m in pairs)]
+
+
+def compared_metrics(result: Result) -> dict[str, Metric]:
+    """The metrics of a result as a comparison sees them: a sweep's at every size
+    (``time[n=100]``, ``time.parse[n=100]`` …) instead of its largest size alone."""
+    by_size = result.extra.get("by_size") if result.kind == "sweep" else None
+    if not isinstance(by_size, list) or not by_size:
+        return dict(result.metrics)
+    out: dict[str, Metric] = {}
+    seen: set[str] = set()
+    top = by_size[-1].get("n") if isinstance(by_size[-1], Mapping) else None
+    for point in by_size:
+        n, ms = point.get("n"), point.get("metrics")
+        if not isinstance(n, int) or not isinstance(ms, Mapping):
+            continue
+        for k, d in ms.items():
+            seen.add(k)
+            m = Metric.from_dict(d, f"{result.name} by_size n={n} {k}")
+            if m.kind == "distribution" and not m.samples:
+                # Files from before per-size samples: the largest size has them at the top
+                # level; the other sizes hold a median only and are not compared.
+                if n != top or k not in result.metrics:
+                    continue
+                m = result.metrics[k]
+            out[size_metric(k, n)] = m
+    for k, m in result.metrics.items():  # run-wide metrics (n_plus_one) stay as they are
+        if k not in seen:
+            out[k] = m
+    return out
 
 
 # ----------------------------------------------------------------- statistics
@@ -591,10 +704,12 @@ def compare_metrics(name: str, base: Mapping[str, Metric], current: Mapping[str,
     by a threshold (or exactly ``metrics`` when given)."""
     if metrics is None:
         wanted = [k for k in current if k in base and (
-            k in ("time", "latency") or k.startswith("time.")
+            base_metric(k) in ("time", "latency") or k.startswith("time.")
             or _threshold_for(thresholds, name, k) is not None)]
     else:
-        wanted = [k for k in metrics if k in base and k in current]
+        chosen = set(metrics)
+        wanted = [k for k in current if k in base
+                  and (k in chosen or base_metric(k) in chosen)]
     out = []
     for k in wanted:
         bm, cm = base[k], current[k]
@@ -629,14 +744,18 @@ def compare_resultsets(base: ResultSet, current: ResultSet, *,
     base_by = {r.name: r for r in base.results if r.error is None}
     raw: list[Comparison] = []
     metric_list = list(metrics) if metrics is not None else None
+    one_side: list[str] = []
     for r in current.results:
         b = base_by.get(r.name)
         if b is None or r.error is not None:
             continue
-        raw.extend(compare_metrics(r.name, b.metrics, r.metrics, th, metric_list))
+        bm, cm = compared_metrics(b), compared_metrics(r)
+        one_side.extend(f"{r.name} {k}" for k in sorted(set(bm) ^ set(cm))
+                        if "[n=" in k and base_metric(k) == "time")
+        raw.extend(compare_metrics(r.name, bm, cm, th, metric_list))
     if noise:
         raw = [with_run_noise(c, noise.get((c.name, c.metric))) for c in raw]
     cur_names = {r.name for r in current.results}
-    missing = tuple(sorted(cur_names.symmetric_difference(base_by)))
+    missing = tuple(sorted(cur_names.symmetric_difference(base_by))) + tuple(one_side)
     return CompareReport(tuple(finish(raw, alpha, min_effect)), alpha, min_effect,
                          base_label, current_label, missing)

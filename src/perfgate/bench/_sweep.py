@@ -163,6 +163,10 @@ def _strip(m: Metric) -> Metric:
     return replace(m, samples=None) if m.samples is not None else m
 
 
+def _timing(name: str) -> bool:
+    return name == "time" or name.startswith("time.")
+
+
 def _per_item(t: Metric, n: int) -> Metric | None:
     if t.median is None:
         return None
@@ -293,8 +297,10 @@ def _result(
     calls: bool = False,
 ) -> Result:
     sizes = [n for n, _, _ in points]
+    # Time and phase samples stay at every size: `perfgate compare` tests each size.
     by_size = [
-        {"n": n, "metrics": {k: _strip(m).to_dict() for k, m in ms.items()}}
+        {"n": n, "metrics": {k: (m if _timing(k) else _strip(m)).to_dict()
+                             for k, m in ms.items()}}
         for n, ms, _ in points
     ]
     complexity: dict[str, Any] = {}

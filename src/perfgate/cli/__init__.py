@@ -16,6 +16,7 @@ from perfgate.cli._import import import_cmd
 from perfgate.cli._load import load_cmd
 from perfgate.cli._report import report_cmd
 from perfgate.cli._run import run_cmd
+from perfgate.cli._versus import versus_cmd
 
 __all__ = ["main"]
 
@@ -38,3 +39,4 @@ main.add_command(import_cmd)
 main.add_command(compare_cmd)
 main.add_command(load_cmd)
 main.add_command(report_cmd)
+main.add_command(versus_cmd)

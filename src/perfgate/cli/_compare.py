@@ -91,6 +91,28 @@ def _thresholds(cfg: Mapping[str, Any], cli: tuple[str, ...]) -> dict[str, Thres
     return out_
 
 
+def _cli_keys(cli: tuple[str, ...]) -> tuple[str, ...]:
+    from perfgate.analysis.compare import parse_threshold
+
+    return tuple(parse_threshold(text, "--threshold")[0] for text in cli)
+
+
+def _require_matches(cli: tuple[str, ...], base: ResultSet, cur: ResultSet) -> None:
+    """A --threshold that applies to no benchmark and metric of either run is a mistake
+    (a typo, or a phase that is not there): say so rather than gate nothing."""
+    from perfgate.analysis.compare import compared_metrics, unmatched_thresholds
+
+    present = {(r.name, k) for rs in (base, cur) for r in rs.results
+               for k in compared_metrics(r)}
+    bad = unmatched_thresholds(_cli_keys(cli), present)
+    if bad:
+        names = sorted({b for b, _ in present})
+        metrics = sorted({k for _, k in present if "[n=" not in k})
+        raise UsageError(f"--threshold {', '.join(repr(k) for k in bad)} matches no benchmark "
+                         f"and metric of these runs (benchmarks: {', '.join(names) or 'none'}; "
+                         f"metrics: {', '.join(metrics) or 'none'})")
+
+
 def _fraction(value: Any, what: str) -> float:
     text = str(value).strip()
     try:
@@ -159,7 +181,7 @@ def render(report: CompareReport) -> Table:
                 ratio += f" ({c.ci[0]:.3f}–{c.ci[1]:.3f})"
         level = Text({"fail": "FAIL", "warn": "warn", "ok": ""}[c.level],
                      style={"fail": "bold red", "warn": "yellow", "ok": ""}[c.level])
-        table.add_row(c.name, c.metric, format_value(c.base, c.unit),
+        table.add_row(Text(c.name), Text(c.metric), format_value(c.base, c.unit),
                       format_value(c.current, c.unit), ratio,
                       Text(c.status, style=_STYLE[c.status]), level)
     return table
@@ -177,9 +199,9 @@ def _emit(report: CompareReport, json_path: Path | None, junit: Path | None,
             out.print(f"[yellow]note:[/] {c.name} · {c.metric}: "
                       f"{c.evidence.partition('; ')[2] or c.evidence}")
     if report.missing:
-        out.print(f"[yellow]only on one side:[/] {', '.join(report.missing)}")
+        out.print(Text.assemble(("only on one side: ", "yellow"), ", ".join(report.missing)))
     for note in report.extra.get("gate", {}).get("disagreements", ()):
-        out.print(f"[yellow]counts and time disagree:[/] {note}")
+        out.print(Text.assemble(("counts and time disagree: ", "yellow"), str(note)))
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
@@ -210,12 +232,14 @@ def _emit(report: CompareReport, json_path: Path | None, junit: Path | None,
 def _gate(ref: str, targets: tuple[str, ...], cfg: Mapping[str, Any],
           thresholds: dict[str, Threshold], alpha: float, min_effect: float,
           budget: float | None, max_pairs: int | None, process_time: float | None,
-          hash_seed: int, measure: str = "time") -> CompareReport:
+          hash_seed: int, must_match: tuple[str, ...] = (),
+          measure: str = "time") -> CompareReport:
     from perfgate.gate import GateOptions, run_gate
 
     gcfg = cfg.get("gate", {}) if isinstance(cfg.get("gate", {}), Mapping) else {}
     kw: dict[str, Any] = {"alpha": alpha, "min_effect": min_effect, "thresholds": thresholds,
-                          "hash_seed": hash_seed, "measure": measure}
+                          "hash_seed": hash_seed, "must_match": must_match,
+                          "measure": measure}
     for name, value in (("budget", budget if budget is not None else gcfg.get("budget")),
                         ("max_pairs", max_pairs if max_pairs is not None
                          else gcfg.get("max_pairs")),
@@ -307,7 +331,7 @@ def compare_cmd(args: tuple[str, ...], ref: str | None, thresholds: tuple[str, .
 
             valgrind()  # before the worktree: missing valgrind is exit 2, not a failed worker
         report = _gate(ref, args, cfg, th, a, me, budget, max_pairs, process_time, hash_seed,
-                       measure)
+                       _cli_keys(thresholds), measure)
         current: ResultSet | None = None
     else:
         if len(args) != 2:
@@ -319,6 +343,7 @@ def compare_cmd(args: tuple[str, ...], ref: str | None, thresholds: tuple[str, .
         cur, cur_label = resolve_run(args[1], store_url)
         if measure == "instructions" and not metrics:
             metrics = ("instructions", "time")
+        _require_matches(thresholds, base, cur)
         report = compare_resultsets(base, cur, thresholds=th, alpha=a, min_effect=me,
                                     metrics=metrics or None, base_label=base_label,
                                     current_label=cur_label)

@@ -10,7 +10,9 @@
    repeats in every pair (identical code measured 2 % apart); drawing them per pair turns
    it into noise that the test accounts for. Every worker uses the same iterations per
    round (calibrated once).
-3. Each worker's median round time is one observation; the pairs' log-ratios are tested
+3. Each worker's median round time is one observation — of the total, and of each
+   ``pg.phase`` (timed in the same rounds) as ``time.<phase>``; a sweep is measured at
+   every size, compared as ``time[n=SIZE]``; the pairs' log-ratios are tested
    with Wilcoxon's signed-rank test and a Hodges-Lehmann CI (:mod:`perfgate.analysis.compare`),
    Holm-adjusted across benchmarks.
 4. Early stop: the data are analysed at fixed looks (after 8, 12, 16, 24, 32, 48 and 64
@@ -43,6 +45,9 @@ from perfgate.analysis.compare import (
     Threshold,
     compare_samples,
     finish,
+    size_metric,
+    threshold_for,
+    unmatched_thresholds,
 )
 
 __all__ = ["LOOKS", "GateOptions", "GateProgress", "git_root", "ref_worktree", "run_gate"]
@@ -64,6 +69,7 @@ class GateOptions:
     min_effect: float = 0.01
     hash_seed: int = 0  # seeds the per-pair PYTHONHASHSEED and padding draws
     thresholds: Mapping[str, Threshold] = field(default_factory=dict)
+    must_match: tuple[str, ...] = ()  # threshold keys that must apply to something measured
     python: str = sys.executable
     measure: str = "time"  # "instructions": counts decide, time beside them (gate/_instr.py)
 
@@ -158,13 +164,41 @@ def _run_worker(side: _Side, targets: Sequence[str], opts: GateOptions,
     return out
 
 
+_SEP = "\x1f"  # series key: the bench name alone for its total time, else bench SEP metric
+
+
+def _series(key: str, data: Mapping[str, Any]) -> Iterator[tuple[str, list[float]]]:
+    """The series one worker result feeds: the total, and each phase, at its size."""
+    bench = str(data.get("bench") or key)
+    size = data.get("size")
+
+    def sid(metric: str) -> str:
+        metric = size_metric(metric, int(size)) if size is not None else metric
+        return bench if metric == "time" else f"{bench}{_SEP}{metric}"
+
+    yield sid("time"), list(data["samples"])
+    for phase, samples in sorted((data.get("phases") or {}).items()):
+        yield sid(f"time.{phase}"), list(samples)
+
+
+def _split(series: str) -> tuple[str, str]:
+    bench, sep, metric = series.partition(_SEP)
+    return bench, metric if sep else "time"
+
+
+def _label(series: str) -> str:
+    """``bench`` for a total time, ``bench time.parse[n=100]`` for the others."""
+    return series.replace(_SEP, " ")
+
+
 def _analyse(a: _Side, b: _Side, names: Sequence[str], opts: GateOptions, alpha: float
              ) -> list[Comparison]:
     th = {**DEFAULT_THRESHOLDS, **opts.thresholds}
     raw = []
-    for name in names:
-        t = th.get(f"{name}:time") or th.get("time")
-        raw.append(compare_samples(name, "time", "s", a.medians[name], b.medians[name],
+    for series in names:
+        name, metric = _split(series)
+        t = threshold_for(th, name, metric)
+        raw.append(compare_samples(name, metric, "s", a.medians[series], b.medians[series],
                                    paired=True, unit_of_analysis="process", threshold=t))
     return finish(raw, alpha, opts.min_effect)
 
@@ -200,15 +234,22 @@ def run_gate(ref: str, targets: Sequence[str], *, cwd: Path | None = None,
                 seed, pad = rng.randrange(1, 2**32 - 1), rng.randrange(0, 4096)
                 for side in order:
                     out = _run_worker(side, targets, opts, iterations, seed, pad)
-                    for name, data in out["results"].items():
-                        iterations.setdefault(name, int(data["iterations"]))
-                        side.medians.setdefault(name, []).append(_median(data["samples"]))
-                        side.samples.setdefault(name, []).extend(data["samples"])
+                    for key, data in out["results"].items():
+                        iterations.setdefault(key, int(data["iterations"]))
+                        for series, samples in _series(key, data):
+                            side.medians.setdefault(series, []).append(_median(samples))
+                            side.samples.setdefault(series, []).extend(samples)
                 if pairs == 0:
                     names = [n for n in cur.medians if n in base.medians]
                     if not names:
                         raise UsageError("no benchmark exists in both trees: "
                                          f"{sorted(base.medians)} vs {sorted(cur.medians)}")
+                    bad = unmatched_thresholds(opts.must_match, map(_split, names))
+                    if bad:
+                        raise UsageError(
+                            f"--threshold {', '.join(repr(k) for k in bad)} matches no "
+                            "benchmark and metric measured in both trees: "
+                            f"{', '.join(_label(n) for n in names)}")
                 pairs += 1
                 now = clock()
                 spent = now - start
@@ -236,14 +277,15 @@ def run_gate(ref: str, targets: Sequence[str], *, cwd: Path | None = None,
     report = CompareReport(
         tuple(comps), alpha_look, opts.min_effect, base_label=f"{ref} ({commit[:10]})",
         current_label="working tree",
-        missing=tuple(sorted(set(base.medians).symmetric_difference(cur.medians))),
+        missing=tuple(sorted(_label(k) for k in
+                             set(base.medians).symmetric_difference(cur.medians))),
         extra={"gate": {"ref": ref, "commit": commit, "pairs": pairs, "stopped": stopped,
                         "seconds": round(seconds, 3), "looks": list(LOOKS),
                         "alpha_overall": opts.alpha, "hash_seed": opts.hash_seed,
                         "process_time": opts.process_time, "budget": opts.budget,
                         "iterations": iterations}},
     )
-    raw = {side_name: {n: {"process_medians": s.medians[n], "samples": s.samples[n]}
+    raw = {side_name: {_label(n): {"process_medians": s.medians[n], "samples": s.samples[n]}
                        for n in names}
            for side_name, s in (("base", base), ("current", cur))}
     return report, raw

@@ -15,6 +15,12 @@ measured too: each test is called once with a recording stand-in for the fixture
 runs as under pytest, its assertions see the target's real result — and the callable it
 handed to ``benchmark(fn, *args)`` / ``benchmark.pedantic(fn, args, kwargs)`` is what is
 timed. Tests needing other fixtures, or parametrized ones, are skipped with the reason.
+
+``{"results": {key: {"samples": [...], "iterations": n, "phases": {...}, ...}},
+"errors": {name: message}}``. A benchmark's key is its name; a sweep (``@pg.bench(sizes=…)``)
+is measured at each of its sizes, under the keys ``name[n=SIZE]`` (with ``"bench"`` and
+``"size"`` saying what they are). ``phases`` holds each ``pg.phase``'s time per call in every
+round, timed in the same rounds as the total, when the target uses phases.
 """
 
 from __future__ import annotations
@@ -118,9 +124,20 @@ def _timing() -> Any:
     return module
 
 
+def _phase_recording() -> Any:
+    """perfgate's phase recorder when the target imported perfgate (only then can it use
+    ``pg.phase``), else None: the worker itself stays free of perfgate's imports."""
+    if "perfgate" not in sys.modules:
+        return None
+    from perfgate.bench._phases import recording
+
+    return recording
+
+
 def _measure(run: Any, duration: float, warmup: float, round_time: float,
              iterations: int | None) -> dict[str, Any]:
     t = _timing()
+    recording = _phase_recording()
     clock = time.perf_counter
 
     def batch(n: int) -> float:
@@ -134,26 +151,66 @@ def _measure(run: Any, duration: float, warmup: float, round_time: float,
     # same calls per round, and its samples are round means.
     rule = t.StopRule(max_time=duration, min_rounds=5, min_precise=1 << 30)  # time only
     samples: list[float] = []
+    phases: dict[str, list[float]] = {}
     start = clock()
     while True:
         with t.gc_paused():
-            el = batch(n)
+            if recording is None:
+                el = batch(n)
+            else:
+                with recording() as acc:
+                    el = batch(n)
+                for name, x in acc.items():
+                    phases.setdefault(name, []).append(x / n)
         samples.append(el / n)
         if rule.done(len(samples), clock() - start, samples):
             break
-    return {"samples": samples, "iterations": n}
+    # A phase missing from some rounds (a branch not taken) has no per-round series.
+    full = {k: v for k, v in phases.items() if len(v) == len(samples)}
+    return {"samples": samples, "iterations": n, "phases": full}
 
 
-def _suite_targets(path: str, root: Path) -> list[tuple[str, Any, Any]]:
+Item = tuple[str, Any, Any, str, int | None]  # key, callable, argument, bench, size
+
+
+def _suite_targets(path: str, root: Path) -> list[Item]:
     from perfgate.suite import discover  # suites import perfgate anyway
 
-    out = []
+    out: list[Item] = []
+    # Specs are read by attribute (typed specs) or from ``extra`` (older specs), so the
+    # worker measures whichever perfgate the measured tree has installed.
     for spec in discover([root / path]):
-        if spec.kind != "bench":  # a plain benchmark (sweeps, bursts, loads are not gated)
+        extra = getattr(spec, "extra", None) or {}
+        if spec.kind == "sweep":
+            out.extend(_sweep_items(spec, extra))
             continue
+        if spec.kind != "bench":
+            continue  # a plain benchmark (bursts, parallel runs, loads are not gated)
         setup = getattr(spec, "setup", None)
         arg = setup() if setup is not None else _NO_ARG
-        out.append((spec.name, getattr(spec, "fn", None), arg))
+        out.append((spec.name, getattr(spec, "fn", None), arg, spec.name, None))
+    return out
+
+
+def _sweep_items(spec: Any, extra: Any) -> list[Item]:
+    """Each size of a sweep as a target of its own: the callable and argument built as the
+    sweep builds them (setup, factory or plain n)."""
+    from perfgate.bench._sweep import _Target
+
+    sizes = getattr(spec, "sizes", None) or extra.get("sizes")
+    if not sizes or isinstance(sizes, str):
+        raise RuntimeError(f"sweep {spec.name!r}: the gate needs its sizes listed "
+                           "(sizes='auto' would differ between processes)")
+    target = _Target(spec.fn, getattr(spec, "setup", None) or extra.get("setup"),
+                     getattr(spec, "factory", None))
+    out: list[Item] = []
+    from perfgate.bench import _calls
+
+    none = getattr(_calls, "NO_ARG", getattr(_calls, "_NO_ARG", None))  # perfgate's "no arg"
+    for n in sizes:
+        fn, arg = target.build(int(n))
+        arg = _NO_ARG if arg is none else arg
+        out.append((f"{spec.name}[n={int(n)}]", fn, arg, spec.name, int(n)))
     return out
 
 
@@ -206,8 +263,9 @@ def _fixture_tests(path: Path) -> list[tuple[str | None, str]]:
 
 
 def _fixture_targets(target: str, root: Path, skipped: dict[str, str]
-                     ) -> list[tuple[str, Any, Any]]:
-    """The pytest-benchmark tests of ``target`` as (name, callable, _NO_ARG) to time."""
+                     ) -> list[Item]:
+    """The pytest-benchmark tests of ``target`` as items (name, callable, _NO_ARG, name,
+    None) to time."""
     path = (root / target).resolve()
     tests = _fixture_tests(path)
     if not tests:
@@ -222,7 +280,7 @@ def _fixture_targets(target: str, root: Path, skipped: dict[str, str]
     module = ilu.module_from_spec(spec)
     sys.modules[path.stem] = module
     spec.loader.exec_module(module)
-    out = []
+    out: list[Item] = []
     for cls, fname in tests:
         name = f"{cls}.{fname}" if cls else fname
         fn = getattr(getattr(module, cls)(), fname) if cls else getattr(module, fname)
@@ -247,7 +305,8 @@ def _fixture_targets(target: str, root: Path, skipped: dict[str, str]
             skipped[name] = "the test never called benchmark(...)"
             continue
         f, args, kwargs = rec.target
-        out.append((name, partial(f, *args, **kwargs) if args or kwargs else f, _NO_ARG))
+        out.append((name, partial(f, *args, **kwargs) if args or kwargs else f, _NO_ARG,
+                    name, None))
     return out
 
 
@@ -266,19 +325,21 @@ def main(argv: list[str]) -> int:
             head = target.partition(":")[0]
             if ":" in target and not (root / target).exists() and head:
                 name, fn = _load_callable(target, root)
-                items = [(name, fn, _NO_ARG)]
+                items: list[Item] = [(name, fn, _NO_ARG, name, None)]
             else:
                 items = (_fixture_targets(target, root, skipped)
                          or _suite_targets(target, root))
         except BaseException as exc:  # noqa: BLE001 - reported to the parent, not raised
             errors[target] = f"{type(exc).__name__}: {exc}"
             continue
-        for name, fn, arg in items:
+        for key, fn, arg, bench, size in items:
             try:
-                results[name] = measure(fn, arg, job["time"], job["warmup"],
-                                        job["round_time"], job.get("iterations", {}).get(name))
+                got = measure(fn, arg, job["time"], job["warmup"], job["round_time"],
+                              job.get("iterations", {}).get(key))
             except BaseException as exc:  # noqa: BLE001
-                errors[name] = f"{type(exc).__name__}: {exc}"
+                errors[key] = f"{type(exc).__name__}: {exc}"
+                continue
+            results[key] = {**got, "bench": bench, "size": size}
     doc: dict[str, Any] = {"results": results, "errors": errors}
     if skipped:
         doc["skipped"] = skipped

@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from perfgate.analysis.compare import CompareReport, Comparison
 from perfgate.model import Environment, Result, ResultSet
-from perfgate.report import _html_compare, _html_kinds, _html_load, _html_sweep
+from perfgate.report import _html_compare, _html_kinds, _html_load, _html_sweep, _html_versus
 from perfgate.report._html_page import (
     Page,
     fmt,
@@ -51,6 +51,7 @@ register_kind("bench", "Benchmarks", _html_kinds.render_bench)
 register_kind("burst", "Bursts", _html_kinds.render_burst)
 register_kind("load", "Load tests", _html_load.render_load)
 register_kind("sweep", "Scaling sweeps", _html_sweep.render_sweep)
+register_kind("versus", "Side by side", _html_versus.render_versus)
 
 
 def _reasons(rs: ResultSet) -> list[dict[str, Any]]:
@@ -219,3 +220,5 @@ def write_html(
     tmp = p.with_name(f".{p.name}.tmp")
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(p)
+
+

@@ -13,11 +13,12 @@ from pathlib import Path
 from perfgate.analysis.compare import CompareReport
 from perfgate.model import Result, ResultSet, Verdict
 from perfgate.report._probes import n_plus_one_line, probe_counts_line
+from perfgate.report._sizes import size_rows
 from perfgate.report._view import headline, reasons
 from perfgate.units import format_value
 
 __all__ = ["comparison_markdown", "history_check_markdown", "results_markdown",
-           "write_markdown", "write_markdown_comparison"]
+           "size_markdown", "write_markdown", "write_markdown_comparison"]
 
 _ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "inconclusive": "❔", "error": "💥",
          "regression": "🔺", "improvement": "🟢", "unchanged": "➖"}
@@ -48,6 +49,15 @@ def _probe_notes(r: Result) -> list[str]:
     return notes
 
 
+def size_markdown(r: Result) -> list[str]:
+    """A sweep's values at each size as a table (no lines for other results)."""
+    got = size_rows(r)
+    if got is None:
+        return []
+    header, rows = got
+    return ["", f"**{_cell(r.name)}** per size:", "", *_table(header, rows)]
+
+
 def results_markdown(rs: ResultSet) -> str:
     """A summary table of a run, then the checks that did not pass."""
     counts: dict[str, int] = {}
@@ -64,6 +74,8 @@ def results_markdown(rs: ResultSet) -> str:
                      + str(len(r.verdicts))])
     lines = [f"### {title}", "", f"{len(rs.results)} result(s): {tally}", ""]
     lines += _table(["result", "measured (± 95% CI)", "n", "status", "checks passed"], rows)
+    for r in rs.results:
+        lines += size_markdown(r)
     notes = []
     for why in reasons(rs, passed=False):
         if why.verdict is None:

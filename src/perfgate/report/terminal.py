@@ -6,12 +6,13 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from perfgate.model import Metric, ResultSet
+from perfgate.model import Metric, Result, ResultSet
 from perfgate.report._probes import n_plus_one_line, probe_counts_line
+from perfgate.report._sizes import size_rows
 from perfgate.report._view import headline, tally
 from perfgate.units import format_value
 
-__all__ = ["STATUS_STYLE", "render_results", "summary_line"]
+__all__ = ["STATUS_STYLE", "render_results", "size_table", "summary_line"]
 
 STATUS_STYLE = {
     "pass": "green", "warn": "yellow", "fail": "bold red",
@@ -56,6 +57,9 @@ def render_results(rs: ResultSet) -> RenderableType:
                     (f"{v.check}", ""), (f" — {v.evidence}", "dim"),
                 )
             )
+        sized = size_table(r)
+        if sized is not None:
+            notes.append(sized)
         complexity = r.extra.get("complexity")
         if isinstance(complexity, dict):
             for metric, fit in complexity.items():
@@ -85,6 +89,20 @@ def render_results(rs: ResultSet) -> RenderableType:
         for w in r.warnings:
             notes.append(Text(f"! {r.name}: {w}", style="yellow"))
     return Group(table, *notes)
+
+
+def size_table(r: Result) -> Table | None:
+    """A sweep's values at each size (time, B and allocations per op), or None."""
+    got = size_rows(r)
+    if got is None:
+        return None
+    header, rows = got
+    table = Table(title=Text(f"{r.name}: per size"), title_justify="left", expand=False)
+    for i, h in enumerate(header):
+        table.add_column(h, justify="right" if i else "left")
+    for row in rows:
+        table.add_row(*(Text(c) for c in row))
+    return table
 
 
 def summary_line(rs: ResultSet) -> Text:
