@@ -70,3 +70,12 @@ class StoreError(PerfgateError):
 
 class ExpectationFailed(PerfgateError, AssertionError):
     """A failed ``pg.expect(...)`` inside a load-test iteration (counted as outcome "expect")."""
+
+
+class NoSamplesError(UnknownMetricError):
+    """A check on a metric that exists but holds no samples (a load test in which no
+    iteration succeeded has a ``latency`` with n = 0)."""
+
+    def __str__(self) -> str:
+        place = f" in {self.where}" if self.where else ""
+        return f"no samples for {self.name!r}{place}: nothing succeeded to measure"

@@ -93,9 +93,9 @@ def load(
     to the soak measurements.
 
     ``co_correct``: under the closed model, add the samples a stalled VU failed to send
-    (coordinated-omission correction; ``service_time`` keeps the raw times). Default: on for
-    URLs and async callables, off for sync callables (whose pauses are mostly the GIL's).
-    See docs/load.md.
+    (coordinated-omission correction, bounded to 5 % of the real samples; ``service_time``
+    keeps the raw times). Default off: the closed model reports real iterations and flags
+    stalls; the open model is CO-free. See docs/load.md.
     """
     parsed = [c if isinstance(c, Check) else parse_checks([c])[0] for c in checks]
     for c in parsed:
@@ -115,7 +115,7 @@ def load(
     if tick <= 0 or grace < 0:
         raise UsageError("tick must be positive and grace not negative")
     if co_correct is None:
-        co_correct = isinstance(tgt, HttpTarget) or tgt.is_async
+        co_correct = False
     run = coordinate(tgt, ex, processes=processes, tick=tick, grace=grace,
                      target_pid=target_pid, progress=progress, co_correct=co_correct)
     params: dict[str, Any] = {"target": tgt.describe(), "model": ex.model,
@@ -133,7 +133,9 @@ def load(
     params = {k: v for k, v in params.items() if v is not None}
     result = build_result(
         name or _default_name(tgt.describe()), run, params,
-        cpu_bound_is_target=not isinstance(tgt, HttpTarget), warmup=warmup,
+        # a scenario whose work is HTTP calls is an HTTP load test: its CPU is the generator's
+        cpu_bound_is_target=not (isinstance(tgt, HttpTarget) or tgt.with_client),
+        warmup=warmup,
     )
     result = apply_checks_keeping(result, parsed)
     if run.interrupted:

@@ -75,7 +75,7 @@ class SyncDriver(Driver):
         """Blocks of timed calls, sized to ~5 ms, with the controls read between blocks:
         the timed part of the loop is two clock reads, the call and an append."""
         s = self.rec.stream()
-        lat, ev = s.lat.append, s.events.append
+        lat, fail, ev = s.lat.append, s.fail.append, s.events.append
         fn, pc = self.fn, time.perf_counter_ns
         left = self.per_vu  # this VU's own budget (NEVER: none)
         block = 1
@@ -100,8 +100,11 @@ class SyncDriver(Driver):
                     try:
                         fn()
                     except Exception as exc:  # noqa: BLE001 - an outcome
-                        ev((classify_exception(exc), exc, pc()))
-                    lat(pc() - t0)
+                        t1 = pc()
+                        fail(t1 - t0)
+                        ev((classify_exception(exc), exc, t1))
+                    else:
+                        lat(pc() - t0)
                 if len(s.lat) >= FLUSH_AT:  # the loop thread may be starved of the GIL
                     self.rec.absorb()
                 if pc() - now < 5_000_000:
@@ -131,6 +134,7 @@ class SyncDriver(Driver):
     def _open_vu(self, i: int) -> None:
         s = self.rec.stream()
         lat, svc, ev, drop = s.lat.append, s.svc.append, s.events.append, s.dropped.append
+        fail = s.fail.append
         fn, pc, q, max_wait = self.fn, time.perf_counter_ns, self.q, self.max_wait_ns
         try:
             while True:
@@ -146,12 +150,14 @@ class SyncDriver(Driver):
                     fn()
                 except Exception as exc:  # noqa: BLE001 - an outcome
                     t1 = pc()
+                    self.busy_flags[i] = False
+                    fail(t1 - intended)
                     ev((classify_exception(exc), exc, t1))
                 else:
                     t1 = pc()
-                self.busy_flags[i] = False
-                lat(t1 - intended)
-                svc(t1 - t0)
+                    self.busy_flags[i] = False
+                    lat(t1 - intended)
+                    svc(t1 - t0)
                 if len(s.lat) >= FLUSH_AT:
                     self.rec.absorb()
         finally:

@@ -123,7 +123,12 @@ class Conn(asyncio.Protocol):
 
     ``fast`` (set by the owner when nothing but the deadline can stop this VU: closed model,
     one endpoint, no iteration budget) lets a successful response record its latency and
-    write the next request right here — the whole per-request cost of the closed model."""
+    write the next request right here — the whole per-request cost of the closed model.
+
+    The protocol object outlives its transports (a VU reconnects with the same one), so a
+    transport this side closed (``Connection: close``, a timeout, an abort) still reports its
+    ``connection_lost`` here later: ``_closing`` counts those, which are not failures of the
+    request the VU has since sent on a new connection."""
 
     def __init__(self, owner: ConnOwner, index: int = 0) -> None:
         self.owner = owner
@@ -140,6 +145,7 @@ class Conn(asyncio.Protocol):
         self.deadline = 0
         self.lat_append: Callable[[int], None] = _nothing
         self.request = b""
+        self._closing = 0
 
     # asyncio callbacks
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -152,7 +158,19 @@ class Conn(asyncio.Protocol):
             self._lost(exc)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._closing:
+            self._closing -= 1
+            return
+        self.transport = None  # already gone: nothing to close, no second callback
         self._lost(exc or ServerDisconnected("server closed the connection"))
+
+    def _drop(self) -> None:
+        """Forget the current transport and close it (its connection_lost is expected)."""
+        t, self.transport = self.transport, None
+        self.parser = httptools.HttpResponseParser(self)
+        if t is not None:
+            self._closing += 1
+            t.abort()
 
     # httptools callback: the only one, so the parser does no other work
     def on_message_complete(self) -> None:
@@ -165,17 +183,12 @@ class Conn(asyncio.Protocol):
             self.transport.write(self.request)  # type: ignore[union-attr]
             return
         self.busy = False
-        if not p.should_keep_alive() and self.transport is not None:
-            t, self.transport = self.transport, None
-            self.parser = httptools.HttpResponseParser(self)
-            t.close()
+        if not p.should_keep_alive():
+            self._drop()  # the next iteration reconnects: a closed connection is no error
         self.owner.on_response(self, status, now)
 
     def _lost(self, exc: BaseException) -> None:
-        t, self.transport = self.transport, None
-        self.parser = httptools.HttpResponseParser(self)
-        if t is not None:
-            t.abort()
+        self._drop()
         if self.busy:
             self.busy = False
             self.owner.on_failure(self, exc, time.perf_counter_ns())
@@ -189,10 +202,7 @@ class Conn(asyncio.Protocol):
     def abort(self) -> None:
         """Drop the connection without reporting the request in flight."""
         self.busy = False
-        t, self.transport = self.transport, None
-        self.parser = httptools.HttpResponseParser(self)
-        if t is not None:
-            t.abort()
+        self._drop()
 
 
 # ------------------------------------------------------------------ awaited client
@@ -288,6 +298,7 @@ class HttpClient:
         self.allow_remote = allow_remote
         self._conns: dict[tuple[str, str, int], _ClientConn] = {}
         self.worst_status = 0  # read and reset by the engine after each iteration
+        self.requests = 0  # HTTP requests sent (the engine reports requests ≠ iterations)
 
     def _url(self, url: str) -> str:
         if url.startswith(("http://", "https://")):
@@ -325,6 +336,7 @@ class HttpClient:
         assert conn.transport is not None
         conn.waiter = loop.create_future()
         conn.transport.write(req.encode())
+        self.requests += 1
         try:
             async with asyncio.timeout(self.timeout):
                 resp = await conn.waiter

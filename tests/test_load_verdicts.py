@@ -1,0 +1,115 @@
+"""Issue 10: latency measured, not invented; stalls flagged; zero real work is no pass;
+Connection: close is no error; a per-VU budget ends the run — real servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from tests._load_servers import Reply, Server, Stalls, always
+
+import perfgate as pg
+from perfgate.load._result import STALL_WARNING
+
+
+class _Bimodal:
+    """90 % of answers at once-ish (~1 ms), 10 % after 200 ms — a slow database."""
+
+    def __init__(self) -> None:
+        self.rnd = random.Random(7)
+
+    def __call__(self, n: int, path: str) -> Reply:
+        return Reply(delay=0.2 if self.rnd.random() < 0.1 else 0.001)
+
+
+@pytest.mark.slow
+def test_bimodal_service_closed_model_reports_real_percentiles() -> None:
+    with Server(_Bimodal()) as s:
+        r = pg.load(s.url, vus=20, duration=1.5, processes=1)
+    lat = r.metrics["latency"]
+    assert lat.p50 is not None and lat.p95 is not None
+    assert lat.p50 == pytest.approx(0.001, abs=0.004)  # p50 ≈ 1 ms (asyncio sleep + loop)
+    assert lat.p95 == pytest.approx(0.2, abs=0.02)  # p95 ≈ 200 ms
+    assert "co_synthetic_samples" not in r.extra
+    assert r.extra["latency_correction"].startswith("none")
+    assert not any(w.startswith(STALL_WARNING) for w in r.warnings)  # slow ≠ stalled
+    assert r.status == "pass" and r.error is None
+
+
+@pytest.mark.slow
+def test_a_pausing_server_is_flagged_closed_and_shows_in_open_p90() -> None:
+    # one complete 1 s pause (from 0.25 s to 1.25 s) of a 3 s cycle
+    with Server(Stalls(period=3.0, stall=1.0)) as s:
+        closed = pg.load(s.url, vus=8, duration=1.6, processes=1)
+    assert any(w.startswith(STALL_WARNING) for w in closed.warnings), closed.warnings
+    stalls = closed.extra["stalls"]
+    assert stalls["count"] >= 1 and stalls["longest"] == pytest.approx(1.0, abs=0.15)
+    assert closed.metrics["latency"].p50 is not None and closed.metrics["latency"].p50 < 0.05
+
+    with Server(Stalls(period=3.0, stall=1.0)) as s:
+        opened = pg.load(s.url, rate="300/s", duration=1.6, max_vus=400, processes=1)
+    p90 = opened.metrics["latency"].p90
+    assert p90 is not None and p90 > 0.3  # arrivals during the pause waited for it
+    assert opened.metrics["service_time"].p50 is not None
+    assert not any(w.startswith(STALL_WARNING) for w in opened.warnings)  # latency shows it
+
+
+def test_all_failing_scenario_has_no_latency_and_is_an_error() -> None:
+    async def broken(client: pg.HttpClient) -> None:
+        await client.get("/relative")  # no base URL: every iteration raises
+
+    r = pg.load(broken, vus=2, iterations=20)
+    assert r.metrics["latency"].n == 0 and r.metrics["latency"].p50 is None
+    assert r.metrics["latency_failed"].n == 20
+    assert r.error is not None and "every iteration failed" in r.error
+    assert r.status == "error"
+
+
+def test_all_failing_http_target_is_an_error_even_without_checks() -> None:
+    with Server(always(503)) as s:
+        r = pg.load(s.url, vus=1, iterations=5, processes=1)
+    assert r.status == "error" and "http_5xx ×5" in (r.error or "")
+    assert r.metrics["latency"].n == 0 and r.metrics["latency_failed"].n == 5
+
+
+def test_connection_close_responses_are_not_errors() -> None:
+    with Server(lambda n, p: Reply(close=True)) as s:
+        r = pg.load(s.url, vus=1, iterations=10, processes=1)
+        received = s.received
+    assert r.metrics["errors"].value == 0, r.extra.get("errors_examples")
+    assert r.metrics["requests"].value == 10 and received == 10
+
+
+def test_per_vu_budget_with_one_process_ends() -> None:
+    with Server(always()) as s:
+        r = pg.load(s.url, vus=1, iterations=5, per_vu=True, processes=1, grace=0.2)
+        received = s.received
+    assert r.metrics["requests"].value == 5 and received == 5 and r.status == "pass"
+
+
+def test_scenario_counts_http_requests_and_iterations_apart_and_times_phases() -> None:
+    with Server(always()) as s:
+        base = s.url.rstrip("/")
+
+        async def two_calls(client: pg.HttpClient) -> None:
+            with pg.phase("list"):
+                await client.get("/a")
+            with pg.phase("item"):
+                await client.get("/b")
+
+        r = pg.load(two_calls, vus=2, iterations=30, base_url=base)
+    m = r.metrics
+    assert m["iterations"].value == 30 and m["requests"].value == 60
+    assert m["latency.list"].n == 30 and m["latency.item"].n == 30
+    assert m["rps"].value == pytest.approx(2 * m["iteration_rate"].value)
+
+
+def test_a_check_on_a_metric_with_no_samples_says_so() -> None:
+    from perfgate._errors import NoSamplesError
+    from perfgate.analysis.checks import evaluate, parse_checks
+
+    with Server(always(500)) as s:
+        r = pg.load(s.url, vus=1, iterations=3, processes=1, checks=["p(99) < 1s"])
+    assert r.status == "error"
+    with pytest.raises(NoSamplesError, match="no samples"):
+        evaluate(parse_checks(["p(99) < 1ns"])[0], r)
