@@ -113,3 +113,39 @@ def test_a_check_on_a_metric_with_no_samples_says_so() -> None:
     assert r.status == "error"
     with pytest.raises(NoSamplesError, match="no samples"):
         evaluate(parse_checks(["p(99) < 1ns"])[0], r)
+
+
+def test_phases_in_a_sync_callable() -> None:
+    def step() -> None:
+        with pg.phase("parse"):
+            sum(range(100))
+
+    r = pg.load(step, vus=2, iterations=50)
+    assert r.metrics["latency.parse"].n == 50 and r.metrics["requests"].value == 50
+
+
+def test_cli_per_vu_one_process_ends_and_summary_has_what_teams_ask() -> None:
+    from click.testing import CliRunner
+
+    from perfgate.cli import main
+
+    with Server(always()) as s:
+        res = CliRunner().invoke(main, [
+            "load", s.url, "--vus", "1", "--iterations", "5", "--per-vu", "--processes", "1"])
+        received = s.received
+    assert res.exit_code == 0, res.output
+    assert received == 5
+    for col in ("count", "success", "rps", "avg", "min", "p50", "p95", "p99", "max"):
+        assert col in res.output
+    assert "100.00%" in res.output
+
+
+def test_cli_all_failing_without_checks_exits_non_zero() -> None:
+    from click.testing import CliRunner
+
+    from perfgate.cli import main
+
+    with Server(always(500)) as s:
+        res = CliRunner().invoke(main, ["load", s.url, "--iterations", "4", "--processes", "1"])
+    assert res.exit_code == 1, res.output
+    assert "every iteration failed" in res.output
