@@ -7,7 +7,9 @@ import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+from perfgate import _observe
 from perfgate._errors import TargetError, UsageError
+from perfgate._loops import off_running_loop
 from perfgate._pytest.collector import Collector
 from perfgate._pytest.engine import run_bench
 
@@ -75,13 +77,17 @@ class Perf:
 
     Every Result made here is kept for the session summary and ``--perfgate-json``.
     Option precedence: call arguments > ``@pytest.mark.perf(...)`` > ``--perfgate-max-time``
-    > :class:`perfgate.BenchOptions` defaults.
+    > :class:`perfgate.BenchOptions` defaults. ``enforce=False`` (the test's
+    ``@pytest.mark.perf(enforce=False)`` or ``--perfgate-no-enforce``): failed checks are
+    recorded and reported but raise nothing.
     """
 
     def __init__(
-        self, nodeid: str, collector: Collector, defaults: Mapping[str, Any] | None = None
+        self, nodeid: str, collector: Collector, defaults: Mapping[str, Any] | None = None,
+        *, enforce: bool = True,
     ) -> None:
         self.nodeid = nodeid
+        self.enforce = enforce
         self._collector = collector
         self._defaults = dict(defaults or {})
         self._slots: list[_Slot] = []
@@ -99,6 +105,7 @@ class Perf:
         slot = _Slot(result)
         self._slots.append(slot)
         self._collector.add(self.nodeid, slot.get, "perf")
+        _observe.notify(slot.get)
         return slot
 
     def _options(self, options: BenchOptions | None, overrides: Mapping[str, Any]) -> BenchOptions:
@@ -124,7 +131,8 @@ class Perf:
         before = len(slot.result.verdicts)
         slot.result = apply_checks(slot.result, checks)
         err = verdict_failure(slot.result, slot.result.verdicts[before:])
-        if err is not None:
+        if err is not None and self.enforce:
+            _observe.raised(slot.result.verdicts[before:])
             raise err
         return slot.result
 
@@ -156,10 +164,12 @@ class Perf:
                 arg = setup()
             except Exception as exc:
                 raise TargetError(f"{label}: setup raised {type(exc).__name__}: {exc}") from exc
-            result = run_bench(fn, self._keep, name=label, arg=arg, options=opts, timer=timer)
+            result = off_running_loop(lambda: run_bench(
+                fn, self._keep, name=label, arg=arg, options=opts, timer=timer))
         else:
             target = functools.partial(fn, *args) if args else fn
-            result = run_bench(target, self._keep, name=label, options=opts, timer=timer)
+            result = off_running_loop(lambda: run_bench(
+                target, self._keep, name=label, options=opts, timer=timer))
         slot = self._keep(result)
         if result.error is not None:
             raise TargetError(f"{label}: {result.error}")
@@ -179,12 +189,14 @@ class Perf:
         from perfgate.bench import burst
 
         parsed = _parse(checks, "burst")
-        outcome = burst(fn, n, args=args, name=self._name(fn, name), timeout=timeout)
+        outcome = off_running_loop(
+            lambda: burst(fn, n, args=args, name=self._name(fn, name), timeout=timeout))
         outcome.result = dataclasses.replace(
             outcome.result, extra={**outcome.result.extra, "test": self.nodeid}
         )
         # The outcome, not a snapshot, is collected: outcome.check() adds verdicts later.
         self._collector.add(self.nodeid, lambda: outcome.result, "perf")
+        _observe.notify(lambda: outcome.result)
         if parsed:
             outcome.check(*(c.text for c in parsed))
         return outcome
@@ -204,8 +216,8 @@ class Perf:
         from perfgate.bench import parallel
 
         parsed = _parse(checks, "bench")
-        result = parallel(fn, workers, mode=mode, duration=duration, trials=trials,
-                          name=self._name(fn, name))
+        result = off_running_loop(lambda: parallel(
+            fn, workers, mode=mode, duration=duration, trials=trials, name=self._name(fn, name)))
         return self._judge(self._keep(result), parsed)
 
     def sweep(
@@ -225,7 +237,8 @@ class Perf:
         from perfgate.bench._sweep import sweep
 
         parsed = _parse(checks, "sweep")
-        result = sweep(fn, sizes, name=self._name(fn, name), **sweep_options)
+        result = off_running_loop(
+            lambda: sweep(fn, sizes, name=self._name(fn, name), **sweep_options))
         slot = self._keep(result)
         if result.error is not None:
             raise TargetError(f"{result.name}: {result.error}")
@@ -246,20 +259,27 @@ class Perf:
 
         parsed = _parse(checks, "load")
         label = name or (target if isinstance(target, str) else self._name(target, None))
-        result = load(target, name=label, **load_options)
+        result = off_running_loop(lambda: load(target, name=label, **load_options))
         return self._judge(self._keep(result), parsed)
 
     def check(self, result: Result | BurstOutcome, *checks: str) -> Result:
         """Apply more checks to a Result made by this fixture (or a BurstOutcome).
 
         Returns the Result with the new verdicts; raises AssertionError when one fails.
-        The collected copy gets the verdicts too, so they reach ``--perfgate-json``.
+        With no checks, raises when a verdict the result already holds failed (a
+        ``pg.load(..., checks=...)`` made in the test). The collected copy gets the verdicts
+        too, so they reach ``--perfgate-json``.
         """
         from perfgate.bench import BurstOutcome
 
         if isinstance(result, BurstOutcome):
             result.check(*checks)
             return result.result
+        if not checks:
+            err = verdict_failure(result, result.verdicts)
+            if err is not None and self.enforce:
+                _observe.raised(result.verdicts)
+                raise err
         parsed = _parse(checks, result.kind)
         for slot in self._slots:
             if slot.result is result:
