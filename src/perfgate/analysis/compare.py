@@ -474,6 +474,11 @@ def compare_resultsets(base: ResultSet, current: ResultSet, *,
         b = base_by.get(r.name)
         if b is None or r.error is not None:
             continue
+        if r.kind == b.kind == "load":  # per-tick replication: analysis/compare_load.py
+            from perfgate.analysis.compare_load import compare_load
+
+            raw.extend(compare_load(b, r, th, metric_list))
+            continue
         raw.extend(compare_metrics(r.name, b.metrics, r.metrics, th, metric_list))
     cur_names = {r.name for r in current.results}
     missing = tuple(sorted(cur_names.symmetric_difference(base_by)))
