@@ -149,3 +149,47 @@ def test_cli_all_failing_without_checks_exits_non_zero() -> None:
         res = CliRunner().invoke(main, ["load", s.url, "--iterations", "4", "--processes", "1"])
     assert res.exit_code == 1, res.output
     assert "every iteration failed" in res.output
+
+
+def _load_result(of: str) -> object:
+    from perfgate.model import Metric, Result
+
+    return Result(name="GET /", kind="load", params={"model": "closed"}, metrics={
+        "latency": Metric(unit="s", kind="distribution", n=1234, median=0.002, p50=0.002,
+                          p99=0.01, min=0.001, max=0.02, mean=0.003),
+        "rss_growth": Metric.gauge(1.1e6, "B/s", of=of),
+    })
+
+
+def test_html_says_whose_memory_grew_and_markdown_shows_median_and_n() -> None:
+    from perfgate.model import Environment, ResultSet
+    from perfgate.report.html import render_html
+    from perfgate.report.markdown import results_markdown
+
+    env = Environment(git_commit="c")
+    gen = render_html(ResultSet(env, (_load_result("generator"),)))  # type: ignore[arg-type]
+    assert "generator RSS growth" in gen and "target RSS growth" not in gen
+    tgt = render_html(ResultSet(env, (_load_result("target"),)))  # type: ignore[arg-type]
+    assert "target RSS growth (leak check)" in tgt
+    md = results_markdown(ResultSet(env, (_load_result("generator"),)))  # type: ignore[arg-type]
+    row = next(line for line in md.splitlines() if line.startswith("| GET /"))
+    assert "2 ms" in row and "1234" in row
+
+
+@pytest.mark.slow
+def test_a_saturating_http_scenario_is_labelled_bounded_by_the_generator() -> None:
+    from tests._fast_server import FastServer
+
+    from perfgate.load._result import GENERATOR_WARNING
+
+    async def two_gets(client: pg.HttpClient) -> None:
+        await client.get("/a")
+        r = await client.get("/b")
+        pg.expect(r.json()["id"] == 1)
+
+    # a server in its own process that costs far less per request than the scenario's
+    # Python does: 100 VUs on one loop make the generator, not the server, the bottleneck
+    with FastServer() as base:
+        r = pg.load(two_gets, vus=100, duration=1.5, base_url=base)
+    assert any(w.startswith(GENERATOR_WARNING) for w in r.warnings), (
+        r.warnings, r.extra["generator"])

@@ -80,6 +80,9 @@ class AsyncDriver(Driver):
             return -1
         return sum(vu.client.requests for vu in self.vus_ if vu.client is not None)
 
+    def resume_wait(self) -> int:
+        return sum(vu.client.resume_wait for vu in self.vus_ if vu.client is not None)
+
     def _phases(self, acc: dict[str, float]) -> None:
         add = self.stream.phases.append
         for k, v in acc.items():

@@ -83,6 +83,10 @@ class Driver:
         """HTTP requests made so far through the VUs' clients (-1: not counted)."""
         return -1
 
+    def resume_wait(self) -> int:
+        """ns responses waited, so far, for the generator's loop to resume their caller."""
+        return 0
+
     def abort_inflight(self) -> int:
         """After the grace period: abandon what is still in flight; return how many."""
         return 0

@@ -90,6 +90,7 @@ class _Worker:
         self.tick_index = 0
         self.synth_mark = 0
         self.http_mark = 0
+        self.wait_mark = 0
         self.gaps: list[tuple[float, float]] = []
 
     def _listen(self) -> None:
@@ -256,6 +257,7 @@ class _Worker:
     def _snapshot(self, drv: Driver, rec: Recorder, final: bool, interrupted: int = 0) -> Snapshot:
         d = rec.drain()
         http = drv.http_requests()
+        wait = drv.resume_wait()
         cpu = time.process_time()
         t_end = (time.perf_counter_ns() - rec.t0_ns) / 1e9 if final else \
             (self.tick_index + 1) * self.plan.tick
@@ -271,7 +273,9 @@ class _Worker:
             requests=d.svc.n if d.svc is not None else -1,
             synthetic=rec.synthetic - self.synth_mark,
             http=http - self.http_mark if http >= 0 else -1, gaps=tuple(self.gaps),
+            resume_wait=(wait - self.wait_mark) / 1e9,
         )
+        self.wait_mark = wait
         self.gaps.clear()
         self.http_mark = max(http, 0)
         self.cpu_mark = cpu

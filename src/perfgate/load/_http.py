@@ -235,6 +235,7 @@ class _ClientConn(asyncio.Protocol):
         self.waiter: asyncio.Future[Response] | None = None
         self.headers: dict[str, str] = {}
         self.body: list[bytes] = []
+        self.t_done = 0  # when the last response completed (ns)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
@@ -264,6 +265,7 @@ class _ClientConn(asyncio.Protocol):
         self.body.append(body)
 
     def on_message_complete(self) -> None:
+        self.t_done = perf_counter_ns()
         resp = Response(self.parser.get_status_code(), self.headers, b"".join(self.body))
         self.headers, self.body = {}, []
         if not self.parser.should_keep_alive() and self.transport is not None:
@@ -299,6 +301,9 @@ class HttpClient:
         self._conns: dict[tuple[str, str, int], _ClientConn] = {}
         self.worst_status = 0  # read and reset by the engine after each iteration
         self.requests = 0  # HTTP requests sent (the engine reports requests ≠ iterations)
+        # ns between responses arriving and the awaiting code resuming: time the response
+        # waited for the generator's own loop (its saturation, counted in latency)
+        self.resume_wait = 0
 
     def _url(self, url: str) -> str:
         if url.startswith(("http://", "https://")):
@@ -343,6 +348,7 @@ class HttpClient:
         except TimeoutError:
             conn._fail(TimeoutError())
             raise
+        self.resume_wait += perf_counter_ns() - conn.t_done
         if resp.status >= 400 and resp.status not in expect_status:
             self.worst_status = max(self.worst_status, resp.status)
         return resp

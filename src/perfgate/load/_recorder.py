@@ -88,6 +88,7 @@ class Snapshot:
     requests: int = -1  # successful iterations (-1: lat.n, nothing synthetic added)
     synthetic: int = 0  # closed-model coordinated-omission samples added to lat
     http: int = -1  # HTTP requests made through HttpClient (-1: not counted)
+    resume_wait: float = 0.0  # s responses waited for the generator's loop (HttpClient)
     gaps: tuple[tuple[float, float], ...] = ()  # (start s, length s): nothing completed
     phases: dict[str, LogHistogram] = field(default_factory=dict)
 
@@ -290,6 +291,7 @@ class Aggregator:
         self.ok = 0
         self.http = 0
         self.http_counted = False
+        self.resume_wait = 0.0
         self.gaps: dict[int, list[tuple[float, float]]] = {}
         self.phases: dict[str, LogHistogram] = {}
         self.synthetic = 0
@@ -321,6 +323,7 @@ class Aggregator:
         if s.http >= 0:
             self.http_counted = True
             self.http += s.http
+        self.resume_wait += s.resume_wait
         self.gaps.setdefault(s.worker, []).extend(s.gaps)
         for k, h in s.phases.items():
             if k in self.phases:

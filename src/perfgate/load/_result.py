@@ -49,6 +49,7 @@ CPU_LIMIT = 0.9
 LAG_MEAN_LIMIT = 0.02
 LAG_MAX_LIMIT = 0.25
 SCHED_LAG_LIMIT = 0.01
+RESUME_SHARE_LIMIT = 0.2  # of the scenario's time, responses waiting for the loop
 
 
 _MIN_TICKS = 5
@@ -216,6 +217,8 @@ def build_result(
             "schedule_lag_max": agg.sched_lag_max,
             "schedule_lag_mean": agg.sched_lag_sum / agg.sched_n if agg.sched_n else 0.0,
             "peak_vus": sum(agg.peak_vus.values()),
+            **({"response_wait_share": round(_resume_share(agg), 4)}
+               if agg.http_counted else {}),
         },
         "duration": elapsed,
     }
@@ -264,6 +267,13 @@ def _no_real_work(agg: Any) -> str | None:
     return None
 
 
+def _resume_share(agg: Any) -> float:
+    """Share of the iterations' measured time that responses spent waiting for the
+    generator's loop (HttpClient scenarios): queueing in the generator, not the target."""
+    busy = (agg.lat.total + agg.failed.total) / 1e9
+    return agg.resume_wait / busy if busy > 0 else 0.0
+
+
 def _generator_warning(run: RunOutcome, elapsed: float, cpu_bound_is_target: bool) -> str:
     agg = run.agg
     reasons = []
@@ -277,6 +287,10 @@ def _generator_warning(run: RunOutcome, elapsed: float, cpu_bound_is_target: boo
     if not cpu_bound_is_target and (lag_mean > LAG_MEAN_LIMIT or agg.lag_max > LAG_MAX_LIMIT):
         reasons.append(f"event-loop lag mean {format_value(lag_mean, 's')}, "
                        f"max {format_value(agg.lag_max, 's')}")
+    share = _resume_share(agg)
+    if share > RESUME_SHARE_LIMIT:
+        reasons.append(f"{share:.0%} of the scenario's time was responses waiting for the "
+                       "generator's loop to resume them")
     if agg.sched_n:
         sl = agg.sched_lag_sum / agg.sched_n
         if sl > SCHED_LAG_LIMIT:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from perfgate.analysis.compare import CompareReport
-from perfgate.model import Result, ResultSet
+from perfgate.model import Metric, Result, ResultSet
 from perfgate.units import format_value
 
 __all__ = ["comparison_markdown", "results_markdown", "write_markdown",
@@ -31,8 +31,13 @@ def _table(header: list[str], rows: Iterable[list[str]]) -> list[str]:
     return lines
 
 
+def _timing(r: Result) -> Metric | None:
+    """The distribution a result is summarised by: ``time``, or a load test's ``latency``."""
+    return r.metrics.get("time") or r.metrics.get("latency")
+
+
 def _headline(r: Result) -> str:
-    t = r.metrics.get("time")
+    t = _timing(r)
     if t is None or t.median is None:
         return "-"
     ci = ""
@@ -50,7 +55,7 @@ def results_markdown(rs: ResultSet) -> str:
     tally = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     rows = []
     for r in rs.results:
-        t = r.metrics.get("time")
+        t = _timing(r)
         rows.append([r.name, _headline(r), str(t.n) if t is not None and t.n else "-",
                      f"{_ICON.get(r.status, '')} {r.status}",
                      str(sum(1 for v in r.verdicts if v.status == "pass")) + "/"
