@@ -193,3 +193,21 @@ def test_a_saturating_http_scenario_is_labelled_bounded_by_the_generator() -> No
         r = pg.load(two_gets, vus=100, duration=1.5, base_url=base)
     assert any(w.startswith(GENERATOR_WARNING) for w in r.warnings), (
         r.warnings, r.extra["generator"])
+
+
+def test_scenario_client_reconnects_after_connection_close_and_times_out() -> None:
+    with Server(lambda n, p: Reply(close=True, hang=p == "/hang")) as s:
+        base = s.url.rstrip("/")
+
+        async def two(client: pg.HttpClient) -> None:
+            await client.get("/a")
+            await client.get("/b")
+
+        r = pg.load(two, vus=2, iterations=10, base_url=base)
+        assert r.metrics["errors"].value == 0 and r.metrics["requests"].value == 20
+
+        async def slow(client: pg.HttpClient) -> None:
+            await client.get("/hang")
+
+        t = pg.load(slow, vus=1, iterations=1, base_url=base, timeout=0.2, grace=0.1)
+    assert t.metrics["count.timeout"].value == 1

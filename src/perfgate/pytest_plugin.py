@@ -53,6 +53,12 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         help="Do not fail a test because a perfgate result made in it has a failed check "
              "that the test did not raise (they are still reported).",
     )
+    parser.addini(
+        "perfgate_enforce", type="bool", default=True,
+        help="Fail a test whose perfgate result has a failed check it did not raise "
+             "(default true; false: report only, e.g. in a suite that tests perfgate's "
+             "verdicts themselves).",
+    )
     # Decided here, while options are being added: two plugins adding one option is an error.
     if not _benchmark_plugin_expected(pluginmanager) and not pluginmanager.is_registered(
         bm_plugin
@@ -112,7 +118,8 @@ def _enforced(item: pytest.Item) -> bool:
     marker = item.get_closest_marker("perf")
     if marker is not None and "enforce" in marker.kwargs:
         return bool(marker.kwargs["enforce"])
-    return bool(item.config.getoption("perfgate_enforce", True))
+    return bool(item.config.getoption("perfgate_enforce", True)) and bool(
+        item.config.getini("perfgate_enforce"))
 
 
 @pytest.hookimpl(wrapper=True)

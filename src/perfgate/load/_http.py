@@ -276,6 +276,15 @@ class _ClientConn(asyncio.Protocol):
             w.set_result(resp)
 
 
+_PREPARED_MAX = 256
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+def _expire(conn: _ClientConn, waiter: asyncio.Future[Response]) -> None:
+    if conn.waiter is waiter and not waiter.done():
+        conn._fail(TimeoutError("no response within the client's timeout"))
+
+
 class HttpClient:
     """A VU's HTTP client for scenario functions: one keep-alive connection per host.
 
@@ -304,6 +313,7 @@ class HttpClient:
         # ns between responses arriving and the awaiting code resuming: time the response
         # waited for the generator's own loop (its saturation, counted in latency)
         self.resume_wait = 0
+        self._prepared: dict[tuple[str, str], tuple[tuple[str, str, int], bytes]] = {}
 
     def _url(self, url: str) -> str:
         if url.startswith(("http://", "https://")):
@@ -311,6 +321,38 @@ class HttpClient:
         if not self.base_url:
             raise UsageError(f"{url!r}: a relative URL needs the scenario's base_url")
         return self.base_url + ("" if url.startswith("/") else "/") + url
+
+    def _prepare(self, method: str, url: str, headers: Mapping[str, str] | None,
+                 body: bytes, json: Any) -> tuple[tuple[str, str, int], bytes]:
+        """(scheme, host, port) and the request's bytes, checked against the loopback rule.
+        Requests without per-call headers or body are built once and cached: a scenario
+        repeats the same few, and parsing a URL costs more than sending it."""
+        simple = headers is None and not body and json is None
+        if simple:
+            hit = self._prepared.get((method, url))
+            if hit is not None:
+                return hit
+        hdrs = {**self.headers, **(headers or {})}
+        if json is not None:
+            body = _json.dumps(json).encode()
+            hdrs.setdefault("Content-Type", "application/json")
+        req = Request(self._url(url), method, hdrs, body)
+        scheme, host, port, _ = req.parts
+        if not self.allow_remote and not is_loopback(host):
+            raise UsageError(f"{req.url!r}: not a loopback host (allow_remote=True to permit)")
+        out = (scheme, host, port), req.encode()
+        if simple and len(self._prepared) < _PREPARED_MAX:
+            self._prepared[(method, url)] = out
+        return out
+
+    async def _connect(self, key: tuple[str, str, int]) -> _ClientConn:
+        scheme, host, port = key
+        loop = asyncio.get_running_loop()
+        ctx = (self.ssl_context or tls_context()) if scheme == "https" else None
+        async with asyncio.timeout(self.timeout):
+            _, conn = await loop.create_connection(_ClientConn, host, port, ssl=ctx)
+        self._conns[key] = conn
+        return conn
 
     async def request(
         self,
@@ -322,35 +364,38 @@ class HttpClient:
         json: Any = None,
         expect_status: tuple[int, ...] = (),
     ) -> Response:
-        hdrs = {**self.headers, **(headers or {})}
-        if json is not None:
-            body = _json.dumps(json).encode()
-            hdrs.setdefault("Content-Type", "application/json")
-        req = Request(self._url(url), method, hdrs, body)
-        scheme, host, port, _ = req.parts
-        if not self.allow_remote and not is_loopback(host):
-            raise UsageError(f"{req.url!r}: not a loopback host (allow_remote=True to permit)")
-        key = (scheme, host, port)
+        key, payload = self._prepare(method, url, headers, body, json)
         conn = self._conns.get(key)
-        loop = asyncio.get_running_loop()
+        reused = conn is not None and conn.transport is not None
         if conn is None or conn.transport is None:
-            ctx = (self.ssl_context or tls_context()) if scheme == "https" else None
-            async with asyncio.timeout(self.timeout):
-                _, conn = await loop.create_connection(_ClientConn, host, port, ssl=ctx)
-            self._conns[key] = conn
-        assert conn.transport is not None
-        conn.waiter = loop.create_future()
-        conn.transport.write(req.encode())
-        self.requests += 1
+            conn = await self._connect(key)
         try:
-            async with asyncio.timeout(self.timeout):
-                resp = await conn.waiter
-        except TimeoutError:
-            conn._fail(TimeoutError())
-            raise
-        self.resume_wait += perf_counter_ns() - conn.t_done
+            resp = await self._exchange(conn, payload)
+        except (ServerDisconnected, ConnectionResetError):
+            # A kept-alive connection the server closed while idle: resend once on a new
+            # one when that is safe (an idempotent method), as HTTP clients do.
+            if not reused or method.upper() not in _IDEMPOTENT:
+                raise
+            resp = await self._exchange(await self._connect(key), payload)
         if resp.status >= 400 and resp.status not in expect_status:
             self.worst_status = max(self.worst_status, resp.status)
+        return resp
+
+    async def _exchange(self, conn: _ClientConn, payload: bytes) -> Response:
+        """Write one request and await its response (a timer, not asyncio.timeout: one
+        handle per request is the cheapest timeout asyncio has)."""
+        assert conn.transport is not None
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Response] = loop.create_future()
+        conn.waiter = waiter
+        conn.transport.write(payload)
+        self.requests += 1
+        timer = loop.call_later(self.timeout, _expire, conn, waiter)
+        try:
+            resp: Response = await waiter
+        finally:
+            timer.cancel()
+        self.resume_wait += perf_counter_ns() - conn.t_done
         return resp
 
     async def get(self, url: str, **kw: Any) -> Response:
