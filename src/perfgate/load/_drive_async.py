@@ -113,6 +113,10 @@ class AsyncDriver(Driver):
                         ev((bad[0], bad[1], t1))
                     if acc:
                         self._phases(acc)
+                    if not done & 15:
+                        # a target that never suspends (fails at once, or awaits nothing)
+                        # must not starve the loop: ticks, timeouts and the stop run on it
+                        await asyncio.sleep(0)
             finally:
                 if done >= self.per_vu:
                     self.spent += 1
