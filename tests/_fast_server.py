@@ -4,8 +4,9 @@ request than a scripted scenario does, so a scenario against it is bounded by th
 — the case the saturation tests and the scenario benchmarks need. Readiness: the child
 prints its port; no sleeps.
 
-``with FastServer() as url: ...`` (tests), or ``python tests/_fast_server.py`` (prints the
-port, serves until killed).
+``with FastServer() as url: ...`` (tests), or ``python tests/_fast_server.py [DELAY_S]``
+(prints the port, serves until killed). ``DELAY_S`` holds every answer that long (a
+service time: a timer per request, the loop stays free) — a "slower server" for A/B tests.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ _REPLY = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length:
           + str(len(_BODY)).encode() + b"\r\n\r\n" + _BODY)
 
 
+_DELAY = 0.0
+
+
 class _Proto(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.t: asyncio.Transport = transport  # type: ignore[assignment]
@@ -31,9 +35,16 @@ class _Proto(asyncio.Protocol):
         buf = self.buf + data
         n = buf.count(b"\r\n\r\n")  # GET requests without bodies: one reply per head
         if n:
-            self.t.write(_REPLY * n)
+            if _DELAY > 0:
+                asyncio.get_running_loop().call_later(_DELAY, self._reply, n)
+            else:
+                self.t.write(_REPLY * n)
             buf = buf[buf.rfind(b"\r\n\r\n") + 4:]
         self.buf = buf
+
+    def _reply(self, n: int) -> None:
+        if not self.t.is_closing():
+            self.t.write(_REPLY * n)
 
 
 async def _serve() -> None:
@@ -44,6 +55,9 @@ async def _serve() -> None:
 
 
 def main() -> None:
+    global _DELAY
+    if len(sys.argv) > 1:
+        _DELAY = float(sys.argv[1])
     try:
         import uvloop
 
@@ -55,9 +69,10 @@ def main() -> None:
 
 
 @contextlib.contextmanager
-def FastServer(cpu: int | None = None) -> Iterator[str]:
-    """Start the server (pinned to core ``cpu`` when given); yield its base URL."""
-    cmd = [sys.executable, os.path.abspath(__file__)]
+def FastServer(cpu: int | None = None, delay: float = 0.0) -> Iterator[str]:
+    """Start the server (pinned to core ``cpu`` when given, answering after ``delay`` s);
+    yield its base URL."""
+    cmd = [sys.executable, os.path.abspath(__file__), str(delay)]
     if cpu is not None and hasattr(os, "sched_setaffinity"):
         cmd = ["taskset", "-c", str(cpu), *cmd]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
