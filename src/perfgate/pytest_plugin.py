@@ -54,10 +54,10 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
              "that the test did not raise (they are still reported).",
     )
     parser.addini(
-        "perfgate_enforce", type="bool", default=True,
-        help="Fail a test whose perfgate result has a failed check it did not raise "
-             "(default true; false: report only, e.g. in a suite that tests perfgate's "
-             "verdicts themselves).",
+        "perfgate_enforce_results", type="bool", default=True,
+        help="Fail a test in which a result made outside the perf fixture (pg.load(..., "
+             "checks=...)) has a failed check (default true; false for a suite that tests "
+             "perfgate's verdicts themselves). perf.* calls raise either way.",
     )
     # Decided here, while options are being added: two plugins adding one option is an error.
     if not _benchmark_plugin_expected(pluginmanager) and not pluginmanager.is_registered(
@@ -115,18 +115,18 @@ def perf(request: pytest.FixtureRequest) -> Perf:
 
 
 def _enforced(item: pytest.Item) -> bool:
+    """The test's opt-out (marker), else the run's (``--perfgate-no-enforce``)."""
     marker = item.get_closest_marker("perf")
     if marker is not None and "enforce" in marker.kwargs:
         return bool(marker.kwargs["enforce"])
-    return bool(item.config.getoption("perfgate_enforce", True)) and bool(
-        item.config.getini("perfgate_enforce"))
+    return bool(item.config.getoption("perfgate_enforce", True))
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     """Fail a test that passed while a result it made holds a failed check nobody raised
     (``pg.load(..., checks=...)`` returns such a result rather than raising)."""
-    if not _enforced(item):
+    if not (_enforced(item) and item.config.getini("perfgate_enforce_results")):
         return (yield)
     from perfgate._observe import observing
 
