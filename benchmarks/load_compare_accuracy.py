@@ -79,7 +79,9 @@ def main() -> None:
                 statuses[c.status] = statuses.get(c.status, 0) + 1
             p50 = next(c for c in ab.comparisons if c.metric == "latency p50")
             caught += p50.status == "regression" and p50.level == "fail"
-            print(f"trial {i + 1}: A/A {'FAIL' if aa.failed else 'ok'}; "
+            bad = [f"{c.metric} {c.ratio:.3f}×" for c in aa.comparisons
+                   if c.level == "fail" and c.ratio is not None]
+            print(f"trial {i + 1}: A/A {'FAIL ' + ', '.join(bad) if aa.failed else 'ok'}; "
                   f"slower p50 {p50.ratio or float('nan'):.3f}× {p50.status}/{p50.level}",
                   flush=True)
     finally:

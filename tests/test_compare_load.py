@@ -106,3 +106,16 @@ def test_two_real_runs_against_one_server_do_not_fail(tmp_path: Path) -> None:
         runs = [pg.load(s.url, vus=4, duration=3.0, processes=1, tick=0.25) for _ in range(2)]
     rep = compare_resultsets(_rs(results=(runs[0],)), _rs(results=(runs[1],)))
     assert len(rep.comparisons) == 3 and not rep.failed, [c.to_dict() for c in rep.comparisons]
+
+
+def test_a_run_bounded_by_the_generator_is_not_judged() -> None:
+    from dataclasses import replace
+
+    from perfgate.analysis import compare_load as cl
+    from perfgate.load import _result
+
+    assert cl.GENERATOR_WARNING == _result.GENERATOR_WARNING
+    slow = replace(_load(20, 1.5, 2), warnings=("bounded by the generator: its CPU was 99%",))
+    for c in finish(compare_load(_load(20, 1.0, 1), slow, DEFAULT_THRESHOLDS), 0.05, 0.01):
+        assert c.status == "inconclusive" and c.level == "ok"
+        assert "not judged" in c.evidence and "current run was bounded" in c.evidence

@@ -15,7 +15,9 @@ The method:
 - Welch's t-interval on the difference of the two sides' mean log (batch means), which is
   the log of the ratio of geometric means: its exponential is the ratio and its 95 % CI;
 - with fewer than 5 usable ticks on a side there is nothing to decide from: the comparison
-  has no ratio and is ``inconclusive`` (never a FAIL on point values).
+  has no ratio and is ``inconclusive`` (never a FAIL on point values);
+- a run that says it was *bounded by the generator* measured perfgate as much as the
+  target: its comparisons are ``inconclusive`` too, the ratio kept in the evidence.
 
 The analysis unit is reported as ``round`` (values within one run): what the ticks cannot
 show is how far another run would land, so :func:`perfgate.analysis.compare.finish` applies
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -43,6 +46,9 @@ LOAD_METRICS: tuple[tuple[str, str, str, bool], ...] = (
     ("series.rps", "rps", "rps", True),
 )
 MIN_TICKS = 5
+# = perfgate.load._result.GENERATOR_WARNING (analysis does not import the engines; a test
+# keeps the two equal)
+GENERATOR_WARNING = "bounded by the generator"
 _MAX_R1 = 0.2
 
 
@@ -116,10 +122,21 @@ def _whole(v: list[float]) -> float | None:
     return float(np.exp(np.mean(np.log(v)))) if v else None
 
 
+def _saturated(r: Result) -> bool:
+    return any(w.startswith(GENERATOR_WARNING) for w in r.warnings)
+
+
+def _not_judged(c: Comparison, why: str) -> Comparison:
+    seen = f"measured ratio {c.ratio:.3f}× " if c.ratio is not None else ""
+    return replace(c, ratio=None, ci=None, p_value=None, p_adjusted=None,
+                   evidence=f"{seen}not judged: {why}")
+
+
 def compare_load(base: Result, current: Result, thresholds: Mapping[str, Threshold],
                  metrics: Iterable[str] | None = None) -> list[Comparison]:
     """Undecided comparisons (p50, p99 latency and rps) of two load results of one name;
     :func:`perfgate.analysis.compare.finish` adjusts and decides them."""
+    sides = [s for s, r in (("base", base), ("current", current)) if _saturated(r)]
     wanted = set(metrics) if metrics is not None else None
     out = []
     for series, label, key, hib in LOAD_METRICS:
@@ -128,5 +145,10 @@ def compare_load(base: Result, current: Result, thresholds: Mapping[str, Thresho
         b, c = _ticks(base, series), _ticks(current, series)
         th = thresholds.get(f"{current.name}:{key}") or thresholds.get(key)
         unit = "1/s" if hib else "s"
-        out.append(_compare_one(current.name, label, unit, hib, b, c, th))
+        comp = _compare_one(current.name, label, unit, hib, b, c, th)
+        if sides:
+            comp = _not_judged(comp, f"the {' and '.join(sides)} run was bounded by the "
+                                     "generator (its figures may be perfgate's, not the "
+                                     "target's)")
+        out.append(comp)
     return out
