@@ -33,6 +33,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "BenchOptions": ("perfgate.bench", "BenchOptions"),
     "BurstOutcome": ("perfgate.bench", "BurstOutcome"),
     "Check": ("perfgate.analysis.checks", "Check"),
+    "NoSamplesError": ("perfgate._errors", "NoSamplesError"),
     "Complexity": ("perfgate.analysis.complexity", "Complexity"),
     "Environment": ("perfgate.model", "Environment"),
     "HttpClient": ("perfgate.load", "HttpClient"),
@@ -74,6 +75,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
 }
 
 if _TYPE_CHECKING:
+    from perfgate._errors import NoSamplesError
     from perfgate.analysis.checks import Check, apply_checks, evaluate, parse_check
     from perfgate.analysis.compare import compare_resultsets
     from perfgate.analysis.complexity import Complexity
@@ -144,6 +146,7 @@ __all__ = [
     "Interrupted",
     "Label",
     "Metric",
+    "NoSamplesError",
     "PerfgateError",
     "QueryProbe",
     "Request",
