@@ -219,7 +219,7 @@ class _Worker:
         n = 0
         pc = time.perf_counter_ns
         seen, since, last = rec.completions(), pc(), pc()
-        late_ns = int(_CHECK_S * 4e9)
+        late_ns = 250_000_000  # a check this late: the generator was starved, not waiting
         while True:
             await asyncio.sleep(_CHECK_S)
             now = pc()
