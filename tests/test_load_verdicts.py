@@ -211,3 +211,12 @@ def test_scenario_client_reconnects_after_connection_close_and_times_out() -> No
 
         t = pg.load(slow, vus=1, iterations=1, base_url=base, timeout=0.2, grace=0.1)
     assert t.metrics["count.timeout"].value == 1
+
+
+def test_phases_in_a_sync_callable_under_the_open_model() -> None:
+    def step() -> None:
+        with pg.phase("work"):
+            sum(range(10))
+
+    r = pg.load(step, rate="200/s", duration=0.3, max_vus=4)
+    assert r.metrics["latency.work"].n == r.metrics["iterations"].value > 0

@@ -135,3 +135,17 @@ def test_run_coroutine_blocking_with_and_without_a_running_loop() -> None:
 
 async def _call_blocking(f: object) -> object:
     return run_coroutine_blocking(f)  # type: ignore[arg-type]
+
+
+def test_perf_load_with_no_successful_iteration_raises_unless_opted_out() -> None:
+    from perfgate._errors import TargetError
+    from perfgate._pytest.collector import Collector
+    from perfgate._pytest.perf import Perf
+
+    def boom() -> None:
+        raise ConnectionRefusedError("down")
+
+    with pytest.raises(TargetError, match="every iteration failed"):
+        Perf("t", Collector()).load(boom, vus=1, iterations=3)
+    r = Perf("t", Collector(), enforce=False).load(boom, vus=1, iterations=3)
+    assert r.status == "error" and r.metrics["count.ConnectionRefusedError"].value == 3

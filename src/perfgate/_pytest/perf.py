@@ -254,13 +254,17 @@ class Perf:
     ) -> Result:
         """A load test of a callable or a URL on 127.0.0.1 (``perfgate.load``): closed model
         with ``vus=``, open model with ``rate=``; checks such as ``"p(95) < 300ms"``,
-        ``"error_rate < 1%"`` raise AssertionError when they fail."""
+        ``"error_rate < 1%"`` raise AssertionError when they fail; a run with no successful
+        iteration raises TargetError (zero real work is not a pass)."""
         from perfgate.load import load
 
         parsed = _parse(checks, "load")
         label = name or (target if isinstance(target, str) else self._name(target, None))
         result = off_running_loop(lambda: load(target, name=label, **load_options))
-        return self._judge(self._keep(result), parsed)
+        slot = self._keep(result)
+        if result.error is not None and self.enforce:  # e.g. no iteration succeeded
+            raise TargetError(f"{label}: {result.error}")
+        return self._judge(slot, parsed)
 
     def check(self, result: Result | BurstOutcome, *checks: str) -> Result:
         """Apply more checks to a Result made by this fixture (or a BurstOutcome).

@@ -142,6 +142,10 @@ class SyncDriver(Driver):
         return self.q.qsize()
 
     def _open_vu(self, i: int) -> None:
+        with recording() as acc:
+            self._open_loop(i, acc)
+
+    def _open_loop(self, i: int, acc: dict[str, float]) -> None:
         s = self.rec.stream()
         lat, svc, ev, drop = s.lat.append, s.svc.append, s.events.append, s.dropped.append
         fail = s.fail.append
@@ -168,6 +172,10 @@ class SyncDriver(Driver):
                     self.busy_flags[i] = False
                     lat(t1 - intended)
                     svc(t1 - t0)
+                if acc:
+                    for name, v in acc.items():
+                        s.phases.append((name, int(v * 1e9)))
+                    acc.clear()
                 if len(s.lat) >= FLUSH_AT:
                     self.rec.absorb()
         finally:
