@@ -55,6 +55,7 @@ def test_batch_means_grow_until_autocorrelation_is_small() -> None:
     assert b1 == 1 and iid.size == 64
 
 
+@pytest.mark.slow
 def test_a_a_comparisons_rarely_fail_and_a_20_percent_slower_server_is_caught() -> None:
     aa_fail = caught = 0
     trials = 100
