@@ -149,3 +149,22 @@ def test_perf_load_with_no_successful_iteration_raises_unless_opted_out() -> Non
         Perf("t", Collector()).load(boom, vus=1, iterations=3)
     r = Perf("t", Collector(), enforce=False).load(boom, vus=1, iterations=3)
     assert r.status == "error" and r.metrics["count.ConnectionRefusedError"].value == 3
+
+
+def test_observation_reports_each_unraised_failure_once() -> None:
+    import dataclasses
+
+    from perfgate._observe import notify, observing, raised
+    from perfgate.model import Result, Verdict
+
+    v = Verdict("p(99) < 1ns", "fail", 1.0, 1e-9, 0.0, "p99 1 s")
+    ok = Verdict("error_rate < 1%", "pass", 0.0, 0.01, 0.01, "")
+    r = Result(name="x", kind="load", verdicts=(v, ok))
+    with observing() as obs:
+        notify(r)
+        notify(dataclasses.replace(r, extra={"test": "t"}))  # the perf fixture's copy
+        failures = obs.unraised_failures()
+        assert len(failures) == 1 and failures[0][1] == [v, ok]
+        raised([v])
+        assert obs.unraised_failures() == []
+    notify(r)  # outside an observed block: nothing happens, nothing fails

@@ -49,9 +49,11 @@ class Observation:
     def unraised_failures(self) -> list[tuple[Result, list[Verdict]]]:
         """Each result with ``fail`` verdicts nobody raised, with all its verdicts."""
         out = []
-        for r in self.results():
-            bad = [v for v in r.verdicts if v.status == "fail" and id(v) not in self.raised]
+        seen = set(self.raised)  # a copy of a result (the perf fixture keeps one) shares
+        for r in self.results():  # its verdicts: report each failure once
+            bad = [v for v in r.verdicts if v.status == "fail" and id(v) not in seen]
             if bad:
+                seen.update(id(v) for v in bad)
                 out.append((r, list(r.verdicts)))
         return out
 
