@@ -220,3 +220,24 @@ def test_phases_in_a_sync_callable_under_the_open_model() -> None:
 
     r = pg.load(step, rate="200/s", duration=0.3, max_vus=4)
     assert r.metrics["latency.work"].n == r.metrics["iterations"].value > 0
+
+
+def test_cli_summary_shows_phases(tmp_path: object) -> None:
+    import sys
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from perfgate.cli import main
+
+    d = Path(str(tmp_path))
+    (d / "phased_target_mod.py").write_text(
+        "import perfgate as pg\n\ndef op():\n    with pg.phase('parse'):\n"
+        "        sum(range(10))\n")
+    sys.path.insert(0, str(d))
+    try:
+        res = CliRunner().invoke(main, ["load", "phased_target_mod:op", "--iterations", "20"])
+    finally:
+        sys.path.remove(str(d))
+    assert res.exit_code == 0, res.output
+    assert "parse n=20" in res.output

@@ -89,6 +89,10 @@ def _summary(r: Result) -> Group:
         lows.add_column(col, justify="right")
     lows.add_row(f"n={lat.n:,}" if lat is not None and lat.n is not None else "-",
                  *row2.values())
+    for key in sorted(k for k in m if k.startswith("latency.")):  # pg.phase steps
+        ph = m[key]
+        lows.add_row(f"{key[len('latency.'):]} n={ph.n or 0:,}",
+                     *(_q_of(ph, a) for a in ("mean", "min", "p50", "p95", "p99", "max")))
     svc = m.get("service_time")
     corr = r.extra.get("latency_correction")
     if r.params.get("model") == "open" and svc is not None and lat is not None:
