@@ -188,8 +188,9 @@ def build_result(
     if stalls and closed_model:
         longest = max(n for _, n in stalls)
         warnings.append(
-            f"{STALL_WARNING}: {len(stalls)} time(s) no iteration completed for "
-            f"{format_value(longest, 's')} or less while every VU waited — the closed model "
+            f"{STALL_WARNING}: {len(stalls)} window(s), the longest "
+            f"{format_value(longest, 's')}, in which no iteration completed while every VU "
+            "waited — the closed model "
             "sends nothing meanwhile, so its latency understates what users would see; "
             "use the open model (rate=…) for a tail free of coordinated omission")
     if agg.failed.n and agg.ok:
