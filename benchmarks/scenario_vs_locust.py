@@ -71,7 +71,7 @@ def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes] | subprocess.Popen[
         import load_vs_wrk
 
         load_vs_wrk.NGINX_CONF = load_vs_wrk.NGINX_CONF.replace(
-            'location / {{ return 200 "hello, perfgate\\\\n"; }}',
+            'location / {{ return 200 "hello, perfgate\\n"; }}',
             NGINX_JSON.replace("{", "{{").replace("}", "}}"))
         proc, url = start_nginx(tmp)
         return proc, url.rstrip("/"), "nginx (1 worker, core 0)"
@@ -123,7 +123,7 @@ def main() -> None:
                 pg_runs.append(run_perfgate(url, a.users, a.duration, tmp))
                 locust.append(run_locust(url, a.users, a.duration, tmp))
         finally:
-            proc.kill()
+            proc.terminate()  # nginx: a fast shutdown takes its worker along
             proc.wait()
     load = os.getloadavg()
     med = statistics.median
