@@ -102,6 +102,7 @@ def test_scenario_counts_http_requests_and_iterations_apart_and_times_phases() -
     assert m["iterations"].value == 30 and m["requests"].value == 60
     assert m["latency.list"].n == 30 and m["latency.item"].n == 30
     assert m["rps"].value == pytest.approx(2 * m["iteration_rate"].value)
+    assert sum(v * 1.0 for _, v in m["series.rps"].points or ()) > 0  # HTTP requests/s too
 
 
 def test_a_check_on_a_metric_with_no_samples_says_so() -> None:

@@ -346,7 +346,7 @@ class Aggregator:
         if p is None:
             p = self._pending[s.tick] = _Pending(LogHistogram.empty())
         p.lat.merge(s.lat)
-        p.requests += s.count
+        p.requests += s.http if s.http >= 0 else s.count  # series.rps = rps: HTTP requests
         p.errors += s.tally.total
         p.dropped += s.dropped
         p.inflight += s.inflight
