@@ -120,3 +120,16 @@ def test_a_run_bounded_by_the_generator_is_not_judged() -> None:
     for c in finish(compare_load(_load(20, 1.0, 1), slow, DEFAULT_THRESHOLDS), 0.05, 0.01):
         assert c.status == "inconclusive" and c.level == "ok"
         assert "not judged" in c.evidence and "current run was bounded" in c.evidence
+
+
+def test_runs_measured_in_different_conditions_are_not_judged() -> None:
+    from dataclasses import replace
+
+    quiet = replace(_load(20, 1.0, 1), extra={"generator": {"loop_lag_mean": 0.0004}})
+    busy = replace(_load(20, 1.5, 2), extra={"generator": {"loop_lag_mean": 0.008}})
+    for c in finish(compare_load(quiet, busy, DEFAULT_THRESHOLDS), 0.05, 0.01):
+        assert c.status == "inconclusive" and "loop lag changed" in c.evidence
+    calm = replace(_load(20, 1.5, 2), extra={"generator": {"loop_lag_mean": 0.0005}})
+    got = {c.metric: c.status for c in
+           finish(compare_load(quiet, calm, DEFAULT_THRESHOLDS), 0.05, 0.01)}
+    assert got["latency p50"] == "regression"  # alike conditions: judged

@@ -17,7 +17,12 @@ The method:
 - with fewer than 5 usable ticks on a side there is nothing to decide from: the comparison
   has no ratio and is ``inconclusive`` (never a FAIL on point values);
 - a run that says it was *bounded by the generator* measured perfgate as much as the
-  target: its comparisons are ``inconclusive`` too, the ratio kept in the evidence.
+  target: its comparisons are ``inconclusive`` too, the ratio kept in the evidence;
+- so are two runs measured in different conditions: each run records its event loop's lag
+  (how late its timers fired — what a busy machine adds to every response it waits for).
+  When one run's mean lag is over twice the other's and the difference is at least 5 % of
+  the latency compared, the machine changed between the runs and a ratio cannot be
+  attributed to the target (on a shared CI machine this is the commonest false alarm).
 
 The analysis unit is reported as ``round`` (values within one run): what the ticks cannot
 show is how far another run would land, so :func:`perfgate.analysis.compare.finish` applies
@@ -49,6 +54,7 @@ MIN_TICKS = 5
 # = perfgate.load._result.GENERATOR_WARNING (analysis does not import the engines; a test
 # keeps the two equal)
 GENERATOR_WARNING = "bounded by the generator"
+LAG_SHIFT = 0.05
 _MAX_R1 = 0.2
 
 
@@ -126,6 +132,27 @@ def _saturated(r: Result) -> bool:
     return any(w.startswith(GENERATOR_WARNING) for w in r.warnings)
 
 
+def _lag(r: Result) -> float | None:
+    g = r.extra.get("generator")
+    v = g.get("loop_lag_mean") if isinstance(g, dict) else None
+    return float(v) if isinstance(v, int | float) and math.isfinite(v) else None
+
+
+def _conditions_changed(base: Result, current: Result) -> str:
+    """Why the two runs were measured in different conditions ("" when they were not)."""
+    la, lb = _lag(base), _lag(current)
+    lat = [m.p50 for m in (base.metrics.get("latency"), current.metrics.get("latency"))
+           if m is not None and m.p50]
+    if la is None or lb is None or not lat:
+        return ""
+    lo, hi = sorted((la, lb))
+    if hi > 2 * lo and hi - lo >= LAG_SHIFT * min(lat):
+        return (f"the generator's loop lag changed between the runs ({la * 1e3:.2f} ms → "
+                f"{lb * 1e3:.2f} ms, ≥ {LAG_SHIFT:.0%} of the latency): the machine's state "
+                "changed, so the ratio cannot be attributed to the target")
+    return ""
+
+
 def _not_judged(c: Comparison, why: str) -> Comparison:
     seen = f"measured ratio {c.ratio:.3f}× " if c.ratio is not None else ""
     return replace(c, ratio=None, ci=None, p_value=None, p_adjusted=None,
@@ -137,6 +164,7 @@ def compare_load(base: Result, current: Result, thresholds: Mapping[str, Thresho
     """Undecided comparisons (p50, p99 latency and rps) of two load results of one name;
     :func:`perfgate.analysis.compare.finish` adjusts and decides them."""
     sides = [s for s, r in (("base", base), ("current", current)) if _saturated(r)]
+    changed = _conditions_changed(base, current)
     wanted = set(metrics) if metrics is not None else None
     out = []
     for series, label, key, hib in LOAD_METRICS:
@@ -150,5 +178,7 @@ def compare_load(base: Result, current: Result, thresholds: Mapping[str, Thresho
             comp = _not_judged(comp, f"the {' and '.join(sides)} run was bounded by the "
                                      "generator (its figures may be perfgate's, not the "
                                      "target's)")
+        elif changed:
+            comp = _not_judged(comp, changed)
         out.append(comp)
     return out
