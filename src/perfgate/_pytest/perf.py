@@ -5,11 +5,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from perfgate import _observe
 from perfgate._errors import TargetError, UsageError
-from perfgate._loops import off_running_loop
 from perfgate._pytest.collector import Collector
 from perfgate._pytest.engine import run_bench
 
@@ -19,6 +17,28 @@ if TYPE_CHECKING:
     from perfgate.model import Result, Verdict
 
 __all__ = ["Perf", "label_of", "verdict_failure"]
+
+T = TypeVar("T")
+
+
+def off_running_loop(fn: Callable[[], T]) -> T:
+    """:func:`perfgate._loops.off_running_loop`, imported when first used: pytest loads this
+    module in every project with perfgate installed, and asyncio costs ~0.1 s to import."""
+    from perfgate._loops import off_running_loop as run
+
+    return run(fn)
+
+
+def _notify(get: Callable[[], Result | None]) -> None:
+    from perfgate import _observe
+
+    _observe.notify(get)
+
+
+def _raised(verdicts: Iterable[Verdict]) -> None:
+    from perfgate import _observe
+
+    _observe.raised(verdicts)
 
 _MARK = {"pass": "✓", "warn": "!", "fail": "✗", "inconclusive": "?"}
 
@@ -105,7 +125,7 @@ class Perf:
         slot = _Slot(result)
         self._slots.append(slot)
         self._collector.add(self.nodeid, slot.get, "perf")
-        _observe.notify(slot.get)
+        _notify(slot.get)
         return slot
 
     def _options(self, options: BenchOptions | None, overrides: Mapping[str, Any]) -> BenchOptions:
@@ -132,7 +152,7 @@ class Perf:
         slot.result = apply_checks(slot.result, checks)
         err = verdict_failure(slot.result, slot.result.verdicts[before:])
         if err is not None and self.enforce:
-            _observe.raised(slot.result.verdicts[before:])
+            _raised(slot.result.verdicts[before:])
             raise err
         return slot.result
 
@@ -196,7 +216,7 @@ class Perf:
         )
         # The outcome, not a snapshot, is collected: outcome.check() adds verdicts later.
         self._collector.add(self.nodeid, lambda: outcome.result, "perf")
-        _observe.notify(lambda: outcome.result)
+        _notify(lambda: outcome.result)
         if parsed:
             outcome.check(*(c.text for c in parsed))
         return outcome
@@ -282,7 +302,7 @@ class Perf:
         if not checks:
             err = verdict_failure(result, result.verdicts)
             if err is not None and self.enforce:
-                _observe.raised(result.verdicts)
+                _raised(result.verdicts)
                 raise err
         parsed = _parse(checks, result.kind)
         for slot in self._slots:
