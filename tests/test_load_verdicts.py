@@ -242,3 +242,29 @@ def test_cli_summary_shows_phases(tmp_path: object) -> None:
         sys.path.remove(str(d))
     assert res.exit_code == 0, res.output
     assert "parse n=20" in res.output
+
+
+def test_client_headers_set_during_a_scenario_are_sent() -> None:
+    seen: list[str] = []
+
+    def behaviour(n: int, path: str) -> Reply:
+        seen.append(path)
+        return Reply()
+
+    import asyncio
+
+    from perfgate.load._http import HttpClient
+
+    with Server(behaviour) as s:
+        async def go() -> list[int]:
+            c = HttpClient(s.url.rstrip("/"))
+            a = (await c.get("/x")).status
+            c.headers["Authorization"] = "Bearer t"  # set after a login
+            payload = c._prepare("GET", "/x", None, b"", None)[1]
+            b = (await c.get("/x")).status
+            c.close()
+            assert b"Authorization: Bearer t" in payload
+            return [a, b]
+
+        assert asyncio.run(go()) == [200, 200]
+    assert seen == ["/x", "/x"]

@@ -314,6 +314,7 @@ class HttpClient:
         # waited for the generator's own loop (its saturation, counted in latency)
         self.resume_wait = 0
         self._prepared: dict[tuple[str, str], tuple[tuple[str, str, int], bytes]] = {}
+        self._prepared_headers = dict(self.headers)
 
     def _url(self, url: str) -> str:
         if url.startswith(("http://", "https://")):
@@ -329,6 +330,9 @@ class HttpClient:
         repeats the same few, and parsing a URL costs more than sending it."""
         simple = headers is None and not body and json is None
         if simple:
+            if self.headers != self._prepared_headers:  # e.g. a token set after a login
+                self._prepared.clear()
+                self._prepared_headers = dict(self.headers)
             hit = self._prepared.get((method, url))
             if hit is not None:
                 return hit
