@@ -7,7 +7,7 @@
 2. **Layers point one way**: no import — module-level or inside a function — from a lower
    layer to a higher one:
 
-       0 foundation  _errors, units, _timing, _net, _importer, _observe
+       0 foundation  _errors, units, _timing, _net, _importer, _observe, _loops
        1 model       model, env
        2 analysis    analysis.*
        3 engines     bench.*, load.*, probes.*, faults.*, export.*;  store.*, report.* (read
@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent / "src" / "perfgate"
 
 LAYERS: list[tuple[int, tuple[str, ...]]] = [
-    (0, ("_errors", "units", "_timing", "_net", "_importer", "_observe")),
+    (0, ("_errors", "units", "_timing", "_net", "_importer", "_observe", "_loops")),
     (1, ("model", "env")),
     (2, ("analysis",)),
     (3, ("bench", "load", "probes", "faults", "export", "store", "report")),

@@ -26,6 +26,7 @@ class Reply:
     chunked: bool = False
     die: bool = False
     hang: bool = False
+    close: bool = False  # answer with "Connection: close" and close after the response
 
 
 Behaviour = Callable[[int, str], Reply]
@@ -35,6 +36,8 @@ _REASONS = {200: "OK", 404: "Not Found", 500: "Internal Server Error", 503: "Una
 
 def _encode(r: Reply) -> bytes:
     head = f"HTTP/1.1 {r.status} {_REASONS.get(r.status, 'X')}\r\n"
+    if r.close:
+        head += "Connection: close\r\n"
     if r.chunked:
         parts = [r.body[i:i + 3] for i in range(0, len(r.body), 3)]
         body = b"".join(f"{len(p):x}\r\n".encode() + p + b"\r\n" for p in parts) + b"0\r\n\r\n"
@@ -132,6 +135,10 @@ class Server:
                     await asyncio.sleep(reply.delay)
                 writer.write(_encode(reply))
                 self.answered += 1
+                if reply.close:
+                    await writer.drain()
+                    writer.close()
+                    return
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
             pass
         finally:

@@ -87,7 +87,7 @@ def test_a_server_that_dies_mid_run() -> None:
     assert m["count.ok"].value == 50  # what was measured is kept
     assert m["errors"].value >= 3  # the requests in flight, then refused connections
     assert m["count.ConnectionRefusedError"].value > 0
-    assert r.error is None and m["service_time"].n == m["requests"].value
+    assert r.error is None and m["service_time"].n == m["count.ok"].value == m["latency"].n
 
 
 def test_timeouts() -> None:
@@ -95,7 +95,9 @@ def test_timeouts() -> None:
         r = pg.load(s.url, vus=1, iterations=3, timeout=0.2, processes=1)
     assert r.metrics["count.timeout"].value == 1
     assert r.metrics["count.ok"].value == 2
-    assert r.metrics["latency"].max == pytest.approx(0.2, abs=0.1)
+    # the timed-out iteration is a failure: its 0.2 s is not a request's latency
+    assert r.metrics["latency_failed"].max == pytest.approx(0.2, abs=0.1)
+    assert r.metrics["latency"].n == 2 and r.metrics["latency"].max < 0.15
 
 
 @pytest.mark.slow
@@ -111,13 +113,16 @@ def test_open_model_shows_the_stall_and_closed_model_does_not_hide_it() -> None:
     assert svc.median is not None and svc.median < 0.05
 
     with Server(Stalls(period=0.9, stall=0.3)) as s:
-        closed = pg.load(s.url, vus=4, duration=2.0, processes=1, tick=0.25)
+        closed = pg.load(s.url, vus=4, duration=2.0, processes=1, tick=0.25, co_correct=True)
     clat, csvc = closed.metrics["latency"], closed.metrics["service_time"]
     # only the 4 requests in flight see each stall: raw service times hide it in p99 ...
     assert csvc.max is not None and csvc.max > 0.2
-    # ... so latency adds the samples the stuck VUs failed to send, and p99 shows it
-    assert clat.p99 is not None and clat.p99 > 0.1
-    assert closed.extra["co_synthetic_samples"] > 0
+    # ... so the asked-for correction adds (boundedly) the samples the stuck VUs failed to
+    # send, and p99 shows it while p50 stays the real one
+    assert clat.p99 is not None and csvc.p99 is not None and clat.p99 > csvc.p99
+    assert 0 < closed.extra["co_synthetic_samples"] <= 0.05 * csvc.n + 1
+    assert clat.p50 == pytest.approx(csvc.p50, rel=0.1)
+    assert "bounded" in closed.extra["latency_correction"]
     assert max(v for _, v in closed.metrics["series.p99"].points or ()) > 0.2
 
 

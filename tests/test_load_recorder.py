@@ -57,12 +57,14 @@ def test_recorder_drains_every_stream() -> None:
     s.events.append(("ValueError", ValueError("bad"), 2_000_000_000))
     rec.main.events.append(("http_5xx", 503, 1))
     s.dropped.append(1)
-    lat, svc, tally, dropped = rec.drain()
-    assert lat.n == 3 and svc is not None and svc.n == 3 and dropped == 1
-    assert tally.errors == {"ValueError": 1, "http_5xx": 1}
-    assert tally.examples["ValueError"][0] == {"message": "ValueError: bad", "t": 2.0}
-    assert tally.statuses == {503: 1}
-    assert rec.drain()[0].n == 0
+    s.fail.append(40)
+    d = rec.drain()
+    assert d.lat.n == 3 and d.svc is not None and d.svc.n == 3 and d.dropped == 1
+    assert d.failed.n == 1 and d.failed.vmax == 40  # a failure is not a request's latency
+    assert d.tally.errors == {"ValueError": 1, "http_5xx": 1}
+    assert d.tally.examples["ValueError"][0] == {"message": "ValueError: bad", "t": 2.0}
+    assert d.tally.statuses == {503: 1}
+    assert rec.drain().lat.n == 0 and rec.completed == 4
 
 
 def test_outcome_classes() -> None:
@@ -110,9 +112,22 @@ def test_closed_model_correction_adds_what_a_stalled_vu_missed() -> None:
     assert sorted(extra.tolist()) == [10, 20, 30, 40, 50, 60, 70, 80, 90]
     assert synthetic(np.array([30], dtype=np.int64), 10, threshold=5).size == 0  # jitter
     rec = Recorder(0, open_model=False, co_correct=True)
-    rec.main.lat.extend([10] * 99 + [100])
-    lat, svc, _, _ = rec.drain()
-    assert svc is not None and svc.n == 100 and lat.n == 109 and rec.synthetic == 9
+    rec.main.lat.extend([10] * 199 + [100])
+    d = rec.drain()
+    assert d.svc is not None and d.svc.n == 200 and d.lat.n == 209 and rec.synthetic == 9
+
+
+def test_the_correction_is_bounded_and_cannot_move_the_median() -> None:
+    # bimodal: 90 % at 1 ms, 10 % at 200 ms — uncapped, the correction would add ~20 000
+    # samples per 1 000 real ones and put the "p50" in the hundreds of ms
+    rec = Recorder(0, open_model=False, co_correct=True)
+    real = [1_000_000] * 900 + [200_000_000] * 100
+    rec.main.lat.extend(real)
+    d = rec.drain()
+    assert d.svc is not None and d.svc.n == 1000
+    assert rec.synthetic == 50  # 5 % of the real samples
+    assert d.lat.quantile(0.5) == pytest.approx(1e6, rel=0.01)
+    assert synthetic(np.asarray(real, dtype=np.int64), 1_000_000).size > 10_000
 
 
 def test_a_saturated_generator_is_labelled() -> None:

@@ -46,6 +46,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "Label": ("perfgate.bench", "Label"),
     "LoadSpec": ("perfgate.spec", "LoadSpec"),
     "Metric": ("perfgate.model", "Metric"),
+    "NoSamplesError": ("perfgate._errors", "NoSamplesError"),
     "ParallelSpec": ("perfgate.spec", "ParallelSpec"),
     "QueryProbe": ("perfgate.probes", "QueryProbe"),
     "Request": ("perfgate.load", "Request"),
@@ -56,6 +57,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "SweepSpec": ("perfgate.spec", "SweepSpec"),
     "Verdict": ("perfgate.model", "Verdict"),
     "VersusOptions": ("perfgate.bench._versus", "VersusOptions"),
+    "VersusSpec": ("perfgate.spec", "VersusSpec"),
     "apply_checks": ("perfgate.analysis.checks", "apply_checks"),
     "bench": ("perfgate.suite", "bench"),
     "bench_callable": ("perfgate._api", "bench_callable"),
@@ -89,7 +91,6 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "scenario": ("perfgate.suite", "scenario"),
     "sweep": ("perfgate._api", "sweep"),
     "trend_verdict": ("perfgate.analysis.trend", "trend_verdict"),
-    "VersusSpec": ("perfgate.spec", "VersusSpec"),
     "versus": ("perfgate._api", "versus"),
     "wrap_connection": ("perfgate.probes", "wrap"),
     "write_json": ("perfgate.model", "write_json"),
@@ -97,7 +98,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
 
 if _TYPE_CHECKING:
     from perfgate._api import bench_callable, burst, load, parallel, sweep, versus
-    from perfgate._errors import Interrupted
+    from perfgate._errors import Interrupted, NoSamplesError
     from perfgate.analysis.changepoints import Change, detect_changes
     from perfgate.analysis.checks import Check, apply_checks, evaluate, parse_check
     from perfgate.analysis.compare import compare_resultsets
@@ -187,6 +188,7 @@ __all__ = [
     "Label",
     "LoadSpec",
     "Metric",
+    "NoSamplesError",
     "ParallelSpec",
     "PerfgateError",
     "QueryProbe",

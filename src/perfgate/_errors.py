@@ -94,3 +94,10 @@ class Interrupted(PerfgateError):
 
 class TargetTimeout(TargetError):
     """A target that did not return within its time limit (recorded as its error)."""
+class NoSamplesError(UnknownMetricError):
+    """A check on a metric that exists but holds no samples (a load test in which no
+    iteration succeeded has a ``latency`` with n = 0)."""
+
+    def __str__(self) -> str:
+        place = f" in {self.where}" if self.where else ""
+        return f"no samples for {self.name!r}{place}: nothing succeeded to measure"

@@ -5,7 +5,11 @@
   options, measured by perfgate, *unless pytest-benchmark itself is active*: then those are
   left to it and perfgate adds only ``perf`` and its own options (docs/pytest.md);
 - markers ``perf`` (added to every test that uses ``perf`` or ``benchmark``) and ``slow``;
-- ``--perfgate-json FILE``: every Result of the session as perfgate JSON, as the CLI writes it.
+- ``--perfgate-json FILE``: every Result of the session as perfgate JSON, as the CLI writes it;
+- verdicts enforced: a test in which a result got a ``fail`` verdict — through ``perf.*`` or
+  ``pg.*`` — fails, with the verdicts in the message, unless the test saw the failure itself
+  (``pytest.raises``) or opted out (``@pytest.mark.perf(enforce=False)``,
+  ``--perfgate-no-enforce``).
 
 pytest imports this module in every project that installs perfgate, so neither it nor
 ``perfgate._pytest`` imports an engine, numpy or scipy at module level: those load when a
@@ -15,6 +19,7 @@ fixture first runs (``perfgate/__init__.py`` still runs first, as for any submod
 from __future__ import annotations
 
 import os
+from collections.abc import Generator
 from pathlib import Path
 from typing import cast
 
@@ -48,6 +53,17 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         default=None, help="instructions: each perf.bench also counts instructions per call "
                            "under valgrind (needs an importable target).",
     )
+    group.addoption(
+        "--perfgate-no-enforce", dest="perfgate_enforce", action="store_false", default=True,
+        help="Do not fail a test because a perfgate result made in it has a failed check "
+             "that the test did not raise (they are still reported).",
+    )
+    parser.addini(
+        "perfgate_enforce_results", type="bool", default=True,
+        help="Fail a test in which a result made outside the perf fixture (pg.load(..., "
+             "checks=...)) has a failed check (default true; false for a suite that tests "
+             "perfgate's verdicts themselves). perf.* calls raise either way.",
+    )
     # Decided here, while options are being added: two plugins adding one option is an error.
     if not _benchmark_plugin_expected(pluginmanager) and not pluginmanager.is_registered(
         bm_plugin
@@ -57,7 +73,8 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "perf(**bench_options): a performance test; options for perf.bench "
+        "markers", "perf(enforce=True, **bench_options): a performance test; options for "
+        "perf.bench; enforce=False: a failed check does not fail the test by itself "
         "(added automatically to tests using the perf or benchmark fixture)",
     )
     config.addinivalue_line("markers", "slow: takes more than a second")
@@ -100,8 +117,39 @@ def perf(request: pytest.FixtureRequest) -> Perf:
         defaults["measure"] = measure
     marker = cast(pytest.Item, request.node).get_closest_marker("perf")
     if marker is not None:
-        defaults.update(marker.kwargs)
-    return Perf(request.node.nodeid, request.config.stash[COLLECTOR], defaults)
+        defaults.update({k: v for k, v in marker.kwargs.items() if k != "enforce"})
+    return Perf(request.node.nodeid, request.config.stash[COLLECTOR], defaults,
+                enforce=_enforced(cast(pytest.Item, request.node)))
+
+
+def _enforced(item: pytest.Item) -> bool:
+    """The test's opt-out (marker), else the run's (``--perfgate-no-enforce``)."""
+    marker = item.get_closest_marker("perf")
+    if marker is not None and "enforce" in marker.kwargs:
+        return bool(marker.kwargs["enforce"])
+    return bool(item.config.getoption("perfgate_enforce", True))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    """Fail a test that passed while a result it made holds a failed check nobody raised
+    (``pg.load(..., checks=...)`` returns such a result rather than raising)."""
+    if not (_enforced(item) and item.config.getini("perfgate_enforce_results")):
+        return (yield)
+    from perfgate._observe import observing
+
+    with observing() as obs:
+        res = yield
+    failures = obs.unraised_failures()
+    if failures:
+        from perfgate._pytest.perf import verdict_failure
+
+        msgs = [str(verdict_failure(r, vs)) for r, vs in failures]
+        err = AssertionError("\n".join(msgs) + "\n(opt out: @pytest.mark.perf(enforce=False)"
+                             " or --perfgate-no-enforce)")
+        err.results = [r for r, _ in failures]  # type: ignore[attr-defined]
+        raise err
+    return res
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -20,6 +20,8 @@ from dataclasses import replace
 from typing import Any, Protocol, TypeVar
 
 from perfgate._errors import Interrupted, PerfgateError
+from perfgate._loops import off_running_loop
+from perfgate._observe import notify
 from perfgate.analysis.checks import judge
 from perfgate.analysis.derived import with_derived
 from perfgate.model import Result
@@ -235,12 +237,16 @@ def run(spec: Spec, listener: Listener | None = None, *, clock: Clock | None = N
     lst = listener or QUIET
     try:
         with _exits_guarded():
-            result = engine(spec, lst, clock)
+            # inside a running event loop (an async test) the engine runs on a thread of
+            # its own: engines run their own loops
+            result = off_running_loop(lambda: engine(spec, lst, clock))
     except TargetExit as exc:  # an engine that does not record target failures itself
         result = _failed(spec, str(exc.code))
     except Interrupted as exc:
         raise Interrupted([conclude(r, spec, checks=False) for r in exc.results]) from exc
-    return conclude(result, spec)
+    result = conclude(result, spec)
+    notify(result)  # inside a pytest test: a failed check fails it (perfgate._observe)
+    return result
 
 
 def run_all(specs: Sequence[Spec], listener: Listener | None = None, *,

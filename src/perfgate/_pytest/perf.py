@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from perfgate._errors import TargetError, UsageError
 from perfgate._pytest.collector import Collector
@@ -17,6 +17,28 @@ if TYPE_CHECKING:
     from perfgate.model import Result, Verdict
 
 __all__ = ["Perf", "label_of", "verdict_failure"]
+
+T = TypeVar("T")
+
+
+def off_running_loop(fn: Callable[[], T]) -> T:
+    """:func:`perfgate._loops.off_running_loop`, imported when first used: pytest loads this
+    module in every project with perfgate installed, and asyncio costs ~0.1 s to import."""
+    from perfgate._loops import off_running_loop as run
+
+    return run(fn)
+
+
+def _notify(get: Callable[[], Result | None]) -> None:
+    from perfgate import _observe
+
+    _observe.notify(get)
+
+
+def _raised(verdicts: Iterable[Verdict]) -> None:
+    from perfgate import _observe
+
+    _observe.raised(verdicts)
 
 _MARK = {"pass": "✓", "warn": "!", "fail": "✗", "inconclusive": "?"}
 
@@ -70,13 +92,17 @@ class Perf:
 
     Every Result made here is kept for the session summary and ``--perfgate-json``.
     Option precedence: call arguments > ``@pytest.mark.perf(...)`` > ``--perfgate-max-time``
-    > :class:`perfgate.BenchOptions` defaults.
+    > :class:`perfgate.BenchOptions` defaults. ``enforce=False`` (the test's
+    ``@pytest.mark.perf(enforce=False)`` or ``--perfgate-no-enforce``): failed checks are
+    recorded and reported but raise nothing.
     """
 
     def __init__(
-        self, nodeid: str, collector: Collector, defaults: Mapping[str, Any] | None = None
+        self, nodeid: str, collector: Collector, defaults: Mapping[str, Any] | None = None,
+        *, enforce: bool = True,
     ) -> None:
         self.nodeid = nodeid
+        self.enforce = enforce
         self._collector = collector
         self._defaults = dict(defaults or {})
         self._slots: list[_Slot] = []
@@ -94,6 +120,7 @@ class Perf:
         slot = _Slot(result)
         self._slots.append(slot)
         self._collector.add(self.nodeid, slot.get, "perf")
+        _notify(slot.get)
         return slot
 
     def _options(self, options: BenchOptions | None, overrides: Mapping[str, Any]) -> BenchOptions:
@@ -123,7 +150,8 @@ class Perf:
         if slot.result.error_kind == "check":
             raise UsageError(f"{slot.result.name}: {slot.result.error}")
         err = verdict_failure(slot.result, slot.result.verdicts[before:])
-        if err is not None:
+        if err is not None and self.enforce:
+            _raised(slot.result.verdicts[before:])
             raise err
         return slot.result
 
@@ -188,6 +216,7 @@ class Perf:
         )
         # The outcome, not a snapshot, is collected: outcome.check() adds verdicts later.
         self._collector.add(self.nodeid, lambda: outcome.result, "perf")
+        _notify(lambda: outcome.result)
         if parsed:
             outcome.check(*(c.text for c in parsed))
         return outcome
@@ -247,25 +276,36 @@ class Perf:
     ) -> Result:
         """A load test of a callable or a URL on 127.0.0.1 (``perfgate.load``): closed model
         with ``vus=``, open model with ``rate=``; checks such as ``"p(95) < 300ms"``,
-        ``"error_rate < 1%"`` raise AssertionError when they fail."""
+        ``"error_rate < 1%"`` raise AssertionError when they fail; a run with no successful
+        iteration raises TargetError (zero real work is not a pass)."""
         from perfgate._api import load
 
         parsed = _parse(checks, "load")
         label = name or (target if isinstance(target, str) else self._name(target, None))
         result = load(target, name=label, checks=parsed, **load_options)
-        return self._judge(self._keep(result), ())
+        slot = self._keep(result)
+        if result.error is not None and result.error_kind != "check" and self.enforce:
+            raise TargetError(f"{label}: {result.error}")  # e.g. no iteration succeeded
+        return self._judge(slot, ())
 
     def check(self, result: Result | BurstOutcome, *checks: str) -> Result:
         """Apply more checks to a Result made by this fixture (or a BurstOutcome).
 
         Returns the Result with the new verdicts; raises AssertionError when one fails.
-        The collected copy gets the verdicts too, so they reach ``--perfgate-json``.
+        With no checks, raises when a verdict the result already holds failed (a
+        ``pg.load(..., checks=...)`` made in the test). The collected copy gets the verdicts
+        too, so they reach ``--perfgate-json``.
         """
         from perfgate.bench import BurstOutcome
 
         if isinstance(result, BurstOutcome):
             result.check(*checks)
             return result.result
+        if not checks:
+            err = verdict_failure(result, result.verdicts)
+            if err is not None and self.enforce:
+                _raised(result.verdicts)
+                raise err
         parsed = _parse(checks, result.kind)
         for slot in self._slots:
             if slot.result is result:

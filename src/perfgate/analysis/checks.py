@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from perfgate._errors import CheckSyntaxError, UnitError, UnknownMetricError
+from perfgate._errors import CheckSyntaxError, NoSamplesError, UnitError, UnknownMetricError
 from perfgate.analysis.stats import mean_ci, quantile_ci
 from perfgate.model import Metric, Result, Status, Verdict
 from perfgate.units import COMPLEXITY_CLASSES, format_value, parse_unit
@@ -473,6 +473,8 @@ def evaluate(check: Check, result: Result) -> Verdict:
     if check.subject == "metric" and what != "value":
         subject = f"{name} ({what})"
     if value is None:
+        if m.kind == "distribution" and not m.n:
+            raise NoSamplesError(f"{subject}", list(result.metrics), f"result {result.name!r}")
         raise UnknownMetricError(f"{subject}", list(result.metrics), f"result {result.name!r}")
     return verdict_for(check, value, ci, unit, subject, n=m.n)
 

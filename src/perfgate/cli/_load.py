@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import click
+from rich.console import Group
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
@@ -53,29 +54,63 @@ def _live_view(title: str) -> Iterator[Any]:
         yield update
 
 
-def _summary(r: Result) -> Table:
-    t = Table(title=f"load: {r.name}", show_header=True)
-    for col in ("requests", "rps", "errors", "dropped", "p50", "p90", "p99", "max"):
-        t.add_column(col, justify="right")
+def _summary(r: Result) -> Group:
+    """What teams ask of a load run: count, success rate, rate, and the latency of the
+    successful iterations — avg, min, p50, p95, p99, max (two narrow tables, so that an
+    80-column terminal shows every header whole)."""
     m = r.metrics
+    it, req = m.get("iterations"), m.get("requests")
+    apart = it is not None and req is not None and it.value != req.value
     lat = m.get("latency")
 
     def v(name: str) -> str:
         x = m.get(name)
         return format_value(x.value, x.unit) if x is not None else "-"
 
-    def q(attr: str) -> str:
-        return format_value(getattr(lat, attr), "s") if lat is not None else "-"
-
+    n = it or req
+    total = float(n.value or 0) if n is not None else 0.0
+    ok = m.get("count.ok")
+    success = f"{float(ok.value or 0) / total:.2%}" if ok is not None and total else "-"
     er = m.get("error_rate")
     errors = v("errors") + (f" ({er.value:.2%})" if er is not None and er.value else "")
-    t.add_row(v("requests"), v("rps"), errors, v("dropped"), q("p50"), q("p90"), q("p99"),
-              q("max"))
+    counts = {"iterations": v("iterations"), "requests": v("requests")} if apart else \
+        {"count": v("iterations" if it else "requests")}
+    top = Table(title=f"load: {r.name}", show_header=True)
+    row1 = {**counts, "success": success, "rps": v("rps"), "errors": errors,
+            "dropped": v("dropped")}
+    for col in row1:
+        top.add_column(col, justify="right")
+    top.add_row(*row1.values())
+    lows = Table(show_header=True)
+    row2 = {k: _q_of(lat, a) for k, a in (("avg", "mean"), ("min", "min"), ("p50", "p50"),
+                                          ("p95", "p95"), ("p99", "p99"), ("max", "max"))}
+    lows.add_column("latency", justify="left")
+    for col in row2:
+        lows.add_column(col, justify="right")
+    lows.add_row(f"n={lat.n:,}" if lat is not None and lat.n is not None else "-",
+                 *row2.values())
+    for key in sorted(k for k in m if k.startswith("latency.")):  # pg.phase steps
+        ph = m[key]
+        lows.add_row(f"{key[len('latency.'):]} n={ph.n or 0:,}",
+                     *(_q_of(ph, a) for a in ("mean", "min", "p50", "p95", "p99", "max")))
     svc = m.get("service_time")
+    corr = r.extra.get("latency_correction")
     if r.params.get("model") == "open" and svc is not None and lat is not None:
-        t.caption = (f"latency from the intended start (coordinated omission corrected); "
-                     f"service time p99 {format_value(svc.p99, 's')}")
-    return t
+        lows.caption = (f"latency from the intended start (coordinated omission corrected); "
+                        f"service time p99 {_q_of(svc, 'p99')}")
+    elif isinstance(corr, str):
+        lows.caption = f"latency: {corr}"
+    failed = m.get("latency_failed")
+    if failed is not None and failed.n:
+        lows.caption = (lows.caption or "") + (
+            f"; {failed.n:,} failed iteration(s) not in latency "
+            f"(their p50 {_q_of(failed, 'p50')})")
+    return Group(top, lows)
+
+
+def _q_of(metric: Any, attr: str) -> str:
+    x = getattr(metric, attr, None)
+    return format_value(x, "s") if x is not None else "-"
 
 
 def _examples(r: Result) -> None:

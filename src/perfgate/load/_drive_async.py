@@ -1,5 +1,8 @@
 """Async callables: each VU is a task on the worker's event loop (with its own
-:class:`~._http.HttpClient` when the callable takes one)."""
+:class:`~._http.HttpClient` when the callable takes one).
+
+``pg.phase("name")`` blocks inside an iteration are timed per iteration (each VU task
+records into its own context) and become ``latency.<name>`` distributions."""
 
 from __future__ import annotations
 
@@ -8,7 +11,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from perfgate.load._drivers import Driver
+from perfgate.bench._phases import recording
+from perfgate.load._drivers import NEVER, Driver
 from perfgate.load._executors import Executor
 from perfgate.load._http import HttpClient, tls_context
 from perfgate.load._outcomes import classify_exception, status_class
@@ -36,6 +40,7 @@ class AsyncDriver(Driver):
         self.active_n = 0
         self.busy = 0
         self.tasks: set[asyncio.Task[None]] = set()
+        self.spent = 0  # VUs that used their per-VU budget
         ctx = tls_context(target.verify, target.ca_file)
         self._client: Callable[[], HttpClient | None] = (
             (lambda: HttpClient(target.base_url, ssl_context=ctx,
@@ -67,28 +72,70 @@ class AsyncDriver(Driver):
             return status_class(s), s
         return None
 
+    def vus_spent(self) -> bool:
+        return self.per_vu != NEVER and self.spent >= self.active_n
+
+    def http_requests(self) -> int:
+        if not self.target.with_client:
+            return -1
+        return sum(vu.client.requests for vu in self.vus_ if vu.client is not None)
+
+    def resume_wait(self) -> int:
+        return sum(vu.client.resume_wait for vu in self.vus_ if vu.client is not None)
+
+    def _phases(self, acc: dict[str, float]) -> None:
+        add = self.stream.phases.append
+        for k, v in acc.items():
+            add((k, int(v * 1e9)))
+        acc.clear()
+
     async def _loop(self, vu: _AsyncVU) -> None:
         pc = time.perf_counter_ns
-        lat, ev = self.stream.lat.append, self.stream.events.append
+        lat, fail, ev = self.stream.lat.append, self.stream.fail.append, \
+            self.stream.events.append
         done = 0
+        fn, client = self.target.fn, vu.client  # a client's requests time out themselves
         self.busy += 1
-        try:
-            while vu.index < self.active_n and not self.stopping and self.remaining > 0 \
-                    and done < self.per_vu:
-                t0 = pc()
-                if t0 >= self.deadline:
-                    break
-                self.remaining -= 1
-                done += 1
-                bad = await self._call(vu)
-                t1 = pc()
-                lat(t1 - t0)
-                if bad is not None:
-                    ev((bad[0], bad[1], t1))
-        finally:
-            self.busy -= 1
-            vu.task = None
-            self.check_done()
+        with recording() as acc:  # this task's context only
+            try:
+                while vu.index < self.active_n and not self.stopping and self.remaining > 0 \
+                        and done < self.per_vu:
+                    t0 = pc()
+                    if t0 >= self.deadline:
+                        break
+                    self.remaining -= 1
+                    done += 1
+                    if client is None:
+                        bad = await self._call(vu)
+                    else:  # the scenario case, inlined: one coroutine less per iteration
+                        try:
+                            await fn(client)
+                        except Exception as exc:  # noqa: BLE001 - an outcome
+                            client.worst_status = 0
+                            bad = classify_exception(exc), exc
+                        else:
+                            bad = None
+                            if client.worst_status:
+                                st, client.worst_status = client.worst_status, 0
+                                bad = status_class(st), st
+                    t1 = pc()
+                    if bad is None:
+                        lat(t1 - t0)
+                    else:
+                        fail(t1 - t0)
+                        ev((bad[0], bad[1], t1))
+                    if acc:
+                        self._phases(acc)
+                    if not done & 15:
+                        # a target that never suspends (fails at once, or awaits nothing)
+                        # must not starve the loop: ticks, timeouts and the stop run on it
+                        await asyncio.sleep(0)
+            finally:
+                if done >= self.per_vu:
+                    self.spent += 1
+                self.busy -= 1
+                vu.task = None
+                self.check_done()
 
     def set_vus(self, n: int) -> None:
         self.active_n = n
@@ -108,14 +155,19 @@ class AsyncDriver(Driver):
 
     async def _one(self, vu: _AsyncVU, intended: int, started: int) -> None:
         self.busy += 1
-        try:
-            bad = await self._call(vu)
-        finally:
-            self.busy -= 1
+        with recording() as acc:
+            try:
+                bad = await self._call(vu)
+            finally:
+                self.busy -= 1
+            if acc:
+                self._phases(acc)
         t1 = time.perf_counter_ns()
-        self.stream.lat.append(t1 - intended)
-        self.stream.svc.append(t1 - started)
-        if bad is not None:
+        if bad is None:
+            self.stream.lat.append(t1 - intended)
+            self.stream.svc.append(t1 - started)
+        else:
+            self.stream.fail.append(t1 - intended)
             self.stream.events.append((bad[0], bad[1], t1))
         if self.stopping:
             self.idle.append(vu)

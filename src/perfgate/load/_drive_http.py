@@ -10,7 +10,7 @@ from typing import Any
 
 from perfgate._errors import UsageError
 from perfgate._net import connect
-from perfgate.load._drivers import Driver
+from perfgate.load._drivers import NEVER, Driver
 from perfgate.load._executors import Executor
 from perfgate.load._http import Conn, tls_context
 from perfgate.load._outcomes import classify_exception, status_class
@@ -41,6 +41,7 @@ class HttpDriver(Driver):
         self.lat_append = self.stream.lat.append
         self.svc_append = self.stream.svc.append
         self.ev_append = self.stream.events.append
+        self.fail_append = self.stream.fail.append
 
     def _pick(self) -> bytes:
         c = self.cycle
@@ -55,6 +56,11 @@ class HttpDriver(Driver):
             c.lat_append = self.lat_append
             self.conns.append(c)
         return self.conns[i]
+
+    def vus_spent(self) -> bool:
+        if self.per_vu == NEVER:
+            return False
+        return all(c.iterations >= self.per_vu for c in self.conns if c.active)
 
     def _can_be_fast(self, c: Conn) -> bool:
         return (not self.open_model and c.active and not self.stopping
@@ -121,24 +127,21 @@ class HttpDriver(Driver):
 
     # ConnOwner
     def on_response(self, conn: Conn, status: int, now: int) -> None:
-        if self.open_model:
+        if status >= 400:
+            self.fail_append(now - (conn.intended if self.open_model else conn.started))
+            self.ev_append((status_class(status), status, now))
+        elif self.open_model:
             self.lat_append(now - conn.intended)
             self.svc_append(now - conn.started)
         else:
             self.lat_append(now - conn.started)
-        if status >= 400:
-            self.ev_append((status_class(status), status, now))
         if self.open_model:
             self._release(conn, now)
         else:
             self._iterate(conn, now)
 
     def on_failure(self, conn: Conn, exc: BaseException, now: int) -> None:
-        if self.open_model:
-            self.lat_append(now - conn.intended)
-            self.svc_append(now - conn.started)
-        else:
-            self.lat_append(now - conn.started)
+        self.fail_append(now - (conn.intended if self.open_model else conn.started))
         self.ev_append((classify_exception(exc), exc, now))
         if self.open_model:
             self._release(conn, now)

@@ -10,10 +10,11 @@ import threading
 import time
 from collections.abc import Callable
 
+from perfgate.bench._phases import recording
 from perfgate.load._drivers import NEVER, Driver
 from perfgate.load._executors import Executor
 from perfgate.load._outcomes import classify_exception
-from perfgate.load._recorder import FLUSH_AT, Recorder
+from perfgate.load._recorder import FLUSH_AT, Recorder, Stream
 from perfgate.load._targets import CallTarget
 
 __all__ = ["SyncDriver"]
@@ -75,11 +76,16 @@ class SyncDriver(Driver):
         """Blocks of timed calls, sized to ~5 ms, with the controls read between blocks:
         the timed part of the loop is two clock reads, the call and an append."""
         s = self.rec.stream()
-        lat, ev = s.lat.append, s.events.append
-        fn, pc = self.fn, time.perf_counter_ns
+        self.busy_flags[i] = True
+        with recording() as acc:  # pg.phase inside fn: this thread's context only
+            self._closed_blocks(i, s, acc)
+
+    def _closed_blocks(self, i: int, s: Stream, acc: dict[str, float]) -> None:
         left = self.per_vu  # this VU's own budget (NEVER: none)
         block = 1
-        self.busy_flags[i] = True
+        lat, fail, ev = s.lat.append, s.fail.append, s.events.append
+        fn, pc = self.fn, time.perf_counter_ns
+        phases = s.phases.append
         try:
             while True:
                 now = pc()
@@ -100,8 +106,15 @@ class SyncDriver(Driver):
                     try:
                         fn()
                     except Exception as exc:  # noqa: BLE001 - an outcome
-                        ev((classify_exception(exc), exc, pc()))
-                    lat(pc() - t0)
+                        t1 = pc()
+                        fail(t1 - t0)
+                        ev((classify_exception(exc), exc, t1))
+                    else:
+                        lat(pc() - t0)
+                    if acc:
+                        for name, v in acc.items():
+                            phases((name, int(v * 1e9)))
+                        acc.clear()
                 if len(s.lat) >= FLUSH_AT:  # the loop thread may be starved of the GIL
                     self.rec.absorb()
                 if pc() - now < 5_000_000:
@@ -129,8 +142,13 @@ class SyncDriver(Driver):
         return self.q.qsize()
 
     def _open_vu(self, i: int) -> None:
+        with recording() as acc:
+            self._open_loop(i, acc)
+
+    def _open_loop(self, i: int, acc: dict[str, float]) -> None:
         s = self.rec.stream()
         lat, svc, ev, drop = s.lat.append, s.svc.append, s.events.append, s.dropped.append
+        fail = s.fail.append
         fn, pc, q, max_wait = self.fn, time.perf_counter_ns, self.q, self.max_wait_ns
         try:
             while True:
@@ -146,12 +164,18 @@ class SyncDriver(Driver):
                     fn()
                 except Exception as exc:  # noqa: BLE001 - an outcome
                     t1 = pc()
+                    self.busy_flags[i] = False
+                    fail(t1 - intended)
                     ev((classify_exception(exc), exc, t1))
                 else:
                     t1 = pc()
-                self.busy_flags[i] = False
-                lat(t1 - intended)
-                svc(t1 - t0)
+                    self.busy_flags[i] = False
+                    lat(t1 - intended)
+                    svc(t1 - t0)
+                if acc:
+                    for name, v in acc.items():
+                        s.phases.append((name, int(v * 1e9)))
+                    acc.clear()
                 if len(s.lat) >= FLUSH_AT:
                     self.rec.absorb()
         finally:

@@ -10,6 +10,7 @@ Under the open model the first two share :class:`Driver`'s queueing: an arrival 
 free VU (creating one up to ``max_vus``) or waits in line; a VU that finishes takes the
 oldest waiting arrival, dropping (and counting) those that waited past ``max_wait``.
 Latency always counts from the intended start; service time from the actual send.
+A failed iteration's time goes to ``Stream.fail``, never to the latency of real requests.
 """
 
 from __future__ import annotations
@@ -73,6 +74,18 @@ class Driver:
     def vus(self) -> int:
         return self.nslots
 
+    def vus_spent(self) -> bool:
+        """Closed model with a per-VU budget: every active VU has used its own."""
+        return False
+
+    def http_requests(self) -> int:
+        """HTTP requests made so far through the VUs' clients (-1: not counted)."""
+        return -1
+
+    def resume_wait(self) -> int:
+        """ns responses waited, so far, for the generator's loop to resume their caller."""
+        return 0
+
     def abort_inflight(self) -> int:
         """After the grace period: abandon what is still in flight; return how many."""
         return 0
@@ -92,7 +105,8 @@ class Driver:
             self.stream.dropped.append(1)
 
     def check_done(self) -> None:
-        if not self.done.done() and (self.remaining <= 0 or self.stopping) \
+        if not self.done.done() and (self.remaining <= 0 or self.stopping
+                                     or self.vus_spent()) \
                 and self.inflight() == 0:
             self.done.set_result(None)
 

@@ -4,7 +4,11 @@ The worker opens its connections, says ``ready``, waits for the coordinator's ``
 instant (a monotonic clock reading shared by every process of the machine), runs the
 executor, and sends a :class:`~._recorder.Snapshot` at each tick boundary and a final one.
 It watches itself: CPU seconds used per tick, event-loop lag (how late a 10 ms timer fires),
-and under the open model how late arrivals went out while VUs were free.
+and under the open model how late arrivals went out while VUs were free. It also watches the
+target: every 25 ms it looks whether any iteration completed; a stretch of at least
+:data:`GAP_MIN_S` with work in flight and none completing is a *gap* (every VU of this worker
+blocked at once — in the closed model, a stall that latency alone would hide). Stretches in
+which the check itself woke late are the generator's, not the target's, and are not gaps.
 
 Messages to the coordinator: ``("ready", worker)``, ``("tick", Snapshot)``,
 ``("final", Snapshot)``, ``("error", worker, text)``. From it: ``("start", t0_ns)``,
@@ -34,7 +38,8 @@ from perfgate.load._targets import CallTarget, HttpTarget, Target
 
 __all__ = ["WorkerPlan", "process_main", "run_worker"]
 
-_CHECK_S = 0.025  # timeouts / expired arrivals
+_CHECK_S = 0.025  # timeouts / expired arrivals / gaps in completions
+GAP_MIN_S = 0.1
 _LAG_PROBE_S = 0.01
 
 
@@ -45,7 +50,7 @@ class WorkerPlan:
     executor: Executor
     tick: float = 1.0
     grace: float = 2.0
-    co_correct: bool = True
+    co_correct: bool = False
 
 
 Send = Callable[[Any], None]
@@ -84,6 +89,9 @@ class _Worker:
         self.cpu_mark = time.process_time()
         self.tick_index = 0
         self.synth_mark = 0
+        self.http_mark = 0
+        self.wait_mark = 0
+        self.gaps: list[tuple[float, float]] = []
 
     def _listen(self) -> None:
         while True:
@@ -209,9 +217,21 @@ class _Worker:
 
     async def _checks(self, drv: Driver, rec: Recorder) -> None:
         n = 0
+        pc = time.perf_counter_ns
+        seen, since, last = rec.completions(), pc(), pc()
+        late_ns = 250_000_000  # a check this late: the generator was starved, not waiting
         while True:
             await asyncio.sleep(_CHECK_S)
-            drv.tick_check(time.perf_counter_ns())
+            now = pc()
+            drv.tick_check(now)
+            done = rec.completions()
+            if now - last > late_ns or not drv.inflight():
+                since = now  # the loop was late, or nothing was waiting: not the target's
+            elif done != seen:
+                if now - since >= GAP_MIN_S * 1e9:
+                    self.gaps.append(((since - rec.t0_ns) / 1e9, (now - since) / 1e9))
+                since = now
+            seen, last = done, now
             n += 1
             if n % 2 == 0:
                 rec.absorb()
@@ -235,20 +255,29 @@ class _Worker:
             self.tick_index += 1
 
     def _snapshot(self, drv: Driver, rec: Recorder, final: bool, interrupted: int = 0) -> Snapshot:
-        lat, svc, tally, dropped = rec.drain()
+        d = rec.drain()
+        http = drv.http_requests()
+        wait = drv.resume_wait()
         cpu = time.process_time()
         t_end = (time.perf_counter_ns() - rec.t0_ns) / 1e9 if final else \
             (self.tick_index + 1) * self.plan.tick
         snap = Snapshot(
             worker=self.plan.index, tick=self.tick_index, t_end=max(t_end, 0.0),
-            lat=lat, svc=svc, tally=tally, dropped=dropped, inflight=drv.inflight(),
+            lat=d.lat, svc=d.svc, tally=d.tally, failed=d.failed, dropped=d.dropped,
+            inflight=drv.inflight(), phases=d.phases,
             cpu=cpu - self.cpu_mark,
             lag_max=self.lag_max / 1e9,
             lag_mean=self.lag_sum / self.lag_n / 1e9 if self.lag_n else 0.0,
             sched_lag_max=drv.sched_lag_max / 1e9, sched_lag_sum=drv.sched_lag_sum / 1e9,
             sched_n=drv.sched_n, final=final, interrupted=interrupted, vus=drv.vus(),
-            requests=svc.n if svc is not None else -1, synthetic=rec.synthetic - self.synth_mark,
+            requests=d.svc.n if d.svc is not None else -1,
+            synthetic=rec.synthetic - self.synth_mark,
+            http=http - self.http_mark if http >= 0 else -1, gaps=tuple(self.gaps),
+            resume_wait=(wait - self.wait_mark) / 1e9,
         )
+        self.wait_mark = wait
+        self.gaps.clear()
+        self.http_mark = max(http, 0)
         self.cpu_mark = cpu
         self.synth_mark = rec.synthetic
         self.lag_max = self.lag_sum = self.lag_n = 0

@@ -112,7 +112,12 @@ class Conn(asyncio.Protocol):
 
     ``fast`` (set by the owner when nothing but the deadline can stop this VU: closed model,
     one endpoint, no iteration budget) lets a successful response record its latency and
-    write the next request right here — the whole per-request cost of the closed model."""
+    write the next request right here — the whole per-request cost of the closed model.
+
+    The protocol object outlives its transports (a VU reconnects with the same one), so a
+    transport this side closed (``Connection: close``, a timeout, an abort) still reports its
+    ``connection_lost`` here later: ``_closing`` counts those, which are not failures of the
+    request the VU has since sent on a new connection."""
 
     def __init__(self, owner: ConnOwner, index: int = 0) -> None:
         self.owner = owner
@@ -129,6 +134,7 @@ class Conn(asyncio.Protocol):
         self.deadline = 0
         self.lat_append: Callable[[int], None] = _nothing
         self.request = b""
+        self._closing = 0
 
     # asyncio callbacks
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -141,7 +147,19 @@ class Conn(asyncio.Protocol):
             self._lost(exc)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._closing:
+            self._closing -= 1
+            return
+        self.transport = None  # already gone: nothing to close, no second callback
         self._lost(exc or ServerDisconnected("server closed the connection"))
+
+    def _drop(self) -> None:
+        """Forget the current transport and close it (its connection_lost is expected)."""
+        t, self.transport = self.transport, None
+        self.parser = httptools.HttpResponseParser(self)
+        if t is not None:
+            self._closing += 1
+            t.abort()
 
     # httptools callback: the only one, so the parser does no other work
     def on_message_complete(self) -> None:
@@ -154,17 +172,12 @@ class Conn(asyncio.Protocol):
             self.transport.write(self.request)  # type: ignore[union-attr]
             return
         self.busy = False
-        if not p.should_keep_alive() and self.transport is not None:
-            t, self.transport = self.transport, None
-            self.parser = httptools.HttpResponseParser(self)
-            t.close()
+        if not p.should_keep_alive():
+            self._drop()  # the next iteration reconnects: a closed connection is no error
         self.owner.on_response(self, status, now)
 
     def _lost(self, exc: BaseException) -> None:
-        t, self.transport = self.transport, None
-        self.parser = httptools.HttpResponseParser(self)
-        if t is not None:
-            t.abort()
+        self._drop()
         if self.busy:
             self.busy = False
             self.owner.on_failure(self, exc, time.perf_counter_ns())
@@ -178,10 +191,7 @@ class Conn(asyncio.Protocol):
     def abort(self) -> None:
         """Drop the connection without reporting the request in flight."""
         self.busy = False
-        t, self.transport = self.transport, None
-        self.parser = httptools.HttpResponseParser(self)
-        if t is not None:
-            t.abort()
+        self._drop()
 
 
 # ------------------------------------------------------------------ awaited client
@@ -214,6 +224,7 @@ class _ClientConn(asyncio.Protocol):
         self.waiter: asyncio.Future[Response] | None = None
         self.headers: dict[str, str] = {}
         self.body: list[bytes] = []
+        self.t_done = 0  # when the last response completed (ns)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
@@ -243,6 +254,7 @@ class _ClientConn(asyncio.Protocol):
         self.body.append(body)
 
     def on_message_complete(self) -> None:
+        self.t_done = perf_counter_ns()
         resp = Response(self.parser.get_status_code(), self.headers, b"".join(self.body))
         self.headers, self.body = {}, []
         if not self.parser.should_keep_alive() and self.transport is not None:
@@ -251,6 +263,15 @@ class _ClientConn(asyncio.Protocol):
         w, self.waiter = self.waiter, None
         if w is not None and not w.done():
             w.set_result(resp)
+
+
+_PREPARED_MAX = 256
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+def _expire(conn: _ClientConn, waiter: asyncio.Future[Response]) -> None:
+    if conn.waiter is waiter and not waiter.done():
+        conn._fail(TimeoutError("no response within the client's timeout"))
 
 
 class HttpClient:
@@ -277,6 +298,12 @@ class HttpClient:
         self.allow_remote = allow_remote
         self._conns: dict[tuple[str, str, int], _ClientConn] = {}
         self.worst_status = 0  # read and reset by the engine after each iteration
+        self.requests = 0  # HTTP requests sent (the engine reports requests ≠ iterations)
+        # ns between responses arriving and the awaiting code resuming: time the response
+        # waited for the generator's own loop (its saturation, counted in latency)
+        self.resume_wait = 0
+        self._prepared: dict[tuple[str, str], tuple[tuple[str, str, int], bytes]] = {}
+        self._prepared_headers = dict(self.headers)
 
     def _url(self, url: str) -> str:
         if url.startswith(("http://", "https://")):
@@ -284,6 +311,42 @@ class HttpClient:
         if not self.base_url:
             raise UsageError(f"{url!r}: a relative URL needs the scenario's base_url")
         return self.base_url + ("" if url.startswith("/") else "/") + url
+
+    def _prepare(self, method: str, url: str, headers: Mapping[str, str] | None,
+                 body: bytes, json: Any) -> tuple[tuple[str, str, int], bytes]:
+        """(scheme, host, port) and the request's bytes, checked against the loopback rule.
+        Requests without per-call headers or body are built once and cached: a scenario
+        repeats the same few, and parsing a URL costs more than sending it."""
+        simple = headers is None and not body and json is None
+        if simple:
+            if self.headers != self._prepared_headers:  # e.g. a token set after a login
+                self._prepared.clear()
+                self._prepared_headers = dict(self.headers)
+            hit = self._prepared.get((method, url))
+            if hit is not None:
+                return hit
+        hdrs = {**self.headers, **(headers or {})}
+        if json is not None:
+            body = _json.dumps(json).encode()
+            hdrs.setdefault("Content-Type", "application/json")
+        req = Request(self._url(url), method, hdrs, body)
+        scheme, host, port, _ = req.parts
+        if not self.allow_remote and not is_loopback(host):
+            raise UsageError(f"{req.url!r}: not a loopback host (allow_remote=True to permit)")
+        out = (scheme, host, port), req.encode()
+        if simple and len(self._prepared) < _PREPARED_MAX:
+            self._prepared[(method, url)] = out
+        return out
+
+    async def _connect(self, key: tuple[str, str, int]) -> _ClientConn:
+        scheme, host, port = key
+        loop = asyncio.get_running_loop()
+        ctx = (self.ssl_context or tls_context()) if scheme == "https" else None
+        async with asyncio.timeout(self.timeout):  # the loopback rule, at connect time
+            _, conn = await connect(loop, _ClientConn, host, port, ssl=ctx,
+                                    allow_remote=self.allow_remote)
+        self._conns[key] = conn
+        return conn
 
     async def request(
         self,
@@ -295,32 +358,38 @@ class HttpClient:
         json: Any = None,
         expect_status: tuple[int, ...] = (),
     ) -> Response:
-        hdrs = {**self.headers, **(headers or {})}
-        if json is not None:
-            body = _json.dumps(json).encode()
-            hdrs.setdefault("Content-Type", "application/json")
-        req = Request(self._url(url), method, hdrs, body)
-        scheme, host, port, _ = req.parts
-        key = (scheme, host, port)
+        key, payload = self._prepare(method, url, headers, body, json)
         conn = self._conns.get(key)
-        loop = asyncio.get_running_loop()
+        reused = conn is not None and conn.transport is not None
         if conn is None or conn.transport is None:
-            ctx = (self.ssl_context or tls_context()) if scheme == "https" else None
-            async with asyncio.timeout(self.timeout):
-                _, conn = await connect(loop, _ClientConn, host, port, ssl=ctx,
-                                        allow_remote=self.allow_remote)
-            self._conns[key] = conn
-        assert conn.transport is not None
-        conn.waiter = loop.create_future()
-        conn.transport.write(req.encode())
+            conn = await self._connect(key)
         try:
-            async with asyncio.timeout(self.timeout):
-                resp = await conn.waiter
-        except TimeoutError:
-            conn._fail(TimeoutError())
-            raise
+            resp = await self._exchange(conn, payload)
+        except (ServerDisconnected, ConnectionResetError):
+            # A kept-alive connection the server closed while idle: resend once on a new
+            # one when that is safe (an idempotent method), as HTTP clients do.
+            if not reused or method.upper() not in _IDEMPOTENT:
+                raise
+            resp = await self._exchange(await self._connect(key), payload)
         if resp.status >= 400 and resp.status not in expect_status:
             self.worst_status = max(self.worst_status, resp.status)
+        return resp
+
+    async def _exchange(self, conn: _ClientConn, payload: bytes) -> Response:
+        """Write one request and await its response (a timer, not asyncio.timeout: one
+        handle per request is the cheapest timeout asyncio has)."""
+        assert conn.transport is not None
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Response] = loop.create_future()
+        conn.waiter = waiter
+        conn.transport.write(payload)
+        self.requests += 1
+        timer = loop.call_later(self.timeout, _expire, conn, waiter)
+        try:
+            resp: Response = await waiter
+        finally:
+            timer.cancel()
+        self.resume_wait += perf_counter_ns() - conn.t_done
         return resp
 
     async def get(self, url: str, **kw: Any) -> Response:

@@ -1,10 +1,11 @@
 """Recording: the hot path appends integers to lists; once per tick they become histograms.
 
 Worker side, :class:`Recorder`: every iteration appends its latency in nanoseconds to a list
-(about 30 ns), and under the open model its service time to another. Errors append a small
-tuple. Once per tick (a second by default) the lists are drained into a
-:class:`~perfgate.load._histogram.LogHistogram` with one vectorised pass and shipped as a
-:class:`Snapshot`; nothing grows with the length of the run.
+(about 30 ns), and under the open model its service time to another. A failed iteration
+appends its time to a list of its own (``latency_failed``: a refused connection is not a
+fast request) and a small tuple describing the error. Once per tick (a second by default)
+the lists are drained into :class:`~perfgate.load._histogram.LogHistogram` s with one
+vectorised pass and shipped as a :class:`Snapshot`; nothing grows with the run's length.
 
 Parent side, :class:`Aggregator`: merges snapshots from every worker exactly (histogram
 counts add), keeps the whole-run histograms and one point per tick for the series
@@ -25,13 +26,17 @@ from numpy.typing import NDArray
 from perfgate.load._histogram import LogHistogram
 from perfgate.load._outcomes import Tally, describe
 
-__all__ = ["Aggregator", "Recorder", "SeriesPoint", "Snapshot", "Stream", "synthetic"]
+__all__ = ["Aggregator", "Drained", "Recorder", "SeriesPoint", "Snapshot", "Stream",
+           "synthetic"]
 
 FLUSH_AT = 1 << 16  # a VU thread absorbs its samples itself past this many
 TICK_QUANTILES = (0.5, 0.9, 0.95, 0.99)
 
 _MAX_SYNTHETIC_PER_SAMPLE = 100_000
 CO_THRESHOLD = 5  # correct samples at least this many times the median (stalls, not jitter)
+# Synthetic samples are all above the median, so k of them per n real ones move p50 to the
+# real p(50·(1+k/n)): at 5 % the corrected p50 is at most the real p52.5.
+SYNTHETIC_SHARE = 0.05
 
 ErrorEvent = tuple[str, Any, int]  # (class, status code / exception / message, t in ns)
 
@@ -40,11 +45,13 @@ class Stream:
     """One producer's lists (an event loop's, or one VU thread's): appended without locks,
     drained with a length-bounded slice so an append racing the drain is never lost."""
 
-    __slots__ = ("dropped", "events", "lat", "svc")
+    __slots__ = ("dropped", "events", "fail", "lat", "phases", "svc")
 
     def __init__(self) -> None:
         self.lat: list[int] = []
         self.svc: list[int] = []
+        self.fail: list[int] = []  # latency of failed iterations
+        self.phases: list[tuple[str, int]] = []  # (pg.phase name, ns) inside an iteration
         self.events: list[ErrorEvent] = []
         self.dropped: list[int] = []
 
@@ -66,6 +73,7 @@ class Snapshot:
     lat: LogHistogram
     svc: LogHistogram | None  # None under the closed model: service time == latency
     tally: Tally
+    failed: LogHistogram | None = None  # latency of failed iterations
     dropped: int = 0
     inflight: int = 0
     cpu: float = 0.0  # CPU seconds the worker process used during the window
@@ -77,12 +85,22 @@ class Snapshot:
     final: bool = False
     interrupted: int = 0  # in flight at the end, abandoned after the grace period
     vus: int = 0
-    requests: int = -1  # iterations completed (-1: lat.n, nothing synthetic added)
+    requests: int = -1  # successful iterations (-1: lat.n, nothing synthetic added)
     synthetic: int = 0  # closed-model coordinated-omission samples added to lat
+    http: int = -1  # HTTP requests made through HttpClient (-1: not counted)
+    resume_wait: float = 0.0  # s responses waited for the generator's loop (HttpClient)
+    gaps: tuple[tuple[float, float], ...] = ()  # (start s, length s): nothing completed
+    phases: dict[str, LogHistogram] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> int:
+        """Successful iterations (synthetic samples excluded)."""
+        return self.lat.n if self.requests < 0 else self.requests
 
     @property
     def count(self) -> int:
-        return self.lat.n if self.requests < 0 else self.requests
+        """Every completed iteration, failed or not."""
+        return self.ok + (self.failed.n if self.failed is not None else 0)
 
 
 def synthetic(v: NDArray[np.int64], interval: int, threshold: float = CO_THRESHOLD,
@@ -106,8 +124,37 @@ def synthetic(v: NDArray[np.int64], interval: int, threshold: float = CO_THRESHO
     return out
 
 
+@dataclass
+class Drained:
+    """What a :class:`Recorder` held since its last drain."""
+
+    lat: LogHistogram
+    svc: LogHistogram | None
+    failed: LogHistogram
+    tally: Tally
+    dropped: int = 0
+    phases: dict[str, LogHistogram] = field(default_factory=dict)
+
+    def merge(self, o: Drained) -> None:
+        self.lat.merge(o.lat)
+        if self.svc is not None and o.svc is not None:
+            self.svc.merge(o.svc)
+        self.failed.merge(o.failed)
+        self.tally.merge(o.tally)
+        self.dropped += o.dropped
+        for k, h in o.phases.items():
+            if k in self.phases:
+                self.phases[k].merge(h)
+            else:
+                self.phases[k] = h
+
+
 class Recorder:
-    """A worker's recording point: one :class:`Stream` per producer."""
+    """A worker's recording point: one :class:`Stream` per producer.
+
+    ``co_correct`` (closed model only): add HdrHistogram-style synthetic samples for the
+    requests a stalled VU did not send, capped at :data:`SYNTHETIC_SHARE` of the real
+    successful ones so they cannot move the median; ``svc`` then keeps the real times."""
 
     def __init__(self, t0_ns: int, open_model: bool, co_correct: bool = False) -> None:
         self.t0_ns = t0_ns
@@ -117,13 +164,19 @@ class Recorder:
         self.streams: list[Stream] = []
         self.main = self.stream()
         self.synthetic = 0
-        self._cur: tuple[LogHistogram, LogHistogram | None, Tally, int] | None = None
+        self.completed = 0  # iterations drained so far (stall detection reads it)
+        self._cur: Drained | None = None
         self._lock = threading.Lock()
 
     def stream(self) -> Stream:
         s = Stream()
         self.streams.append(s)
         return s
+
+    def completions(self) -> int:
+        """Iterations completed so far (drained or still in the lists); approximate while
+        producers append, exact enough to see that nothing completed."""
+        return self.completed + sum(len(s.lat) + len(s.fail) for s in list(self.streams))
 
     def absorb(self) -> None:
         """Move what the producers appended into this tick's histograms (called often, so
@@ -132,18 +185,13 @@ class Recorder:
             self._absorb()
 
     def _absorb(self) -> None:
-        lat, svc, tally, dropped = self._collect()
+        d = self._collect()
         if self._cur is None:
-            self._cur = (lat, svc, tally, dropped)
-            return
-        c_lat, c_svc, c_tally, c_dropped = self._cur
-        c_lat.merge(lat)
-        if c_svc is not None and svc is not None:
-            c_svc.merge(svc)
-        c_tally.merge(tally)
-        self._cur = (c_lat, c_svc, c_tally, c_dropped + dropped)
+            self._cur = d
+        else:
+            self._cur.merge(d)
 
-    def drain(self) -> tuple[LogHistogram, LogHistogram | None, Tally, int]:
+    def drain(self) -> Drained:
         """Everything recorded since the last drain."""
         with self._lock:
             self._absorb()
@@ -151,19 +199,28 @@ class Recorder:
             out, self._cur = self._cur, None
         return out
 
-    def _collect(self) -> tuple[LogHistogram, LogHistogram | None, Tally, int]:
+    def _collect(self) -> Drained:
         lat = LogHistogram.empty()
         svc = LogHistogram.empty() if self.open_model or self.co_correct else None
+        failed = LogHistogram.empty()
         tally = Tally()
         dropped = 0
         raws = []
+        phases: dict[str, list[int]] = {}
         for s in list(self.streams):
             if self.co_correct:
                 raws.append(np.asarray(_drain(s.lat), dtype=np.int64))
             else:
-                lat.record(_drain(s.lat))
+                chunk = _drain(s.lat)
+                self.completed += len(chunk)
+                lat.record(chunk)
             if self.open_model and svc is not None:
                 svc.record(_drain(s.svc))
+            fails = _drain(s.fail)
+            self.completed += len(fails)
+            failed.record(fails)
+            for name, v in _drain(s.phases):
+                phases.setdefault(name, []).append(v)
             for cls, detail, t in _drain(s.events):
                 if isinstance(detail, BaseException):
                     msg = describe(detail)
@@ -176,14 +233,19 @@ class Recorder:
             dropped += len(_drain(s.dropped))
         if self.co_correct and svc is not None:
             raw = np.concatenate(raws) if raws else np.empty(0, dtype=np.int64)
+            self.completed += int(raw.size)
             svc.record(raw)
             self.raw.merge(svc)
             lat.record(raw)
-            if self.raw.n:
+            budget = int(SYNTHETIC_SHARE * self.raw.n) - self.synthetic
+            if self.raw.n and budget > 0:
                 extra = synthetic(raw, int(self.raw.quantile(0.5)))
+                if extra.size > budget:  # keep the longest waits: they are the stall's
+                    extra = np.sort(extra)[-budget:]
                 lat.record(extra)
                 self.synthetic += int(extra.size)
-        return lat, svc, tally, dropped
+        hist = {k: LogHistogram.of(v) for k, v in phases.items()}
+        return Drained(lat, svc, failed, tally, dropped, hist)
 
 
 @dataclass
@@ -223,8 +285,15 @@ class Aggregator:
         self.done: set[int] = set()
         self.lat = LogHistogram.empty()
         self.svc = LogHistogram.empty()
+        self.failed = LogHistogram.empty()
         self.has_svc = False
         self.count = 0
+        self.ok = 0
+        self.http = 0
+        self.http_counted = False
+        self.resume_wait = 0.0
+        self.gaps: dict[int, list[tuple[float, float]]] = {}
+        self.phases: dict[str, LogHistogram] = {}
         self.synthetic = 0
         self.tally = Tally()
         self.dropped = 0
@@ -248,6 +317,19 @@ class Aggregator:
             self.svc.merge(s.svc)
         self.tally.merge(s.tally)
         self.count += s.count
+        self.ok += s.ok
+        if s.failed is not None:
+            self.failed.merge(s.failed)
+        if s.http >= 0:
+            self.http_counted = True
+            self.http += s.http
+        self.resume_wait += s.resume_wait
+        self.gaps.setdefault(s.worker, []).extend(s.gaps)
+        for k, h in s.phases.items():
+            if k in self.phases:
+                self.phases[k].merge(h)
+            else:
+                self.phases[k] = h.copy()
         self.synthetic += s.synthetic
         self.dropped += s.dropped
         self.interrupted += s.interrupted
@@ -264,7 +346,7 @@ class Aggregator:
         if p is None:
             p = self._pending[s.tick] = _Pending(LogHistogram.empty())
         p.lat.merge(s.lat)
-        p.requests += s.count
+        p.requests += s.http if s.http >= 0 else s.count  # series.rps = rps: HTTP requests
         p.errors += s.tally.total
         p.dropped += s.dropped
         p.inflight += s.inflight
@@ -307,6 +389,26 @@ class Aggregator:
     @property
     def requests(self) -> int:
         return self.count
+
+    def stalls(self) -> list[tuple[float, float]]:
+        """Windows (start, length in s) in which no worker completed anything while work
+        was in flight: the intersection of every worker's gaps."""
+        if not self.gaps or len(self.gaps) < self.workers:
+            return []
+        acc: list[tuple[float, float]] | None = None
+        for gaps in self.gaps.values():
+            iv = sorted((a, a + n) for a, n in gaps)
+            if acc is None:
+                acc = iv
+                continue
+            out = []
+            for a0, a1 in acc:
+                for b0, b1 in iv:
+                    lo, hi = max(a0, b0), min(a1, b1)
+                    if hi > lo:
+                        out.append((lo, hi))
+            acc = out
+        return [(a, b - a) for a, b in (acc or [])]
 
 
 def _merge_points(prev: SeriesPoint, p: _Pending, start: float) -> SeriesPoint:

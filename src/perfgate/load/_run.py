@@ -119,7 +119,7 @@ def coordinate(
     grace: float = 2.0,
     target_pid: int | None = None,
     progress: Callable[[LiveStats], None] | None = None,
-    co_correct: bool = True,
+    co_correct: bool = False,
 ) -> RunOutcome:
     """Run the load to its end (or Ctrl-C: ``interrupted`` set, nothing measured lost)."""
     shares = split(executor, max(1, processes))

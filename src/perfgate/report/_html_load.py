@@ -3,7 +3,9 @@
 Reads what the load engine writes (docs/results-format.md): ``latency`` and
 ``service_time`` distributions, ``requests``/``errors``/``dropped`` counters,
 ``error_rate``/``rps`` gauges, per-second ``series`` metrics, error classes and examples,
-and ``warnings`` (generator saturation). Anything missing is simply not drawn.
+and ``warnings`` (generator saturation, stalls). Anything missing is simply not drawn.
+``rss_growth`` is labelled with whose memory it is (``extra["of"]``): the load generator's
+own unless a target process was watched — only then can it speak of the service leaking.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ __all__ = ["percentile_points", "render_load"]
 _CARDS = (("requests", "requests"), ("rps", "throughput"), ("error_rate", "error rate"),
           ("errors", "errors"), ("dropped", "dropped"), ("rss_growth", "RSS growth"))
 _PERCENTILE_FIELDS = (("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99))
-_DISTRIBUTIONS = ("latency", "service_time")
+_DISTRIBUTIONS = ("latency", "service_time", "latency_failed")
 _SERIES_TITLES = {"1/s": "Throughput per second", "s": "Latency over time",
                   "B": "Memory (RSS) over time", "1": "Errors, in flight and dropped per tick"}
 _ERROR_PREFIXES = ("errors.", "count.")
@@ -192,13 +194,21 @@ def _error_classes(r: Result) -> list[dict[str, Any]]:
     return rows
 
 
+def _rss_label(m: Metric) -> str:
+    """Whose memory grew: only a watched target (``--pid``) is the service's."""
+    if m.extra.get("of") == "target":
+        return "target RSS growth (leak check)"
+    return "generator RSS growth (perfgate's own memory, not the service's)"
+
+
 def _cards(r: Result) -> list[dict[str, str]]:
     cards = []
     for key, label in _CARDS:
         m = r.metrics.get(key)
         if m is not None and m.kind != "series":
             unit = "%" if key == "error_rate" and m.unit == "1" else m.unit  # a fraction
-            cards.append({"label": label, "value": fmt(m.central, unit),
+            cards.append({"label": _rss_label(m) if key == "rss_growth" else label,
+                          "value": fmt(m.central, unit),
                           "ci": ci_text(m.ci_low, m.ci_high, unit)})
     for name in _DISTRIBUTIONS:
         m = r.metrics.get(name)
