@@ -352,6 +352,7 @@ def _badness(ratio: float, lo: float, hi: float, higher_better: bool
 # value. Identical code measured in two processes on a busy 2-core machine lands up to ~9 %
 # apart (issue 13), so a change is called only beyond ~15 % (1.96 × √2 × 5 %).
 ASSUMED_RUN_NOISE = 0.05
+TICK_RUN_NOISE = 0.03  # load runs: run-to-run allowance beside the per-tick CI
 DISTURBED = 0.25  # log(p90 / p10) of a run's rounds beyond which the machine disturbed it
 MIN_HISTORY = 5  # stored runs needed before their spread replaces the assumed one
 _NOISE_FLOOR = 0.002  # a perfectly flat history still leaves timer and scheduling noise
@@ -440,9 +441,12 @@ def _decide(c: Comparison, alpha: float, min_effect: float) -> Comparison:
         b, b_lo, b_hi = _badness(c.ratio, c.ci[0], c.ci[1], c.higher_is_better)
         sig = c.p_adjusted is not None and c.p_adjusted < alpha
         eq = max(min_effect, th.fail if th is not None and th.relative else 0.0)
-        if sig and b_lo > 1 and b >= 1 + min_effect:
+        # per-tick CIs of one load run per side hold the run's own noise, not the next
+        # run's: a change is called only when the whole CI clears this allowance
+        noise = TICK_RUN_NOISE if c.unit_of_analysis == "tick" else 0.0
+        if sig and b_lo > 1 + noise and b >= 1 + min_effect:
             status = "regression"
-        elif sig and b_hi < 1 and b <= 1 / (1 + min_effect):
+        elif sig and b_hi < 1 / (1 + noise) and b <= 1 / (1 + min_effect):
             status = "improvement"
         elif b_lo >= 1 / (1 + eq) and b_hi <= 1 + eq:
             status = "unchanged"

@@ -96,7 +96,7 @@ def _compare_one(name: str, metric: str, unit: str, hib: bool, base: list[float]
     cw = _whole(current)
     c = Comparison(name=name, metric=metric, unit=unit, base=bw, current=cw, ratio=None,
                    ci=None, p_value=None, p_adjusted=None, status="inconclusive", level="ok",
-                   unit_of_analysis="round", n_base=len(base), n_current=len(current),
+                   unit_of_analysis="tick", n_base=len(base), n_current=len(current),
                    threshold=th, higher_is_better=hib,
                    evidence=f"fewer than {MIN_TICKS} ticks on a side: nothing to decide from")
     if len(base) < MIN_TICKS or len(current) < MIN_TICKS:
@@ -120,7 +120,7 @@ def _compare_one(name: str, metric: str, unit: str, hib: bool, base: list[float]
     return Comparison(name=name, metric=metric, unit=unit, base=bw, current=cw,
                       ratio=math.exp(diff), ci=(math.exp(lo), math.exp(hi)), p_value=p,
                       p_adjusted=p, status="inconclusive", level="ok",
-                      unit_of_analysis="round", n_base=int(a.size), n_current=int(b.size),
+                      unit_of_analysis="tick", n_base=int(a.size), n_current=int(b.size),
                       threshold=th, higher_is_better=hib, evidence=how)
 
 

@@ -21,7 +21,7 @@ __all__ = ["DEFAULT_THRESHOLDS", "CompareReport", "CompareStatus", "Comparison",
 
 CompareStatus = Literal["regression", "improvement", "unchanged", "inconclusive"]
 Level = Literal["fail", "warn", "ok"]
-Unit = Literal["process", "round", "run", "value"]
+Unit = Literal["process", "round", "run", "tick", "value"]
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ class Comparison:
             unit=str(d.get("unit", "1")), base=number("base"), current=number("current"),
             ratio=number("ratio"), ci=(lo, hi) if lo is not None and hi is not None else None,
             p_value=number("p_value"), p_adjusted=number("p_adjusted"), status=status,
-            level=level, unit_of_analysis=unit_of if unit_of in ("process", "round", "value")
+            level=level, unit_of_analysis=unit_of if unit_of in ("process", "round", "run", "tick", "value")
             else "value", n_base=int(d.get("n_base") or 0), n_current=int(d.get("n_current") or 0),
             threshold=None, higher_is_better=bool(d.get("higher_is_better", False)),
             evidence=str(d.get("evidence") or ""),
