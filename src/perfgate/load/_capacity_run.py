@@ -1,0 +1,255 @@
+"""``pg.capacity(...)``: find the highest rate a target takes while every check passes.
+
+Each probe is an ordinary open-model :func:`perfgate.load` run at a fixed rate — a warm-up
+run at that rate (discarded), then the measured run whose checks are applied — followed by
+a cool-down so that a queue built by one probe does not spill into the next. The ramp
+before them is one open-model run whose rate doubles every ``ramp_doubling`` seconds; it is
+stopped as soon as two ticks in a row break the checks (the progress callback interrupts
+the run), so the service is overloaded only briefly. The search itself is
+:func:`._capacity.search`; see docs/capacity.md.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from perfgate._errors import UsageError
+from perfgate.analysis.checks import Check, apply_checks_keeping, parse_checks, validate_units
+from perfgate.load._api import load
+from perfgate.load._capacity import (
+    Probe,
+    RampTick,
+    Search,
+    SearchSettings,
+    ramp_guess,
+    search,
+)
+from perfgate.load._capacity_result import Ramp, build_result, probe_from_result
+from perfgate.load._executors import Open, parse_rate
+from perfgate.load._result import GENERATOR_WARNING
+from perfgate.load._run import LiveStats
+from perfgate.model import Result
+from perfgate.runner import Interrupted
+from perfgate.units import parse_duration
+
+__all__ = ["capacity", "ramp_limits"]
+
+_RAMP_TICK = 0.25
+
+
+def _secs(x: float | str, what: str) -> float:
+    if isinstance(x, int | float):
+        return float(x)
+    try:
+        return parse_duration(x)
+    except ValueError as exc:
+        raise UsageError(f"{what}: {exc}") from None
+
+
+def ramp_limits(checks: Sequence[Check]) -> tuple[float | None, float | None]:
+    """(error-rate limit, latency limit) of the checks a ramp tick can judge: upper limits
+    on ``error_rate`` and on latency percentiles or statistics."""
+    err: list[float] = []
+    lat: list[float] = []
+    for c in checks:
+        if c.op not in ("<", "<="):
+            continue
+        if c.subject == "metric" and c.metric == "error_rate":
+            err.append(c.limit)
+        elif c.metric in (None, "latency") and c.stat != "n" and \
+                c.subject in ("quantile", "stat", "metric"):
+            lat.append(c.limit)
+    return (min(err) if err else None), (min(lat) if lat else None)
+
+
+@dataclass
+class _RampWatch:
+    """Progress callback of the ramp: turns ticks into :class:`RampTick` and stops the
+    run (a KeyboardInterrupt the coordinator handles like Ctrl-C) once it has a guess."""
+
+    rate_at: Callable[[float], float]
+    error_limit: float | None
+    latency_limit: float | None
+    ticks: list[RampTick] = field(default_factory=list)
+    guess: float | None = None
+    _t: float = 0.0
+    _n: int = 0
+    _e: int = 0
+
+    def __call__(self, s: LiveStats) -> None:
+        if s.elapsed <= self._t or self.guess is not None:
+            return
+        start, self._t = self._t, s.elapsed
+        n, e = s.requests - self._n, s.total_errors - self._e
+        self._n, self._e = s.requests, s.total_errors
+        self.ticks.append(RampTick(self.rate_at(start), n, e, s.p99))
+        self.guess = ramp_guess(self.ticks, self.error_limit, self.latency_limit)
+        if self.guess is not None:
+            raise KeyboardInterrupt  # stop the ramp: the coordinator keeps what it has
+
+
+def _ramp_executor(r0: float, r1: float, doubling: float, max_vus: int,
+                   max_wait: float) -> tuple[Open, Callable[[float], float]]:
+    total = doubling * math.log2(r1 / r0)
+    n = max(1, math.ceil(total / _RAMP_TICK))
+    piece = total / n
+    stages = tuple((piece, r0 * (r1 / r0) ** ((i + 1) / n)) for i in range(n))
+
+    def rate_at(t: float) -> float:
+        return float(r0 * 2 ** (min(t, total) / doubling))
+
+    return Open(rate=r0, max_vus=max_vus, max_wait=max_wait, stages=stages), rate_at
+
+
+def capacity(
+    target: Any,
+    *,
+    checks: Sequence[str | Check],
+    max_rate: float | str = "10000/s",
+    min_rate: float | str | None = None,
+    duration: float | str = "5s",
+    warmup: float | str = "1s",
+    cooldown: float | str = "1s",
+    budget: float | str = "5min",
+    precision: float = 0.04,
+    confirm: int = 2,
+    retries: int = 1,
+    max_probes: int = 20,
+    ramp: bool = True,
+    ramp_doubling: float = 1.5,
+    processes: int | None = None,
+    max_vus: int = 1000,
+    max_wait: float | str = 1.0,
+    require: Sequence[str | Check] = (),
+    name: str | None = None,
+    progress: Callable[[Probe], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    **request: Any,
+) -> Result:
+    """Find the highest open-model arrival rate at which every check passes, and return a
+    Result of kind ``capacity`` (see docs/capacity.md).
+
+    ``checks`` apply to each probe (a ``perfgate.load`` run at a fixed rate); ``require``
+    applies to the capacity itself (``"capacity >= 500/s"``). Each probe runs ``warmup`` then
+    ``duration`` at its rate, followed by ``cooldown``; the search stops when the bracket is
+    within ``precision`` and its lower bound passed ``confirm`` times, or at ``budget``,
+    ``max_probes``, ``max_rate`` (default 10000/s) or ``min_rate`` (default max_rate/1000).
+    A probe bounded by the load generator stops the search and the Result carries no
+    capacity (``error`` says "bounded by the generator at N/s"); ``processes`` raises that
+    bound. ``request`` passes the HTTP options of :func:`perfgate.load` (method, headers,
+    body, timeout …). ``progress`` is told of each probe as it finishes.
+    """
+    parsed = [c if isinstance(c, Check) else parse_checks([c])[0] for c in checks]
+    if not parsed:
+        raise UsageError("a capacity search needs at least one check, e.g. 'p(95) < 300ms'")
+    for c in parsed:
+        validate_units(c, "load")
+    gate = [c if isinstance(c, Check) else parse_checks([c])[0] for c in require]
+    for c in gate:
+        validate_units(c, "capacity")
+    top = parse_rate(max_rate)
+    bottom = parse_rate(min_rate) if min_rate is not None else top / 1000
+    dur, wu, cd = (_secs(duration, "duration"), _secs(warmup, "warmup"),
+                   _secs(cooldown, "cooldown"))
+    wait = _secs(max_wait, "max_wait")
+    tick = min(1.0, max(0.1, dur / 10))  # ≥ 10 ticks: batch CIs for the percentiles
+    common: dict[str, Any] = dict(request, processes=processes, max_vus=max_vus,
+                                  max_wait=wait, tick=tick)
+    base = SearchSettings(max_rate=top, min_rate=bottom, duration=dur, warmup=wu,
+                          cooldown=cd, budget=_secs(budget, "budget"), precision=precision,
+                          confirm=confirm, retries=retries, max_probes=max_probes)
+    if ramp_doubling <= 0:
+        raise UsageError(f"ramp_doubling must be positive, got {ramp_doubling:g}")
+    label = name or _label(target)
+    t0 = time.monotonic()
+
+    def probe(rate: float, seconds: float) -> Probe:
+        try:
+            if wu > 0:
+                load(target, rate=rate, duration=wu, name=label, **common)
+            r = load(target, rate=rate, duration=seconds, checks=parsed, name=label, **common)
+        except Interrupted:
+            return Probe(rate=rate, duration=seconds, status="inconclusive", interrupted=True)
+        sleep(cd)
+        p = probe_from_result(rate, seconds, r)
+        if progress is not None:
+            progress(p)
+        return p
+
+    ramp_rec: Ramp | None = None
+    start, step = None, 2.0  # without a ramp: gallop from the middle in doublings
+    err_lim, lat_lim = ramp_limits(parsed)
+    if ramp and (err_lim is not None or lat_lim is not None):
+        ramp_rec = _run_ramp(target, label, max(bottom, top / 100), top, ramp_doubling,
+                             err_lim, lat_lim, common, max_vus, wait)
+        if ramp_rec.interrupted:  # Ctrl-C during the ramp
+            found = Search(capacity=None, low=None, high=None, confirmed=False,
+                           stop="interrupted", message="interrupted during the ramp",
+                           probes=(), elapsed=time.monotonic() - t0)
+            raise Interrupted([_finish(label, found, ramp_rec, t0, gate, _params(
+                target, parsed, gate, base, processes, max_vus))])
+        sleep(cd)
+        g = 2 ** (2 * _RAMP_TICK / ramp_doubling)  # the ramp sees the knee ~2 ticks late
+        start = (ramp_rec.guess or top) / g
+        step = g
+    settings = replace(base, start=start, first_step=step,
+                       budget=max(1e-9, base.budget - (time.monotonic() - t0)))
+    found = search(probe, settings)
+    result = _finish(label, found, ramp_rec, t0, gate,
+                     _params(target, parsed, gate, base, processes, max_vus))
+    if found.stop == "interrupted":
+        raise Interrupted([result])
+    return result
+
+
+def _params(target: Any, parsed: Sequence[Check], gate: Sequence[Check], s: SearchSettings,
+            processes: int | None, max_vus: int) -> dict[str, Any]:
+    p: dict[str, Any] = {
+        "target": _label(target), "model": "open", "checks": [c.text for c in parsed],
+        "max_rate": s.max_rate, "min_rate": s.min_rate, "duration": s.duration,
+        "warmup": s.warmup, "cooldown": s.cooldown, "budget": s.budget,
+        "precision": s.precision, "confirm": s.confirm, "max_vus": max_vus,
+    }
+    if gate:
+        p["require"] = [c.text for c in gate]
+    if processes is not None:
+        p["processes"] = processes
+    return p
+
+
+def _finish(label: str, found: Search, ramp_rec: Ramp | None, t0: float, gate: Sequence[Check],
+            params: dict[str, Any]) -> Result:
+    result = build_result(label, found, params, ramp_rec, seconds=time.monotonic() - t0)
+    return apply_checks_keeping(result, gate)
+
+
+def _run_ramp(target: Any, label: str, r0: float, r1: float, doubling: float,
+              err_lim: float | None, lat_lim: float | None, common: dict[str, Any],
+              max_vus: int, wait: float) -> Ramp:
+    ex, rate_at = _ramp_executor(r0, r1, doubling, max_vus, wait)
+    watch = _RampWatch(rate_at, err_lim, lat_lim)
+    opts = {k: v for k, v in common.items() if k not in ("max_vus", "max_wait", "tick")}
+    began = time.monotonic()
+    try:
+        r: Result | None = load(target, executor=ex, name=label, tick=_RAMP_TICK,
+                                progress=watch, **opts)
+    except Interrupted as exc:
+        if watch.guess is None:  # a real Ctrl-C
+            return Ramp(r0, rate_at(watch._t), time.monotonic() - began, None,
+                        tuple(watch.ticks), interrupted=True)
+        r = exc.results[0] if exc.results else None
+    warnings = tuple(w for w in (r.warnings if r is not None else ())
+                     if GENERATOR_WARNING in w)
+    end = watch.ticks[-1].rate if watch.guess is not None and watch.ticks else r1
+    return Ramp(r0, end, time.monotonic() - began, watch.guess, tuple(watch.ticks), warnings)
+
+
+def _label(target: Any) -> str:
+    if isinstance(target, str):
+        return target
+    return str(getattr(target, "__qualname__", None) or getattr(target, "url", None)
+               or type(target).__name__)
