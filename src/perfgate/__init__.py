@@ -32,6 +32,7 @@ from perfgate._errors import (
 _EXPORTS: dict[str, tuple[str, str]] = {
     "BenchOptions": ("perfgate.bench", "BenchOptions"),
     "BurstOutcome": ("perfgate.bench", "BurstOutcome"),
+    "CapacityEvidence": ("perfgate.load", "CapacityEvidence"),
     "Check": ("perfgate.analysis.checks", "Check"),
     "Complexity": ("perfgate.analysis.complexity", "Complexity"),
     "Environment": ("perfgate.model", "Environment"),
@@ -50,6 +51,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "bench_callable": ("perfgate.bench", "bench_callable"),
     "burst": ("perfgate.bench", "burst"),
     "burst_case": ("perfgate.suite", "burst_case"),
+    "capacity": ("perfgate.load", "capacity"),
     "classify_complexity": ("perfgate.analysis.complexity", "classify"),
     "closed": ("perfgate.load", "closed"),
     "collect_environment": ("perfgate.env", "collect"),
@@ -89,7 +91,18 @@ if _TYPE_CHECKING:
     )
     from perfgate.bench._sweep import sweep
     from perfgate.env import collect as collect_environment
-    from perfgate.load import HttpClient, Request, Response, closed, expect, load, open, scenario
+    from perfgate.load import (
+        CapacityEvidence,
+        HttpClient,
+        Request,
+        Response,
+        capacity,
+        closed,
+        expect,
+        load,
+        open,
+        scenario,
+    )
     from perfgate.model import (
         Environment,
         Metric,
@@ -135,6 +148,7 @@ _sys.modules[__name__].__class__ = _Package
 __all__ = [
     "BenchOptions",
     "BurstOutcome",
+    "CapacityEvidence",
     "Check",
     "CheckSyntaxError",
     "Complexity",
@@ -163,6 +177,7 @@ __all__ = [
     "bench_callable",
     "burst",
     "burst_case",
+    "capacity",
     "classify_complexity",
     "closed",
     "collect_environment",

@@ -193,9 +193,10 @@ def capacity(
             raise Interrupted([_finish(label, found, ramp_rec, t0, gate, _params(
                 target, parsed, gate, base, processes, max_vus))])
         sleep(cd)
-        g = 2 ** (2 * _RAMP_TICK / ramp_doubling)  # the ramp sees the knee ~2 ticks late
-        start = (ramp_rec.guess or top) / g
-        step = g
+        # Probe the guess first, then gallop by one ramp tick's growth: the knee is
+        # usually within a tick or two of the guess (later for a queueing service).
+        start = ramp_rec.guess or top
+        step = 2 ** (_RAMP_TICK / ramp_doubling)
     settings = replace(base, start=start, first_step=step,
                        budget=max(1e-9, base.budget - (time.monotonic() - t0)))
     found = search(probe, settings)
