@@ -10,8 +10,7 @@ import pytest
 from tests.conftest import FakeClock
 
 from perfgate._errors import UsageError
-from perfgate.analysis.checks import judge, parse_check
-from perfgate.load._capacity import (
+from perfgate.analysis.capacity import (
     Probe,
     RampTick,
     SearchSettings,
@@ -19,8 +18,9 @@ from perfgate.load._capacity import (
     ramp_guess,
     search,
 )
-from perfgate.load._capacity_result import CapacityEvidence, Ramp, build_result, curve
-from perfgate.load._capacity_run import ramp_limits
+from perfgate.analysis.capacity_result import CapacityEvidence, Ramp, build_result, curve
+from perfgate.analysis.checks import judge, parse_check
+from perfgate.load._capacity import ramp_limits
 from perfgate.model import Environment, Result, ResultSet, Verdict
 
 ERRORS = parse_check("error_rate < 1%")
@@ -75,19 +75,26 @@ def settings(**kw: float) -> SearchSettings:
 
 @pytest.mark.parametrize("mode", ["reject", "queue"])
 @pytest.mark.parametrize("true", [500.0, 1500.0, 3000.0])
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_finds_a_sharp_knee_within_5_percent_in_8_probes(mode: str, true: float,
-                                                        seed: int, clock: FakeClock) -> None:
+@pytest.mark.parametrize("guess", [0.9, 1.0, 1.2])  # the ramp's guess / the truth
+@pytest.mark.parametrize("seed", [1, 2])
+def test_finds_a_sharp_knee_within_5_percent_in_8_probes(
+        mode: str, true: float, guess: float, seed: int, clock: FakeClock) -> None:
     svc = Service(true, clock, mode=mode, seed=seed)
-    # the ramp's guess overshoots a little, as a real ramp does (it sees the knee late)
-    found = search(svc, settings(start=true * 1.15 / 1.26, first_step=1.26), clock)
+    found = search(svc, settings(start=true * guess, first_step=1.12), clock)
     assert found.stop == "converged"
     assert found.capacity is not None and found.high is not None
     assert abs(found.capacity / true - 1) <= 0.05
-    assert found.capacity <= true * 1.0102 <= found.high * 1.0001  # the truth is bracketed
+    knee = true / 0.99  # where the error rate reaches 1 %
+    assert found.capacity <= knee  # never above the truth …
+    undecided = {p.rate for p in found.probes if p.status == "inconclusive"}
+    # … and the truth is bracketed, unless the upper bound is a rate the checks could not
+    # decide (counted as not passing), which is then close below the truth
+    assert knee <= found.high * 1.0001 or (found.high in undecided and found.high > 0.98 * knee)
     assert found.high / found.capacity <= 1.04 + 1e-9
     assert found.confirmed
-    assert len(found.probes) <= 8
+    retries = sum(p.phase == "retry" for p in found.probes)
+    assert len(found.probes) - retries <= 8  # a longer retry of an undecided probe is extra
+    assert retries <= 2
 
 
 def test_without_a_guess_gallops_from_the_middle(clock: FakeClock) -> None:

@@ -32,7 +32,7 @@ from perfgate._errors import (
 _EXPORTS: dict[str, tuple[str, str]] = {
     "BenchOptions": ("perfgate.bench", "BenchOptions"),
     "BurstOutcome": ("perfgate.bench", "BurstOutcome"),
-    "CapacityEvidence": ("perfgate.load", "CapacityEvidence"),
+    "CapacityEvidence": ("perfgate.analysis.capacity_result", "CapacityEvidence"),
     "Check": ("perfgate.analysis.checks", "Check"),
     "Complexity": ("perfgate.analysis.complexity", "Complexity"),
     "Environment": ("perfgate.model", "Environment"),
@@ -76,6 +76,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
 }
 
 if _TYPE_CHECKING:
+    from perfgate.analysis.capacity_result import CapacityEvidence
     from perfgate.analysis.checks import Check, apply_checks, evaluate, parse_check
     from perfgate.analysis.compare import compare_resultsets
     from perfgate.analysis.complexity import Complexity
@@ -92,7 +93,6 @@ if _TYPE_CHECKING:
     from perfgate.bench._sweep import sweep
     from perfgate.env import collect as collect_environment
     from perfgate.load import (
-        CapacityEvidence,
         HttpClient,
         Request,
         Response,

@@ -10,6 +10,8 @@ from rich.table import Table
 from rich.text import Text
 
 from perfgate._errors import UsageError
+from perfgate.analysis.capacity import Probe
+from perfgate.analysis.capacity_result import CapacityEvidence, headline
 from perfgate.analysis.checks import parse_checks, validate_units
 from perfgate.cli._common import (
     EXIT_USAGE,
@@ -22,9 +24,7 @@ from perfgate.cli._common import (
     output_options,
     outputs_from,
 )
-from perfgate.load._capacity import Probe
-from perfgate.load._capacity_result import CapacityEvidence, headline
-from perfgate.load._capacity_run import capacity
+from perfgate.load._capacity import capacity
 from perfgate.model import Result
 from perfgate.report.terminal import STATUS_STYLE
 from perfgate.runner import Interrupted

@@ -2,15 +2,14 @@
 
 Public entry points (re-exported by :mod:`perfgate`): :func:`load`, :func:`expect`,
 :func:`scenario`, :func:`closed`, :func:`open`, :class:`Request`, :class:`HttpClient`,
-:class:`Response`, :class:`LiveStats`, and the capacity search :func:`capacity`
-(:class:`CapacityEvidence`). See docs/load.md and docs/capacity.md.
+:class:`Response`, :class:`LiveStats`, and the capacity search :func:`capacity`.
+See docs/load.md and docs/capacity.md.
 """
 
 from __future__ import annotations
 
 from perfgate.load._api import load, make_executor
-from perfgate.load._capacity_result import CapacityEvidence
-from perfgate.load._capacity_run import capacity
+from perfgate.load._capacity import capacity
 from perfgate.load._executors import Closed, Open, closed, open
 from perfgate.load._histogram import LogHistogram
 from perfgate.load._http import HttpClient, Request, Response, is_loopback
@@ -19,7 +18,6 @@ from perfgate.load._run import LiveStats
 from perfgate.load._scenario import scenario
 
 __all__ = [
-    "CapacityEvidence",
     "Closed",
     "HttpClient",
     "LiveStats",

@@ -1,386 +1,280 @@
-"""Capacity search: the highest open-model arrival rate at which every check passes.
+"""``pg.capacity(...)``: find the highest rate a target takes while every check passes.
 
-The search is pure: it calls an injected ``probe(rate, duration) -> Probe`` and a clock,
-so it is tested on a simulated service; :mod:`._capacity_run` supplies probes that are real
-``perfgate.load`` runs. The method:
-
-1. **Guess** — a ramp (one open-model run whose rate doubles every few seconds, stopped
-   once two ticks in a row break the checks, see :func:`ramp_guess`) gives the rate to
-   probe first. It is only a guess: ticks are short, and a queue built at one rate spills
-   into the next tick, so the ramp sees the knee late.
-2. **Bracket** — fixed-rate probes gallop from the guess: up while they pass, down while
-   they fail, the step squaring each time (×1.26, ×1.59, ×2.52 …), until a passing rate
-   lies below a failing one — or the maximum rate passes, or the minimum fails.
-3. **Refine** — bisect the bracket in log-rate until ``high / low ≤ 1 + precision``, then
-   probe ``low`` again until it has passed ``confirm`` times: near the knee a single short
-   probe is noise, so the lower bound must hold more than once.
-
-A rate's status pools its probes: any fail makes it fail, otherwise its latest probe decides.
-An inconclusive probe (a check's CI straddles its limit) is repeated at the same rate with
-twice the duration, whose narrower CIs may decide, up to ``retries`` times; a rate that stays
-inconclusive bounds the capacity from above like a failure and is reported as such — it is
-never counted as a pass. The service is taken to be monotone: a failure at r means failure
-above r, so ``high`` is the lowest rate that did not pass and ``low`` the highest pass below it.
-
-The answer is ``low`` — the highest rate that passed, robustly — with ``[low, high]`` as its
-interval. A probe that saturated the load generator stops the search without an answer: its
-verdicts describe the generator ("bounded by the generator at N/s"), not the service.
+Each probe is an ordinary open-model :func:`perfgate.load` run at a fixed rate — a warm-up
+run at that rate (discarded), then the measured run whose checks are applied — followed by
+a cool-down so that a queue built by one probe does not spill into the next. The ramp
+before them is one open-model run whose rate doubles every ``ramp_doubling`` seconds; it is
+stopped as soon as two ticks in a row break the checks (the progress callback interrupts
+the run), so the service is overloaded only briefly. The search itself is
+:func:`perfgate.analysis.capacity.search`; see docs/capacity.md.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any
 
-from perfgate._errors import ResultFormatError, UsageError
-from perfgate.model import Verdict
-from perfgate.units import format_value
+from perfgate._errors import UsageError
+from perfgate.analysis.capacity import (
+    Probe,
+    RampTick,
+    Search,
+    SearchSettings,
+    probe_status,
+    ramp_guess,
+    search,
+)
+from perfgate.analysis.capacity_result import Ramp, build_result
+from perfgate.analysis.checks import Check, apply_checks_keeping, parse_checks, validate_units
+from perfgate.load._api import load
+from perfgate.load._executors import Open, parse_rate
+from perfgate.load._result import GENERATOR_WARNING
+from perfgate.load._run import LiveStats
+from perfgate.model import Result
+from perfgate.runner import Interrupted
+from perfgate.units import parse_duration
 
-__all__ = [
-    "Probe",
-    "ProbeFn",
-    "ProbeStatus",
-    "RampTick",
-    "Search",
-    "SearchSettings",
-    "StopReason",
-    "probe_status",
-    "ramp_guess",
-    "search",
-]
+__all__ = ["capacity", "probe_from_result", "ramp_limits"]
 
-ProbeStatus = Literal["pass", "fail", "inconclusive"]
-StopReason = Literal["converged", "max_rate", "min_rate", "generator", "budget",
-                     "max_probes", "interrupted", "error"]
-_PROBE_STATUSES = ("pass", "fail", "inconclusive")
-
-
-@dataclass(frozen=True)
-class Probe:
-    """One fixed-rate load run of the search and what its checks said.
-
-    ``rate`` is the offered arrival rate, ``achieved`` the completed requests per second.
-    ``p50``/``p95``/``p99`` (latency from the intended start, s) and ``error_rate`` draw
-    the curve. ``saturated`` holds the generator warning when the run was bounded by the
-    generator. ``phase`` (bracket, refine, confirm, retry), ``started`` (seconds since the
-    search began) and ``wall`` (seconds the probe took with its warm-up and cool-down) are
-    filled in by the search.
-    """
-
-    rate: float
-    duration: float
-    status: ProbeStatus
-    verdicts: tuple[Verdict, ...] = ()
-    achieved: float | None = None
-    error_rate: float | None = None
-    p50: float | None = None
-    p95: float | None = None
-    p99: float | None = None
-    requests: int | None = None
-    note: str = ""
-    saturated: str | None = None
-    error: str | None = None
-    interrupted: bool = False
-    phase: str = ""
-    started: float = 0.0
-    wall: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {
-            "rate": self.rate, "duration": self.duration, "status": self.status,
-            "phase": self.phase, "started": round(self.started, 3),
-            "wall": round(self.wall, 3),
-            "checks": [v.to_dict() for v in self.verdicts],
-        }
-        for k in ("achieved", "error_rate", "p50", "p95", "p99", "requests"):
-            v = getattr(self, k)
-            if v is not None and (not isinstance(v, float) or math.isfinite(v)):
-                d[k] = v
-        for k in ("note", "saturated", "error"):
-            if getattr(self, k):
-                d[k] = getattr(self, k)
-        if self.interrupted:
-            d["interrupted"] = True
-        return d
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any], where: str = "probe") -> Probe:
-        if not isinstance(d, Mapping) or d.get("status") not in _PROBE_STATUSES:
-            raise ResultFormatError(f"{where}: needs a 'status' in {_PROBE_STATUSES}")
-
-        def opt(k: str) -> float | None:
-            return None if d.get(k) is None else float(d[k])
-
-        try:
-            checks = d.get("checks") or []
-            return cls(
-                rate=float(d["rate"]), duration=float(d["duration"]), status=d["status"],
-                verdicts=tuple(Verdict.from_dict(v, f"{where} check {i}")
-                               for i, v in enumerate(checks)),
-                achieved=opt("achieved"), error_rate=opt("error_rate"), p50=opt("p50"),
-                p95=opt("p95"), p99=opt("p99"),
-                requests=None if d.get("requests") is None else int(d["requests"]),
-                note=str(d.get("note", "")), saturated=d.get("saturated"),
-                error=d.get("error"), interrupted=bool(d.get("interrupted", False)),
-                phase=str(d.get("phase", "")), started=float(d.get("started", 0.0)),
-                wall=float(d.get("wall", 0.0)),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ResultFormatError(f"{where}: {exc}") from None
+_RAMP_TICK = 0.25
 
 
-def probe_status(verdicts: Sequence[Verdict], dropped: int = 0) -> ProbeStatus:
-    """Fail if any check failed (or arrivals were dropped: the service did not take the
-    offered rate); inconclusive if any check could not decide; else pass (warn passes)."""
-    statuses = {v.status for v in verdicts}
-    if "fail" in statuses or dropped > 0:
-        return "fail"
-    if "inconclusive" in statuses:
-        return "inconclusive"
-    return "pass"
+def _secs(x: float | str, what: str) -> float:
+    if isinstance(x, int | float):
+        return float(x)
+    try:
+        return parse_duration(x)
+    except ValueError as exc:
+        raise UsageError(f"{what}: {exc}") from None
 
 
-ProbeFn = Callable[[float, float], Probe]
-
-
-@dataclass(frozen=True)
-class SearchSettings:
-    """The knobs of :func:`search` (rates in 1/s, times in s).
-
-    ``start``: the first rate probed (the ramp's guess; default the geometric middle of
-    ``min_rate`` and ``max_rate``), ``first_step``: the first galloping factor.
-    ``warmup`` and ``cooldown`` only enter the time estimate of a probe against ``budget``.
-    """
-
-    max_rate: float
-    min_rate: float
-    duration: float = 5.0
-    warmup: float = 1.0
-    cooldown: float = 1.0
-    budget: float = 300.0
-    precision: float = 0.04
-    confirm: int = 2
-    retries: int = 1
-    max_probes: int = 20
-    start: float | None = None
-    first_step: float = 1.26
-
-    def __post_init__(self) -> None:
-        if not 0 < self.min_rate < self.max_rate:
-            raise UsageError(f"need 0 < min rate < max rate, got {self.min_rate:g}/s and "
-                             f"{self.max_rate:g}/s")
-        if self.duration <= 0 or self.warmup < 0 or self.cooldown < 0 or self.budget <= 0:
-            raise UsageError("probe duration and budget must be positive, warm-up and "
-                             "cool-down not negative")
-        if not 0 < self.precision < 1:
-            raise UsageError(f"precision must be between 0 and 1, got {self.precision:g}")
-        if self.confirm < 1 or self.retries < 0 or self.max_probes < 1:
-            raise UsageError("confirm and max_probes must be ≥ 1, retries ≥ 0")
-        if self.first_step <= 1:
-            raise UsageError(f"first_step must be above 1, got {self.first_step:g}")
-
-
-@dataclass(frozen=True)
-class Search:
-    """What the search found: ``capacity`` (None when it cannot say), the bracket
-    ``[low, high]`` (``high`` None: nothing failed up to ``max_rate``), why it stopped, and
-    every probe in order."""
-
-    capacity: float | None
-    low: float | None
-    high: float | None
-    confirmed: bool
-    stop: StopReason
-    message: str
-    probes: tuple[Probe, ...]
-    elapsed: float
-    generator_limit: float | None = None
-    warnings: tuple[str, ...] = field(default_factory=tuple)
-
-
-@dataclass(frozen=True)
-class _Bracket:
-    low: float | None
-    high: float | None
-    passes_at_low: int
-
-
-def _rate_status(probes: Sequence[Probe]) -> dict[float, ProbeStatus]:
-    """Any fail makes a rate fail; otherwise its latest probe decides (an inconclusive
-    probe retried for longer may pass)."""
-    out: dict[float, ProbeStatus] = {}
-    for p in probes:
-        if out.get(p.rate) != "fail":
-            out[p.rate] = p.status
-    return out
-
-
-def _bracket(probes: Sequence[Probe]) -> _Bracket:
-    status = _rate_status(probes)
-    not_ok = [r for r, s in status.items() if s != "pass"]
-    high = min(not_ok) if not_ok else None
-    ok = [r for r, s in status.items() if s == "pass" and (high is None or r < high)]
-    low = max(ok) if ok else None
-    n = sum(1 for p in probes if p.rate == low and p.status == "pass")
-    return _Bracket(low, high, n)
-
-
-def _rate(x: float) -> str:
-    return format_value(x, "1/s")
-
-
-def search(probe: ProbeFn, s: SearchSettings,
-           clock: Callable[[], float] = time.monotonic) -> Search:
-    """Run the search (see the module docstring); never raises for what a probe found."""
-    t0 = clock()
-    probes: list[Probe] = []
-    step = s.first_step
-    overhead = 0.0  # seconds a probe took beyond its planned time (process start-up …)
-    start = s.start if s.start is not None else math.sqrt(s.min_rate * s.max_rate)
-    start = min(max(start, s.min_rate), s.max_rate)
-
-    def done(stop: StopReason, message: str, gen: float | None = None) -> Search:
-        return _answer(stop, message, probes, clock() - t0, s, gen)
-
-    while True:
-        b = _bracket(probes)
-        last = probes[-1] if probes else None
-        duration = s.duration
-        # what to probe next, or why to stop
-        if last is not None and last.status == "inconclusive" and \
-                _retries_at(probes, last.rate) < s.retries:
-            rate, phase, duration = last.rate, "retry", last.duration * 2
-        elif b.low is None and b.high is None:
-            rate, phase = start, "bracket"
-        elif b.low is None:
-            assert b.high is not None
-            if b.high <= s.min_rate:
-                return done("min_rate", f"the checks fail even at the minimum rate "
-                                        f"{_rate(s.min_rate)}")
-            rate, phase = max(s.min_rate, b.high / step), "bracket"
-            step *= step
-        elif b.high is None:
-            if b.low >= s.max_rate:
-                if b.passes_at_low >= s.confirm:
-                    return done("max_rate", f"every check passed at the maximum rate "
-                                            f"{_rate(s.max_rate)}: the capacity is at least "
-                                            "that (raise the maximum rate to find it)")
-                rate, phase = b.low, "confirm"
-            else:
-                rate, phase = min(s.max_rate, b.low * step), "bracket"
-                step *= step
-        elif b.high / b.low > 1 + s.precision:
-            rate, phase = math.sqrt(b.low * b.high), "refine"
-        elif b.passes_at_low < s.confirm:
-            rate, phase = b.low, "confirm"
-        else:
-            return done("converged", f"between {_rate(b.low)} and {_rate(b.high)} "
-                                     f"(within {s.precision:.0%}), the lower bound passed "
-                                     f"{b.passes_at_low}×")
-        # may it run?
-        if len(probes) >= s.max_probes:
-            return done("max_probes", f"stopped after {len(probes)} probes (max_probes)")
-        cost = duration + s.warmup + s.cooldown + overhead
-        if clock() - t0 + cost > s.budget:
-            return done("budget", f"the time budget ({s.budget:g} s) does not leave room for "
-                                  f"another {cost:.0f} s probe")
-        began = clock()
-        p = probe(rate, duration)
-        wall = clock() - began
-        overhead = max(overhead, wall - duration - s.warmup - s.cooldown)
-        p = replace(p, phase=phase, started=began - t0, wall=wall)
-        probes.append(p)
-        if p.interrupted:
-            return done("interrupted", "interrupted: the answer covers the probes so far")
-        if p.error is not None:
-            return done("error", f"probe at {_rate(rate)}: {p.error}")
-        if p.saturated is not None:
-            sent = f", {_rate(p.achieved)} sent" if p.achieved is not None else ""
-            return done("generator", f"bounded by the generator at {_rate(rate)} offered{sent}"
-                                     f" — {p.saturated}; the service's capacity was not "
-                                     "measured there (use more --processes)", rate)
-
-
-def _retries_at(probes: Sequence[Probe], rate: float) -> int:
-    """How many retries of an inconclusive probe at ``rate`` ran since it last decided."""
-    n = 0
-    for p in reversed(probes):
-        if p.rate != rate or p.status != "inconclusive":
-            break
-        n += 1
-    return n - 1
-
-
-def _answer(stop: StopReason, message: str, probes: Sequence[Probe], elapsed: float,
-            s: SearchSettings, gen: float | None) -> Search:
-    b = _bracket(probes)
-    confirmed = b.low is not None and b.passes_at_low >= s.confirm
-    warnings: list[str] = []
-    capacity: float | None = b.low
-    if stop == "generator":
-        capacity = None
-        if b.low is not None:
-            message += f"; it is at least {_rate(b.low)}"
-    elif stop == "min_rate":
-        capacity = 0.0
-    elif stop in ("budget", "max_probes", "interrupted", "error"):
-        if b.low is None:
-            capacity = None
-        else:
-            width = "" if b.high is None else f", bracket {_rate(b.low)} to {_rate(b.high)}"
-            warnings.append(f"the search did not finish ({stop}){width}: the capacity is "
-                            "known less precisely than asked")
-    if capacity and not confirmed:
-        warnings.append(f"the lower bound {_rate(capacity)} passed only "
-                        f"{b.passes_at_low}× (wanted {s.confirm})")
-    if stop == "max_rate":
-        warnings.append(message)
-    incon = sorted({p.rate for p in probes if p.status == "inconclusive"})
-    if incon:
-        warnings.append("inconclusive at " + ", ".join(_rate(r) for r in incon)
-                        + ": counted as not passing")
-    return Search(capacity=capacity, low=b.low, high=b.high, confirmed=confirmed, stop=stop,
-                  message=message, probes=tuple(probes), elapsed=elapsed,
-                  generator_limit=gen, warnings=tuple(warnings))
-
-
-# --------------------------------------------------------------------------- the ramp
-
-
-@dataclass(frozen=True)
-class RampTick:
-    """One tick of the ramp: the offered rate at its start and what came back in it."""
-
-    rate: float
-    requests: int
-    errors: int
-    p99: float  # s, latency from the intended start; NaN if nothing completed
-
-
-_MIN_TICK_REQUESTS = 20
-
-
-def ramp_guess(ticks: Sequence[RampTick], error_limit: float | None,
-               latency_limit: float | None, bad_in_a_row: int = 2) -> float | None:
-    """The offered rate at the first of ``bad_in_a_row`` consecutive ticks that break the
-    limits (tick error fraction ≥ ``error_limit``, tick p99 ≥ ``latency_limit``), or None.
-
-    A tick's p99 stands for every latency percentile the checks name: for p(95) it errs
-    low (the ramp stops early and the probes gallop up), which costs a probe, not accuracy.
-    Ticks with fewer than 20 requests are skipped; so is everything when no limit applies.
-    """
-    if error_limit is None and latency_limit is None:
-        return None
-    run: list[RampTick] = []
-    for t in ticks:
-        if t.requests < _MIN_TICK_REQUESTS:
+def ramp_limits(checks: Sequence[Check]) -> tuple[float | None, float | None]:
+    """(error-rate limit, latency limit) of the checks a ramp tick can judge: upper limits
+    on ``error_rate`` and on latency percentiles or statistics."""
+    err: list[float] = []
+    lat: list[float] = []
+    for c in checks:
+        if c.op not in ("<", "<="):
             continue
-        bad = (error_limit is not None and t.errors / t.requests >= error_limit) or (
-            latency_limit is not None and math.isfinite(t.p99) and t.p99 >= latency_limit)
-        run = [*run, t] if bad else []
-        if len(run) >= bad_in_a_row:
-            return run[0].rate
-    return None
+        if c.subject == "metric" and c.metric == "error_rate":
+            err.append(c.limit)
+        elif c.metric in (None, "latency") and c.stat != "n" and \
+                c.subject in ("quantile", "stat", "metric"):
+            lat.append(c.limit)
+    return (min(err) if err else None), (min(lat) if lat else None)
+
+
+@dataclass
+class _RampWatch:
+    """Progress callback of the ramp: turns ticks into :class:`RampTick` and stops the
+    run (a KeyboardInterrupt the coordinator handles like Ctrl-C) once it has a guess."""
+
+    rate_at: Callable[[float], float]
+    error_limit: float | None
+    latency_limit: float | None
+    ticks: list[RampTick] = field(default_factory=list)
+    guess: float | None = None
+    _t: float = 0.0
+    _n: int = 0
+    _e: int = 0
+
+    def __call__(self, s: LiveStats) -> None:
+        if s.elapsed <= self._t or self.guess is not None:
+            return
+        start, self._t = self._t, s.elapsed
+        n, e = s.requests - self._n, s.total_errors - self._e
+        self._n, self._e = s.requests, s.total_errors
+        self.ticks.append(RampTick(self.rate_at(start), n, e, s.p99))
+        self.guess = ramp_guess(self.ticks, self.error_limit, self.latency_limit)
+        if self.guess is not None:
+            raise KeyboardInterrupt  # stop the ramp: the coordinator keeps what it has
+
+
+def _ramp_executor(r0: float, r1: float, doubling: float, max_vus: int,
+                   max_wait: float) -> tuple[Open, Callable[[float], float]]:
+    total = doubling * math.log2(r1 / r0)
+    n = max(1, math.ceil(total / _RAMP_TICK))
+    piece = total / n
+    stages = tuple((piece, r0 * (r1 / r0) ** ((i + 1) / n)) for i in range(n))
+
+    def rate_at(t: float) -> float:
+        return float(r0 * 2 ** (min(t, total) / doubling))
+
+    return Open(rate=r0, max_vus=max_vus, max_wait=max_wait, stages=stages), rate_at
+
+
+def probe_from_result(rate: float, duration: float, r: Result) -> Probe:
+    """A probe record from one fixed-rate load Result whose checks were applied."""
+    def value(name: str) -> float | None:
+        m = r.metrics.get(name)
+        return None if m is None else m.value
+
+    lat = r.metrics.get("latency")
+    requests = value("requests")
+    dropped = int(value("dropped") or 0)
+    saturated = next((w for w in r.warnings if GENERATOR_WARNING in w), None)
+    error = r.error
+    status = probe_status(r.verdicts, dropped) if error is None else "fail"
+    note = f"{dropped} arrival(s) dropped: every VU was busy for max_wait" if dropped else ""
+    return Probe(
+        rate=rate, duration=duration, status=status, verdicts=r.verdicts,
+        achieved=value("rps"), error_rate=value("error_rate"),
+        p50=lat.p50 if lat is not None else None, p95=lat.p95 if lat is not None else None,
+        p99=lat.p99 if lat is not None else None,
+        requests=None if requests is None else int(requests), note=note,
+        saturated=saturated, error=error,
+    )
+
+
+def capacity(
+    target: Any,
+    *,
+    checks: Sequence[str | Check],
+    max_rate: float | str = "10000/s",
+    min_rate: float | str | None = None,
+    duration: float | str = "5s",
+    warmup: float | str = "1s",
+    cooldown: float | str = "1s",
+    budget: float | str = "5min",
+    precision: float = 0.04,
+    confirm: int = 2,
+    retries: int = 1,
+    max_probes: int = 20,
+    ramp: bool = True,
+    ramp_doubling: float = 1.5,
+    processes: int | None = None,
+    max_vus: int = 1000,
+    max_wait: float | str = 1.0,
+    require: Sequence[str | Check] = (),
+    name: str | None = None,
+    progress: Callable[[Probe], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    **request: Any,
+) -> Result:
+    """Find the highest open-model arrival rate at which every check passes, and return a
+    Result of kind ``capacity`` (see docs/capacity.md).
+
+    ``checks`` apply to each probe (a ``perfgate.load`` run at a fixed rate); ``require``
+    applies to the capacity itself (``"capacity >= 500/s"``). Each probe runs ``warmup`` then
+    ``duration`` at its rate, followed by ``cooldown``; the search stops when the bracket is
+    within ``precision`` and its lower bound passed ``confirm`` times, or at ``budget``,
+    ``max_probes``, ``max_rate`` (default 10000/s) or ``min_rate`` (default max_rate/1000).
+    A probe bounded by the load generator stops the search and the Result carries no
+    capacity (``error`` says "bounded by the generator at N/s"); ``processes`` raises that
+    bound. ``request`` passes the HTTP options of :func:`perfgate.load` (method, headers,
+    body, timeout …). ``progress`` is told of each probe as it finishes.
+    """
+    parsed = [c if isinstance(c, Check) else parse_checks([c])[0] for c in checks]
+    if not parsed:
+        raise UsageError("a capacity search needs at least one check, e.g. 'p(95) < 300ms'")
+    for c in parsed:
+        validate_units(c, "load")
+    gate = [c if isinstance(c, Check) else parse_checks([c])[0] for c in require]
+    for c in gate:
+        validate_units(c, "capacity")
+    top = parse_rate(max_rate)
+    bottom = parse_rate(min_rate) if min_rate is not None else top / 1000
+    dur, wu, cd = (_secs(duration, "duration"), _secs(warmup, "warmup"),
+                   _secs(cooldown, "cooldown"))
+    wait = _secs(max_wait, "max_wait")
+    tick = min(1.0, max(0.1, dur / 10))  # ≥ 10 ticks: batch CIs for the percentiles
+    common: dict[str, Any] = dict(request, processes=processes, max_vus=max_vus,
+                                  max_wait=wait, tick=tick)
+    base = SearchSettings(max_rate=top, min_rate=bottom, duration=dur, warmup=wu,
+                          cooldown=cd, budget=_secs(budget, "budget"), precision=precision,
+                          confirm=confirm, retries=retries, max_probes=max_probes)
+    if ramp_doubling <= 0:
+        raise UsageError(f"ramp_doubling must be positive, got {ramp_doubling:g}")
+    label = name or _label(target)
+    t0 = time.monotonic()
+
+    def probe(rate: float, seconds: float) -> Probe:
+        try:
+            if wu > 0:
+                load(target, rate=rate, duration=wu, name=label, **common)
+            r = load(target, rate=rate, duration=seconds, checks=parsed, name=label, **common)
+        except Interrupted:
+            return Probe(rate=rate, duration=seconds, status="inconclusive", interrupted=True)
+        sleep(cd)
+        p = probe_from_result(rate, seconds, r)
+        if progress is not None:
+            progress(p)
+        return p
+
+    ramp_rec: Ramp | None = None
+    start, step = None, 2.0  # without a ramp: gallop from the middle in doublings
+    err_lim, lat_lim = ramp_limits(parsed)
+    if ramp and (err_lim is not None or lat_lim is not None):
+        ramp_rec = _run_ramp(target, label, max(bottom, top / 100), top, ramp_doubling,
+                             err_lim, lat_lim, common, max_vus, wait)
+        if ramp_rec.interrupted:  # Ctrl-C during the ramp
+            found = Search(capacity=None, low=None, high=None, confirmed=False,
+                           stop="interrupted", message="interrupted during the ramp",
+                           probes=(), elapsed=time.monotonic() - t0)
+            raise Interrupted([_finish(label, found, ramp_rec, t0, gate, _params(
+                target, parsed, gate, base, processes, max_vus))])
+        sleep(cd)
+        # Probe the guess first, then gallop by one ramp tick's growth: the knee is
+        # usually within a tick or two of the guess (later for a queueing service).
+        start = ramp_rec.guess or top
+        step = 2 ** (_RAMP_TICK / ramp_doubling)
+    settings = replace(base, start=start, first_step=step,
+                       budget=max(1e-9, base.budget - (time.monotonic() - t0)))
+    found = search(probe, settings)
+    result = _finish(label, found, ramp_rec, t0, gate,
+                     _params(target, parsed, gate, base, processes, max_vus))
+    if found.stop == "interrupted":
+        raise Interrupted([result])
+    return result
+
+
+def _params(target: Any, parsed: Sequence[Check], gate: Sequence[Check], s: SearchSettings,
+            processes: int | None, max_vus: int) -> dict[str, Any]:
+    p: dict[str, Any] = {
+        "target": _label(target), "model": "open", "checks": [c.text for c in parsed],
+        "max_rate": s.max_rate, "min_rate": s.min_rate, "duration": s.duration,
+        "warmup": s.warmup, "cooldown": s.cooldown, "budget": s.budget,
+        "precision": s.precision, "confirm": s.confirm, "max_vus": max_vus,
+    }
+    if gate:
+        p["require"] = [c.text for c in gate]
+    if processes is not None:
+        p["processes"] = processes
+    return p
+
+
+def _finish(label: str, found: Search, ramp_rec: Ramp | None, t0: float, gate: Sequence[Check],
+            params: dict[str, Any]) -> Result:
+    result = build_result(label, found, params, ramp_rec, seconds=time.monotonic() - t0)
+    return apply_checks_keeping(result, gate)
+
+
+def _run_ramp(target: Any, label: str, r0: float, r1: float, doubling: float,
+              err_lim: float | None, lat_lim: float | None, common: dict[str, Any],
+              max_vus: int, wait: float) -> Ramp:
+    ex, rate_at = _ramp_executor(r0, r1, doubling, max_vus, wait)
+    watch = _RampWatch(rate_at, err_lim, lat_lim)
+    opts = {k: v for k, v in common.items() if k not in ("max_vus", "max_wait", "tick")}
+    began = time.monotonic()
+    try:
+        r: Result | None = load(target, executor=ex, name=label, tick=_RAMP_TICK,
+                                progress=watch, **opts)
+    except Interrupted as exc:
+        if watch.guess is None:  # a real Ctrl-C
+            return Ramp(r0, rate_at(watch._t), time.monotonic() - began, None,
+                        tuple(watch.ticks), interrupted=True)
+        r = exc.results[0] if exc.results else None
+    warnings = tuple(w for w in (r.warnings if r is not None else ())
+                     if GENERATOR_WARNING in w)
+    end = watch.ticks[-1].rate if watch.guess is not None and watch.ticks else r1
+    return Ramp(r0, end, time.monotonic() - began, watch.guess, tuple(watch.ticks), warnings)
+
+
+def _label(target: Any) -> str:
+    if isinstance(target, str):
+        return target
+    return str(getattr(target, "__qualname__", None) or getattr(target, "url", None)
+               or type(target).__name__)

@@ -18,7 +18,7 @@ from typing import Any
 from markupsafe import Markup
 
 from perfgate.model import Environment, Result, ResultSet
-from perfgate.report import _html_compare, _html_kinds, _html_load, _html_sweep
+from perfgate.report import _html_capacity, _html_compare, _html_kinds, _html_load, _html_sweep
 from perfgate.report._html_page import (
     STATUS_ORDER,
     Page,
@@ -51,6 +51,7 @@ register_kind("bench", "Benchmarks", _html_kinds.render_bench)
 register_kind("burst", "Bursts", _html_kinds.render_burst)
 register_kind("load", "Load tests", _html_load.render_load)
 register_kind("sweep", "Scaling sweeps", _html_sweep.render_sweep)
+register_kind("capacity", "Capacity searches", _html_capacity.render_capacity)
 
 
 def _reasons(rs: ResultSet) -> list[dict[str, Any]]:

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from perfgate._errors import ResultFormatError
-from perfgate.load._capacity import Probe, RampTick, Search, probe_status
-from perfgate.load._result import GENERATOR_WARNING
+from perfgate.analysis.capacity import Probe, RampTick, Search
 from perfgate.model import Metric, Result
 from perfgate.units import format_value
 
@@ -28,7 +27,6 @@ __all__ = [
     "build_result",
     "curve",
     "headline",
-    "probe_from_result",
 ]
 
 EXTRA_KEY = "capacity"
@@ -118,29 +116,6 @@ class CapacityEvidence:
         if result.kind != "capacity" or raw is None:
             return None
         return cls.from_dict(raw, f"result {result.name!r} capacity")
-
-
-def probe_from_result(rate: float, duration: float, r: Result) -> Probe:
-    """A probe record from one fixed-rate load Result whose checks were applied."""
-    def value(name: str) -> float | None:
-        m = r.metrics.get(name)
-        return None if m is None else m.value
-
-    lat = r.metrics.get("latency")
-    requests = value("requests")
-    dropped = int(value("dropped") or 0)
-    saturated = next((w for w in r.warnings if GENERATOR_WARNING in w), None)
-    error = r.error
-    status = probe_status(r.verdicts, dropped) if error is None else "fail"
-    note = f"{dropped} arrival(s) dropped: every VU was busy for max_wait" if dropped else ""
-    return Probe(
-        rate=rate, duration=duration, status=status, verdicts=r.verdicts,
-        achieved=value("rps"), error_rate=value("error_rate"),
-        p50=lat.p50 if lat is not None else None, p95=lat.p95 if lat is not None else None,
-        p99=lat.p99 if lat is not None else None,
-        requests=None if requests is None else int(requests), note=note,
-        saturated=saturated, error=error,
-    )
 
 
 def build_result(name: str, found: Search, params: Mapping[str, Any],
