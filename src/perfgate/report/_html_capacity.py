@@ -94,11 +94,14 @@ def _curve_plot(r: Result, ev: CapacityEvidence, page: Page) -> Markup | None:
                    "exponentformat": "SI", "zeroline": False},
          "yaxis": yaxis,
          "yaxis2": {"overlaying": "y", "side": "right", "tickformat": ".1%",
-                    "title": {"text": "error rate"}, "zeroline": False, "rangemode": "tozero"},
+                    "title": {"text": "error rate"}, "zeroline": False, "rangemode": "tozero",
+                    "automargin": True},
          "shapes": _bracket_shapes(r, ev), "showlegend": True,
+         "legend": {"orientation": "h", "x": 0, "y": -0.22, "yanchor": "top"},
+         "margin": {"l": 70, "r": 70, "t": 40, "b": 40},
          "title": {"text": "Latency and errors against offered rate", "x": 0,
                    "font": {"size": 14}}},
-        height=360, label=f"latency and error rate against offered rate for {r.name}",
+        height=420, label=f"latency and error rate against offered rate for {r.name}",
     )
 
 
