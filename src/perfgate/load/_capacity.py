@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -35,7 +35,7 @@ from perfgate.load._result import GENERATOR_WARNING
 from perfgate.load._run import LiveStats
 from perfgate.model import Result
 from perfgate.runner import Interrupted
-from perfgate.units import parse_duration
+from perfgate.units import format_value, parse_duration
 
 __all__ = ["capacity", "probe_from_result", "ramp_limits"]
 
@@ -106,8 +106,18 @@ def _ramp_executor(r0: float, r1: float, doubling: float, max_vus: int,
     return Open(rate=r0, max_vus=max_vus, max_wait=max_wait, stages=stages), rate_at
 
 
-def probe_from_result(rate: float, duration: float, r: Result) -> Probe:
-    """A probe record from one fixed-rate load Result whose checks were applied."""
+_LATE_SHARE = 0.1  # of the tightest latency limit: arrivals this late are the generator's
+
+
+def probe_from_result(rate: float, duration: float, r: Result,
+                      latency_limit: float | None = None) -> Probe:
+    """A probe record from one fixed-rate load Result whose checks were applied.
+
+    The probe counts as bounded by the generator when the load Result says so, or — a
+    stricter test than the load engine's — when its arrivals went out late (while VUs were
+    free) by a tenth of ``latency_limit`` on average: latency counts from the intended
+    start, so such lateness alone could fail a latency check that the service would pass.
+    """
     def value(name: str) -> float | None:
         m = r.metrics.get(name)
         return None if m is None else m.value
@@ -116,6 +126,13 @@ def probe_from_result(rate: float, duration: float, r: Result) -> Probe:
     requests = value("requests")
     dropped = int(value("dropped") or 0)
     saturated = next((w for w in r.warnings if GENERATOR_WARNING in w), None)
+    gen = r.extra.get("generator")
+    late = gen.get("schedule_lag_mean") if isinstance(gen, Mapping) else None
+    if saturated is None and latency_limit is not None and isinstance(late, int | float) \
+            and late >= _LATE_SHARE * latency_limit:
+        saturated = (f"{GENERATOR_WARNING}: arrivals went out {format_value(late, 's')} late "
+                     f"on average, over {_LATE_SHARE:.0%} of the "
+                     f"{format_value(latency_limit, 's')} latency limit")
     error = r.error
     status = probe_status(r.verdicts, dropped) if error is None else "fail"
     note = f"{dropped} arrival(s) dropped: every VU was busy for max_wait" if dropped else ""
@@ -191,6 +208,8 @@ def capacity(
     label = name or _label(target)
     t0 = time.monotonic()
 
+    err_lim, lat_lim = ramp_limits(parsed)
+
     def probe(rate: float, seconds: float) -> Probe:
         try:
             if wu > 0:
@@ -199,14 +218,13 @@ def capacity(
         except Interrupted:
             return Probe(rate=rate, duration=seconds, status="inconclusive", interrupted=True)
         sleep(cd)
-        p = probe_from_result(rate, seconds, r)
+        p = probe_from_result(rate, seconds, r, lat_lim)
         if progress is not None:
             progress(p)
         return p
 
     ramp_rec: Ramp | None = None
     start, step = None, 2.0  # without a ramp: gallop from the middle in doublings
-    err_lim, lat_lim = ramp_limits(parsed)
     if ramp and (err_lim is not None or lat_lim is not None):
         ramp_rec = _run_ramp(target, label, max(bottom, top / 100), top, ramp_doubling,
                              err_lim, lat_lim, common, max_vus, wait)
