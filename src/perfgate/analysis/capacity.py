@@ -298,10 +298,11 @@ def search(probe: ProbeFn, s: SearchSettings,
         if p.error is not None:
             return done("error", f"probe at {_rate(rate)}: {p.error}")
         if p.saturated is not None:
-            sent = f", {_rate(p.achieved)} sent" if p.achieved is not None else ""
+            sent = f" ({_rate(p.achieved)} sent)" if p.achieved is not None else ""
+            why = p.saturated.split(": ", 1)[-1]  # the load warning's reasons
             return done("generator", f"bounded by the generator at {_rate(rate)} offered{sent}"
-                                     f" — {p.saturated}; the service's capacity was not "
-                                     "measured there (use more --processes)", rate)
+                                     f": {why}; the service's capacity was not measured "
+                                     "there (use more --processes)", rate)
 
 
 def _retries_at(probes: Sequence[Probe], rate: float) -> int:
