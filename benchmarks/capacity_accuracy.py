@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import perfgate as pg
+from perfgate.analysis.capacity import Probe
 from perfgate.analysis.capacity_result import CapacityEvidence
 
 SERVER = Path(__file__).resolve().parents[1] / "tests" / "_token_bucket.py"
@@ -63,6 +64,12 @@ class Row:
                 f"load {os.getloadavg()[0]:.2f}  {self.note}")
 
 
+def _show(p: Probe) -> None:
+    checks = ", ".join(f"{v.check}: {v.status}" for v in p.verdicts)
+    print(f"    probe {p.rate:8.1f}/s {p.status:12} sent {p.achieved or 0:8.1f}/s  {checks}  "
+          f"{p.saturated or p.note}", flush=True)
+
+
 def one(rate: float, mode: str, args: argparse.Namespace) -> Row:
     proc = subprocess.Popen([sys.executable, str(SERVER), "--rate", str(rate), "--mode", mode],
                             stdout=subprocess.PIPE, text=True)
@@ -71,7 +78,8 @@ def one(rate: float, mode: str, args: argparse.Namespace) -> Row:
         port = int(proc.stdout.readline())
         t0 = time.monotonic()
         r = pg.capacity(f"http://127.0.0.1:{port}/", checks=CHECKS[mode],
-                        max_rate=args.max_rate, duration=args.duration, processes=1)
+                        max_rate=args.max_rate, duration=args.duration, processes=1,
+                        progress=_show if args.verbose else None)
         seconds = time.monotonic() - t0
     finally:
         proc.kill()
@@ -95,6 +103,7 @@ def main() -> None:
     ap.add_argument("--modes", default="reject,queue")
     ap.add_argument("--duration", default="5s")
     ap.add_argument("--max-rate", default="10000/s")
+    ap.add_argument("--verbose", action="store_true", help="print each probe")
     args = ap.parse_args()
     print(f"load before: {os.getloadavg()[0]:.2f} (2 cores shared)", flush=True)
     rows = []

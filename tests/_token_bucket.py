@@ -4,7 +4,7 @@
 ephemeral port, printed on the first line of stdout once it accepts connections: readiness
 is that line, never a sleep) and serves ``GET`` requests on keep-alive connections:
 
-- ``reject``: a token bucket of R tokens/s (burst ``max(10, R/50)``: 20 ms of jitter); a request that finds
+- ``reject``: a token bucket of R tokens/s (burst ``max(10, R/20)``: 50 ms of scheduling jitter); a request that finds
   it empty gets 503 at once. At an offered rate λ > R the error rate is 1 − R/λ.
 - ``queue``: one FIFO server taking 1/R s per request; a request waits for those before it,
   so past R the queue — and the latency — grows for as long as the overload lasts (requests
@@ -32,7 +32,7 @@ class Bucket:
     def __init__(self, rate: float, mode: str) -> None:
         self.rate = rate
         self.mode = mode
-        self.burst = max(10.0, rate / 50)  # 20 ms: the generator's jitter is not overload
+        self.burst = max(10.0, rate / 20)  # 50 ms: a busy machine's jitter is not overload
         self.tokens = self.burst
         self.last = time.monotonic()
         self.free_at = 0.0  # queue: when the server is next free
