@@ -18,7 +18,6 @@ from typing import Any
 from perfgate._errors import ResultFormatError
 from perfgate.analysis.capacity import Probe, RampTick, Search
 from perfgate.model import Metric, Result
-from perfgate.units import format_value
 
 __all__ = [
     "EXTRA_KEY",
@@ -26,7 +25,6 @@ __all__ = [
     "Ramp",
     "build_result",
     "curve",
-    "headline",
 ]
 
 EXTRA_KEY = "capacity"
@@ -144,16 +142,6 @@ def build_result(name: str, found: Search, params: Mapping[str, Any],
     return Result(name=name, kind="capacity", params=dict(params), metrics=metrics,
                   warnings=tuple(warnings), error=error,
                   extra={EXTRA_KEY: evidence.to_dict()})
-
-
-def headline(r: Result) -> str:
-    """One line for a terminal table: ``1.02k/s (95 % bracket 1.00k/s–1.04k/s)``."""
-    m = r.metrics.get("capacity")
-    if m is None or m.value is None:
-        return "no capacity measured"
-    hi = format_value(m.ci_high, "1/s") if m.ci_high is not None else "?"
-    lo = format_value(m.ci_low, "1/s") if m.ci_low is not None else "?"
-    return f"{format_value(m.value, '1/s')} (bracket {lo} to {hi})"
 
 
 def curve(probes: Sequence[Probe]) -> list[Probe]:

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from perfgate._errors import UsageError
 from perfgate.analysis.capacity import Probe
-from perfgate.analysis.capacity_result import CapacityEvidence, headline
+from perfgate.analysis.capacity_result import CapacityEvidence
 from perfgate.analysis.checks import parse_checks, validate_units
 from perfgate.cli._common import (
     EXIT_USAGE,
@@ -26,6 +26,7 @@ from perfgate.cli._common import (
 )
 from perfgate.load._capacity import capacity
 from perfgate.model import Result
+from perfgate.report._capacity_text import capacity_headline
 from perfgate.report.terminal import STATUS_STYLE
 from perfgate.runner import Interrupted
 from perfgate.units import format_value
@@ -71,7 +72,7 @@ def _answer(r: Result) -> None:
     if table is not None:
         out.print(table)
     style = "bold green" if "capacity" in r.metrics else "bold red"
-    out.print(Text.assemble(("capacity: ", "bold"), (headline(r), style)))
+    out.print(Text.assemble(("capacity: ", "bold"), (capacity_headline(r), style)))
 
 
 def _headers(items: tuple[str, ...]) -> dict[str, str]:
