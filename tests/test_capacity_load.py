@@ -78,6 +78,22 @@ async def _instant() -> None:
     """A 'service' with no limit: only the generator bounds how fast it is called."""
 
 
+@pg.scenario(executor=pg.open(rate="10/s", duration="1s"), checks=["p(99) < 100ms"],
+             name="instant scenario")
+async def _scenario() -> None:
+    pass
+
+
+def test_a_scenario_brings_its_checks_and_name() -> None:
+    r = pg.capacity(_scenario, max_rate="400/s", duration=0.2, warmup=0, cooldown=0,
+                    ramp=False, max_probes=2, processes=1)
+    assert r.name == "instant scenario" and r.params["checks"] == ["p(99) < 100ms"]
+    ev = CapacityEvidence.of(r)
+    assert ev is not None and len(ev.probes) == 2 and ev.stop == "max_probes"
+    assert all(p.duration == 0.2 and p.verdicts[0].check == "p(99) < 100ms"
+               for p in ev.probes)
+
+
 @pytest.mark.slow
 def test_a_target_faster_than_the_generator_gets_no_capacity() -> None:
     r = pg.capacity(_instant, checks=["p(99) < 20ms"], max_rate="3000000/s",
@@ -109,7 +125,7 @@ def test_late_arrivals_mark_a_probe_as_bounded_by_the_generator() -> None:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    ([], "at least one --check"),
+    ([], "at least one check (--check)"),
     (["--check", "p(95) < 300"], "p(95) < 300"),
     (["--check", "p(95) <"], "expected a number"),
     (["--check", "error_rate < 1%", "--require", "capacity >= 5ms"], "capacity"),

@@ -149,7 +149,7 @@ def probe_from_result(rate: float, duration: float, r: Result,
 def capacity(
     target: Any,
     *,
-    checks: Sequence[str | Check],
+    checks: Sequence[str | Check] = (),
     max_rate: float | str = "10000/s",
     min_rate: float | str | None = None,
     duration: float | str = "5s",
@@ -182,11 +182,15 @@ def capacity(
     A probe bounded by the load generator stops the search and the Result carries no
     capacity (``error`` says "bounded by the generator at N/s"); ``processes`` raises that
     bound. ``request`` passes the HTTP options of :func:`perfgate.load` (method, headers,
-    body, timeout …). ``progress`` is told of each probe as it finishes.
+    body, timeout …). ``progress`` is told of each probe as it finishes. ``target`` may be a
+    ``@pg.scenario`` function: its checks (when ``checks`` is empty), name and client options
+    are used, its executor is not.
     """
+    target, checks, request, name = _scenario_parts(target, checks, request, name)
     parsed = [c if isinstance(c, Check) else parse_checks([c])[0] for c in checks]
     if not parsed:
-        raise UsageError("a capacity search needs at least one check, e.g. 'p(95) < 300ms'")
+        raise UsageError("a capacity search needs at least one check (--check), e.g. "
+                         "'p(95) < 300ms'")
     for c in parsed:
         validate_units(c, "load")
     gate = [c if isinstance(c, Check) else parse_checks([c])[0] for c in require]
@@ -247,6 +251,22 @@ def capacity(
     if found.stop == "interrupted":
         raise Interrupted([result])
     return result
+
+
+def _scenario_parts(target: Any, checks: Sequence[str | Check], request: dict[str, Any],
+                    name: str | None
+                    ) -> tuple[Any, Sequence[str | Check], dict[str, Any], str | None]:
+    """A ``@pg.scenario`` function brings its callable, its checks (unless others are
+    given), its name and its client options; its executor is replaced by the search's."""
+    spec = next((s for s in getattr(target, "__perfgate__", ())
+                 if getattr(s, "kind", None) == "load"), None)
+    if spec is None:
+        return target, checks, request, name
+    extra = getattr(spec, "extra", None) or {}
+    opts = {k: extra[k] for k in ("base_url", "timeout", "verify", "ca_file", "allow_remote")
+            if extra.get(k) not in (None, "")}
+    return (spec.fn, checks or tuple(spec.checks), {**opts, **request},
+            name or getattr(spec, "name", None))
 
 
 def _params(target: Any, parsed: Sequence[Check], gate: Sequence[Check], s: SearchSettings,
