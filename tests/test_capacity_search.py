@@ -235,13 +235,26 @@ def test_interrupted_probe_stops_with_what_is_known(clock: FakeClock) -> None:
 
     def probe(rate: float, duration: float) -> Probe:
         calls.append(rate)
-        if len(calls) == 3:
-            return Probe(rate, duration, "inconclusive", interrupted=True)
+        if len(calls) == 3:  # cut short at a low rate: evidence, but it bounds nothing
+            return Probe(100.0, duration, "inconclusive", interrupted=True, partial=True)
         return Probe(rate, duration, "pass" if rate < 1000 else "fail")
 
     found = search(probe, settings(start=900.0), clock)
     assert found.stop == "interrupted" and len(found.probes) == 3
-    assert found.capacity == 900.0 and found.high is not None
+    assert found.probes[-1].partial
+    assert found.capacity == 900.0 and found.high is not None and found.high > 1000
+    assert not any("inconclusive" in w for w in found.warnings)
+
+
+def test_ctrl_c_between_runs_keeps_the_probes(clock: FakeClock) -> None:
+    def probe(rate: float, duration: float) -> Probe:
+        if rate > 1000:
+            raise KeyboardInterrupt
+        return Probe(rate, duration, "pass")
+
+    found = search(probe, settings(start=900.0), clock)
+    assert found.stop == "interrupted" and [p.rate for p in found.probes] == [900.0]
+    assert found.capacity == 900.0 and found.high is None
 
 
 @pytest.mark.parametrize("kw", [

@@ -65,7 +65,8 @@ class Probe:
     ``rate`` is the offered arrival rate, ``achieved`` the completed requests per second.
     ``p50``/``p95``/``p99`` (latency from the intended start, s) and ``error_rate`` draw
     the curve. ``saturated`` holds the generator warning when the run was bounded by the
-    generator. ``phase`` (bracket, refine, confirm, retry), ``started`` (seconds since the
+    generator. ``partial`` marks a probe cut short by Ctrl-C: evidence, not counted.
+    ``phase`` (bracket, refine, confirm, retry), ``started`` (seconds since the
     search began) and ``wall`` (seconds the probe took with its warm-up and cool-down) are
     filled in by the search.
     """
@@ -83,7 +84,8 @@ class Probe:
     note: str = ""
     saturated: str | None = None
     error: str | None = None
-    interrupted: bool = False
+    interrupted: bool = False  # Ctrl-C during or right after it: the search stops
+    partial: bool = False  # cut short: kept as evidence, never counted for the bracket
     phase: str = ""
     started: float = 0.0
     wall: float = 0.0
@@ -102,8 +104,9 @@ class Probe:
         for k in ("note", "saturated", "error"):
             if getattr(self, k):
                 d[k] = getattr(self, k)
-        if self.interrupted:
-            d["interrupted"] = True
+        for k in ("interrupted", "partial"):
+            if getattr(self, k):
+                d[k] = True
         return d
 
     @classmethod
@@ -125,6 +128,7 @@ class Probe:
                 requests=None if d.get("requests") is None else int(d["requests"]),
                 note=str(d.get("note", "")), saturated=d.get("saturated"),
                 error=d.get("error"), interrupted=bool(d.get("interrupted", False)),
+                partial=bool(d.get("partial", False)),
                 phase=str(d.get("phase", "")), started=float(d.get("started", 0.0)),
                 wall=float(d.get("wall", 0.0)),
             )
@@ -213,7 +217,7 @@ def _rate_status(probes: Sequence[Probe]) -> dict[float, ProbeStatus]:
     probe retried for longer may pass)."""
     out: dict[float, ProbeStatus] = {}
     for p in probes:
-        if out.get(p.rate) != "fail":
+        if not p.partial and out.get(p.rate) != "fail":
             out[p.rate] = p.status
     return out
 
@@ -224,7 +228,7 @@ def _bracket(probes: Sequence[Probe]) -> _Bracket:
     high = min(not_ok) if not_ok else None
     ok = [r for r, s in status.items() if s == "pass" and (high is None or r < high)]
     low = max(ok) if ok else None
-    n = sum(1 for p in probes if p.rate == low and p.status == "pass")
+    n = sum(1 for p in probes if p.rate == low and p.status == "pass" and not p.partial)
     return _Bracket(low, high, n)
 
 
@@ -288,7 +292,10 @@ def search(probe: ProbeFn, s: SearchSettings,
             return done("budget", f"the time budget ({s.budget:g} s) does not leave room for "
                                   f"another {cost:.0f} s probe")
         began = clock()
-        p = probe(rate, duration)
+        try:
+            p = probe(rate, duration)
+        except KeyboardInterrupt:  # between the probe's runs: what ran before is kept
+            return done("interrupted", "interrupted: the answer covers the probes so far")
         wall = clock() - began
         overhead = max(overhead, wall - duration - s.warmup - s.cooldown)
         p = replace(p, phase=phase, started=began - t0, wall=wall)
@@ -339,7 +346,7 @@ def _answer(stop: StopReason, message: str, probes: Sequence[Probe], elapsed: fl
                         f"{b.passes_at_low}× (wanted {s.confirm})")
     if stop == "max_rate":
         warnings.append(message)
-    incon = sorted({p.rate for p in probes if p.status == "inconclusive"})
+    incon = sorted({p.rate for p in probes if p.status == "inconclusive" and not p.partial})
     if incon:
         warnings.append("inconclusive at " + ", ".join(_rate(r) for r in incon)
                         + ": counted as not passing")

@@ -81,6 +81,10 @@ class _RampWatch:
     _n: int = 0
     _e: int = 0
 
+    @property
+    def elapsed(self) -> float:
+        return self._t
+
     def __call__(self, s: LiveStats) -> None:
         if s.elapsed <= self._t or self.guess is not None:
             return
@@ -219,12 +223,19 @@ def capacity(
             if wu > 0:
                 load(target, rate=rate, duration=wu, name=label, **common)
             r = load(target, rate=rate, duration=seconds, checks=parsed, name=label, **common)
-        except Interrupted:
-            return Probe(rate=rate, duration=seconds, status="inconclusive", interrupted=True)
-        sleep(cd)
+        except Interrupted as exc:  # keep what the cut-short run measured, as evidence
+            cut = Probe(rate=rate, duration=seconds, status="inconclusive")
+            if exc.results and exc.results[0].verdicts:
+                cut = probe_from_result(rate, seconds, exc.results[0], lat_lim)
+            return replace(cut, interrupted=True, partial=True,
+                           note="cut short by Ctrl-C: not counted")
         p = probe_from_result(rate, seconds, r, lat_lim)
         if progress is not None:
             progress(p)
+        try:
+            sleep(cd)
+        except KeyboardInterrupt:
+            return replace(p, interrupted=True)
         return p
 
     ramp_rec: Ramp | None = None
@@ -232,13 +243,17 @@ def capacity(
     if ramp and (err_lim is not None or lat_lim is not None):
         ramp_rec = _run_ramp(target, label, max(bottom, top / 100), top, ramp_doubling,
                              err_lim, lat_lim, common, max_vus, wait)
+        try:
+            if not ramp_rec.interrupted:
+                sleep(cd)
+        except KeyboardInterrupt:
+            ramp_rec = replace(ramp_rec, interrupted=True)
         if ramp_rec.interrupted:  # Ctrl-C during the ramp
             found = Search(capacity=None, low=None, high=None, confirmed=False,
                            stop="interrupted", message="interrupted during the ramp",
                            probes=(), elapsed=time.monotonic() - t0)
             raise Interrupted([_finish(label, found, ramp_rec, t0, gate, _params(
                 target, parsed, gate, base, processes, max_vus))])
-        sleep(cd)
         # Probe the guess first, then gallop by one ramp tick's growth: the knee is
         # usually within a tick or two of the guess (later for a queueing service).
         start = ramp_rec.guess or top
@@ -302,7 +317,7 @@ def _run_ramp(target: Any, label: str, r0: float, r1: float, doubling: float,
                                 progress=watch, **opts)
     except Interrupted as exc:
         if watch.guess is None:  # a real Ctrl-C
-            return Ramp(r0, rate_at(watch._t), time.monotonic() - began, None,
+            return Ramp(r0, rate_at(watch.elapsed), time.monotonic() - began, None,
                         tuple(watch.ticks), interrupted=True)
         r = exc.results[0] if exc.results else None
     warnings = tuple(w for w in (r.warnings if r is not None else ())
