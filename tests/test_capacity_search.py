@@ -51,7 +51,8 @@ class Service:
         over = max(0.0, rate / self.capacity - 1)
         wobble = 1 + self.noise * float(self.rng.standard_normal())
         verdicts: list[Verdict] = []
-        err = min(1.0, max(0.0, (1 - 1 / (1 + over)) * wobble))
+        refused = 1 - 1 / (1 + over) if self.mode == "reject" else 0.0
+        err = min(1.0, max(0.0, refused * wobble))
         half = 1.96 * math.sqrt(max(err * (1 - err), 1 / n) / n)
         verdicts.append(judge(ERRORS, err, (max(0.0, err - half), err + half), "1",
                               "error_rate"))
@@ -62,8 +63,11 @@ class Service:
         saturated = None
         if rate > self.generator_limit:
             saturated = "bounded by the generator: its CPU was 100% of a core"
+        achieved = min(rate, self.generator_limit)
+        if self.mode == "queue":  # the queue serves R/s; the rest waits past the run
+            achieved = min(achieved, self.capacity * (1 + 0.002 * wobble))
         return Probe(rate=rate, duration=duration, status=probe_status(verdicts),
-                     verdicts=tuple(verdicts), achieved=min(rate, self.generator_limit),
+                     verdicts=tuple(verdicts), achieved=achieved,
                      error_rate=err, p95=p95, requests=n, saturated=saturated)
 
 
@@ -95,6 +99,62 @@ def test_finds_a_sharp_knee_within_5_percent_in_8_probes(
     retries = sum(p.phase == "retry" for p in found.probes)
     assert len(found.probes) - retries <= 8  # a longer retry of an undecided probe is extra
     assert retries <= 2
+
+
+@pytest.mark.parametrize("mode", ["reject", "queue"])
+def test_a_late_guess_jumps_to_the_service_throughput(mode: str, clock: FakeClock) -> None:
+    svc = Service(1500.0, clock, mode=mode, seed=4)
+    found = search(svc, settings(start=1800.0, first_step=1.12), clock)
+    assert found.probes[0].status == "fail"
+    # the failed probe's goodput (answers without error per second) is the service's
+    # throughput: the next probe goes just below it rather than one step down
+    assert found.probes[1].rate == pytest.approx(0.99 * found.probes[0].goodput)
+    assert 0.95 * 1500 < found.probes[1].rate < 1500
+    assert found.stop == "converged" and len(found.probes) <= 5
+    assert found.capacity is not None and abs(found.capacity / 1500 - 1) <= 0.05
+
+
+def test_a_latency_failure_without_a_throughput_shortfall_bisects(clock: FakeClock) -> None:
+    def probe(rate: float, duration: float) -> Probe:
+        clock.advance(duration)
+        return Probe(rate, duration, "pass" if rate < 1000 else "fail", achieved=rate)
+
+    found = search(probe, settings(start=1800.0, first_step=1.12), clock)
+    assert found.probes[1].rate == pytest.approx(1800.0 / 1.12)
+    assert found.capacity is not None and 0.96 * 1000 <= found.capacity < 1000
+
+
+def test_a_misleading_throughput_costs_probes_not_accuracy(clock: FakeClock) -> None:
+    def probe(rate: float, duration: float) -> Probe:  # answers 20 % fewer than offered
+        clock.advance(duration)
+        return Probe(rate, duration, "pass" if rate < 1000 else "fail",
+                     achieved=0.8 * rate)
+
+    found = search(probe, settings(start=1100.0, first_step=1.12), clock)
+    assert found.probes[1].rate == pytest.approx(0.99 * 0.8 * 1100)  # misled once …
+    assert found.stop == "converged" and len(found.probes) <= 8  # … then bisection
+    assert found.capacity is not None and 960 <= found.capacity < 1000
+
+
+def test_generator_trouble_at_a_rate_it_already_sent_is_retried(clock: FakeClock) -> None:
+    hiccup = {"left": 1}
+
+    def probe(rate: float, duration: float) -> Probe:
+        clock.advance(duration)
+        saturated = None
+        if 900 < rate < 1000 and hiccup["left"]:
+            hiccup["left"] -= 1  # a noisy neighbour, once
+            saturated = "bounded by the generator: event-loop lag mean 30 ms"
+        return Probe(rate, duration, "pass" if rate < 1000 else "fail", achieved=rate,
+                     saturated=saturated)
+
+    found = search(probe, settings(start=1100.0, first_step=1.12), clock)
+    hit = [i for i, p in enumerate(found.probes) if p.saturated]
+    assert len(hit) == 1
+    again = found.probes[hit[0] + 1]
+    assert again.phase == "retry" and again.rate == found.probes[hit[0]].rate
+    assert found.stop == "converged" and found.capacity is not None
+    assert 960 <= found.capacity < 1000
 
 
 def test_without_a_guess_gallops_from_the_middle(clock: FakeClock) -> None:

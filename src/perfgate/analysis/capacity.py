@@ -90,6 +90,18 @@ class Probe:
     started: float = 0.0
     wall: float = 0.0
 
+    @property
+    def counted(self) -> bool:
+        """Whether the bracket may use it: not cut short, not bounded by the generator."""
+        return not self.partial and self.saturated is None
+
+    @property
+    def goodput(self) -> float | None:
+        """Requests answered without error per second."""
+        if self.achieved is None:
+            return None
+        return self.achieved * (1 - (self.error_rate or 0.0))
+
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
             "rate": self.rate, "duration": self.duration, "status": self.status,
@@ -217,7 +229,7 @@ def _rate_status(probes: Sequence[Probe]) -> dict[float, ProbeStatus]:
     probe retried for longer may pass)."""
     out: dict[float, ProbeStatus] = {}
     for p in probes:
-        if not p.partial and out.get(p.rate) != "fail":
+        if p.counted and out.get(p.rate) != "fail":
             out[p.rate] = p.status
     return out
 
@@ -228,12 +240,91 @@ def _bracket(probes: Sequence[Probe]) -> _Bracket:
     high = min(not_ok) if not_ok else None
     ok = [r for r, s in status.items() if s == "pass" and (high is None or r < high)]
     low = max(ok) if ok else None
-    n = sum(1 for p in probes if p.rate == low and p.status == "pass" and not p.partial)
+    n = sum(1 for p in probes if p.rate == low and p.status == "pass" and p.counted)
     return _Bracket(low, high, n)
 
 
 def _rate(x: float) -> str:
     return format_value(x, "1/s")
+
+
+@dataclass(frozen=True)
+class _Move:
+    rate: float
+    phase: str
+    duration: float
+    step: float  # the galloping factor after this move
+
+
+@dataclass(frozen=True)
+class _Stop:
+    reason: StopReason
+    message: str
+
+
+def _next(probes: Sequence[Probe], s: SearchSettings, step: float,
+          start: float) -> _Move | _Stop:
+    """What to probe next, or why to stop."""
+    b = _bracket(probes)
+    last = probes[-1] if probes else None
+    if last is not None and last.saturated is not None:  # transient: see _transient
+        return _Move(last.rate, "retry", last.duration, step)
+    if last is not None and last.status == "inconclusive" and not last.partial and \
+            _retries_at(probes, last.rate) < s.retries:
+        return _Move(last.rate, "retry", last.duration * 2, step)
+    top = _ceiling(probes)
+    if b.low is None and b.high is None:
+        return _Move(start, "bracket", s.duration, step)
+    if b.low is None:
+        assert b.high is not None
+        if b.high <= s.min_rate:
+            return _Stop("min_rate", f"the checks fail even at the minimum rate "
+                                     f"{_rate(s.min_rate)}")
+        if top is not None and top * 0.99 < b.high / step:
+            # the service's throughput fell short of the offered rate: go just below it
+            return _Move(max(s.min_rate, top * 0.99), "bracket", s.duration, step)
+        return _Move(max(s.min_rate, b.high / step), "bracket", s.duration, step * step)
+    if b.high is None:
+        if b.low < s.max_rate:
+            return _Move(min(s.max_rate, b.low * step), "bracket", s.duration, step * step)
+        if b.passes_at_low >= s.confirm:
+            return _Stop("max_rate", f"every check passed at the maximum rate "
+                                     f"{_rate(s.max_rate)}: the capacity is at least that "
+                                     "(raise the maximum rate to find it)")
+        return _Move(b.low, "confirm", s.duration, step)
+    if b.high / b.low > 1 + s.precision:
+        rate = math.sqrt(b.low * b.high)
+        if top is not None and abs(top / b.low - 1) <= s.precision / 2:
+            # the low end is at the service's throughput: close the bracket just above it
+            rate = min(rate, b.low * (1 + s.precision) * 0.999)
+        return _Move(rate, "refine", s.duration, step)
+    if b.passes_at_low < s.confirm:
+        return _Move(b.low, "confirm", s.duration, step)
+    return _Stop("converged", f"between {_rate(b.low)} and {_rate(b.high)} (within "
+                              f"{s.precision:.0%}), the lower bound passed "
+                              f"{b.passes_at_low}×")
+
+
+def _ceiling(probes: Sequence[Probe]) -> float | None:
+    """The service's throughput where it did not keep up: the highest goodput (requests
+    answered without error per second) of a failed probe that fell 3 % or more short of
+    its offered rate. Rates much above it cannot pass."""
+    tops = [g for p in probes if p.counted and p.status == "fail"
+            and (g := p.goodput) is not None and g < 0.97 * p.rate]
+    return max(tops) if tops else None
+
+
+def _transient(probes: Sequence[Probe], s: SearchSettings) -> bool:
+    """A probe bounded by the generator at a rate it already sent cleanly, not yet
+    retried ``retries`` times: a noisy neighbour, not the generator's limit."""
+    last = probes[-1]
+    clean = any(p.counted and p.rate >= last.rate for p in probes[:-1])
+    again = 0
+    for p in reversed(probes):
+        if p.rate != last.rate or p.saturated is None:
+            break
+        again += 1
+    return clean and again <= s.retries
 
 
 def search(probe: ProbeFn, s: SearchSettings,
@@ -250,66 +341,35 @@ def search(probe: ProbeFn, s: SearchSettings,
         return _answer(stop, message, probes, clock() - t0, s, gen)
 
     while True:
-        b = _bracket(probes)
-        last = probes[-1] if probes else None
-        duration = s.duration
-        # what to probe next, or why to stop
-        if last is not None and last.status == "inconclusive" and \
-                _retries_at(probes, last.rate) < s.retries:
-            rate, phase, duration = last.rate, "retry", last.duration * 2
-        elif b.low is None and b.high is None:
-            rate, phase = start, "bracket"
-        elif b.low is None:
-            assert b.high is not None
-            if b.high <= s.min_rate:
-                return done("min_rate", f"the checks fail even at the minimum rate "
-                                        f"{_rate(s.min_rate)}")
-            rate, phase = max(s.min_rate, b.high / step), "bracket"
-            step *= step
-        elif b.high is None:
-            if b.low >= s.max_rate:
-                if b.passes_at_low >= s.confirm:
-                    return done("max_rate", f"every check passed at the maximum rate "
-                                            f"{_rate(s.max_rate)}: the capacity is at least "
-                                            "that (raise the maximum rate to find it)")
-                rate, phase = b.low, "confirm"
-            else:
-                rate, phase = min(s.max_rate, b.low * step), "bracket"
-                step *= step
-        elif b.high / b.low > 1 + s.precision:
-            rate, phase = math.sqrt(b.low * b.high), "refine"
-        elif b.passes_at_low < s.confirm:
-            rate, phase = b.low, "confirm"
-        else:
-            return done("converged", f"between {_rate(b.low)} and {_rate(b.high)} "
-                                     f"(within {s.precision:.0%}), the lower bound passed "
-                                     f"{b.passes_at_low}×")
-        # may it run?
+        move = _next(probes, s, step, start)
+        if isinstance(move, _Stop):
+            return done(move.reason, move.message)
         if len(probes) >= s.max_probes:
             return done("max_probes", f"stopped after {len(probes)} probes (max_probes)")
-        cost = duration + s.warmup + s.cooldown + overhead
+        cost = move.duration + s.warmup + s.cooldown + overhead
         if clock() - t0 + cost > s.budget:
             return done("budget", f"the time budget ({s.budget:g} s) does not leave room for "
                                   f"another {cost:.0f} s probe")
+        step = move.step
         began = clock()
         try:
-            p = probe(rate, duration)
+            p = probe(move.rate, move.duration)
         except KeyboardInterrupt:  # between the probe's runs: what ran before is kept
             return done("interrupted", "interrupted: the answer covers the probes so far")
         wall = clock() - began
-        overhead = max(overhead, wall - duration - s.warmup - s.cooldown)
-        p = replace(p, phase=phase, started=began - t0, wall=wall)
+        overhead = max(overhead, wall - move.duration - s.warmup - s.cooldown)
+        p = replace(p, phase=move.phase, started=began - t0, wall=wall)
         probes.append(p)
         if p.interrupted:
             return done("interrupted", "interrupted: the answer covers the probes so far")
         if p.error is not None:
-            return done("error", f"probe at {_rate(rate)}: {p.error}")
-        if p.saturated is not None:
+            return done("error", f"probe at {_rate(p.rate)}: {p.error}")
+        if p.saturated is not None and not _transient(probes, s):
             sent = f" ({_rate(p.achieved)} sent)" if p.achieved is not None else ""
             why = p.saturated.split(": ", 1)[-1].split(" — ")[0]  # the warning's reasons
-            return done("generator", f"bounded by the generator at {_rate(rate)} offered{sent}"
-                                     f": {why}; the service's capacity was not measured "
-                                     "there (use more --processes)", rate)
+            return done("generator", f"bounded by the generator at {_rate(p.rate)} offered"
+                                     f"{sent}: {why}; the service's capacity was not "
+                                     "measured there (use more --processes)", p.rate)
 
 
 def _retries_at(probes: Sequence[Probe], rate: float) -> int:
@@ -346,7 +406,7 @@ def _answer(stop: StopReason, message: str, probes: Sequence[Probe], elapsed: fl
                         f"{b.passes_at_low}× (wanted {s.confirm})")
     if stop == "max_rate":
         warnings.append(message)
-    incon = sorted({p.rate for p in probes if p.status == "inconclusive" and not p.partial})
+    incon = sorted({p.rate for p in probes if p.status == "inconclusive" and p.counted})
     if incon:
         warnings.append("inconclusive at " + ", ".join(_rate(r) for r in incon)
                         + ": counted as not passing")
