@@ -9,9 +9,12 @@ are real ``perfgate.load`` runs. The method:
    probe first. It is only a guess: ticks are short, and a queue built at one rate spills
    into the next tick, so the ramp sees the knee late.
 2. **Bracket** — fixed-rate probes gallop from the guess: up while they pass, down while
-   they fail, the step squaring each time (×1.26, ×1.59, ×2.52 …), until a passing rate
-   lies below a failing one — or the maximum rate passes, or the minimum fails.
-3. **Refine** — bisect the bracket in log-rate until ``high / low ≤ 1 + precision``, then
+   they fail, the step squaring each time (×1.12, ×1.25, ×1.57 …), until a passing rate
+   lies below a failing one — or the maximum rate passes, or the minimum fails. A failed
+   probe whose goodput fell clearly short of its offered rate measured the service's
+   throughput (see :func:`_ceiling`): the next probe goes just below it instead.
+3. **Refine** — bisect the bracket in log-rate until ``high / low ≤ 1 + precision`` (or,
+   when ``low`` sits at that throughput, probe ``low × (1 + precision)`` to close it), then
    probe ``low`` again until it has passed ``confirm`` times: near the knee a single short
    probe is noise, so the lower bound must hold more than once.
 
@@ -24,7 +27,9 @@ above r, so ``high`` is the lowest rate that did not pass and ``low`` the highes
 
 The answer is ``low`` — the highest rate that passed, robustly — with ``[low, high]`` as its
 interval. A probe that saturated the load generator stops the search without an answer: its
-verdicts describe the generator ("bounded by the generator at N/s"), not the service.
+verdicts describe the generator ("bounded by the generator at N/s"), not the service —
+unless the generator already sent that rate cleanly in this search (a noisy neighbour): then
+it is repeated, up to ``retries`` times. Such probes never count for the bracket.
 """
 
 from __future__ import annotations
