@@ -15,8 +15,9 @@ from click.testing import CliRunner
 
 import perfgate as pg
 from perfgate.analysis.capacity_result import CapacityEvidence
+from perfgate.analysis.checks import Check, apply_checks, parse_check
 from perfgate.cli import main
-from perfgate.load._capacity import probe_from_result
+from perfgate.load._capacity import probe_from_result, sent_late
 from perfgate.model import Metric, Result
 from perfgate.report.html import render_html
 
@@ -84,6 +85,7 @@ async def _scenario() -> None:
     pass
 
 
+@pytest.mark.slow
 def test_a_scenario_brings_its_checks_and_name() -> None:
     r = pg.capacity(_scenario, max_rate="400/s", duration=0.2, warmup=0, cooldown=0,
                     ramp=False, max_probes=2, processes=1)
@@ -122,6 +124,29 @@ def test_late_arrivals_mark_a_probe_as_bounded_by_the_generator() -> None:
     assert p.status == "fail" and "3 arrival(s) dropped" in p.note
     failed = Result(name="x", kind="load", metrics={}, error="connection refused")
     assert probe_from_result(100.0, 1.0, failed).status == "fail"
+
+
+def _late_result(peak_vus: int, errors: float = 0.0) -> tuple[Result, list[Check]]:
+    checks = [parse_check("p(95) < 50ms"), parse_check("error_rate < 1%")]
+    r = Result(name="x", kind="load", params={"max_vus": 100}, metrics={
+        "latency": Metric(unit="s", kind="distribution", n=1000, p50=0.1, p95=0.2, p99=0.3),
+        "service_time": Metric(unit="s", kind="distribution", n=1000, p50=0.002,
+                               p95=0.004, p99=0.006),
+        "error_rate": Metric.gauge(errors), "requests": Metric.counter(1000),
+        "rps": Metric.gauge(1000.0, unit="1/s")},
+        extra={"generator": {"peak_vus": peak_vus, "schedule_lag_mean": 0.0}})
+    return apply_checks(r, checks), checks
+
+
+def test_a_latency_failure_that_service_time_does_not_share_is_the_generators() -> None:
+    r, checks = _late_result(peak_vus=20)
+    assert sent_late(r, checks)
+    p = probe_from_result(1000.0, 1.0, r, 0.05, checks)
+    assert p.saturated is not None and "sent late, not served slowly" in p.saturated
+    r_busy, _ = _late_result(peak_vus=100)  # every VU busy: the service held them
+    assert not sent_late(r_busy, checks)
+    r_err, _ = _late_result(peak_vus=20, errors=0.05)  # a real failure besides
+    assert not sent_late(r_err, checks)
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from perfgate._errors import UsageError
+from perfgate._errors import UnitError, UnknownMetricError, UsageError
 from perfgate.analysis.capacity import (
     Probe,
     RampTick,
@@ -28,7 +28,13 @@ from perfgate.analysis.capacity import (
     search,
 )
 from perfgate.analysis.capacity_result import Ramp, build_result
-from perfgate.analysis.checks import Check, apply_checks_keeping, parse_checks, validate_units
+from perfgate.analysis.checks import (
+    Check,
+    apply_checks_keeping,
+    evaluate,
+    parse_checks,
+    validate_units,
+)
 from perfgate.load._api import load
 from perfgate.load._executors import Open, parse_rate
 from perfgate.load._result import GENERATOR_WARNING
@@ -37,7 +43,7 @@ from perfgate.model import Result
 from perfgate.runner import Interrupted
 from perfgate.units import format_value, parse_duration
 
-__all__ = ["capacity", "probe_from_result", "ramp_limits"]
+__all__ = ["capacity", "probe_from_result", "ramp_limits", "sent_late"]
 
 _RAMP_TICK = 0.25
 
@@ -113,14 +119,38 @@ def _ramp_executor(r0: float, r1: float, doubling: float, max_vus: int,
 _LATE_SHARE = 0.1  # of the tightest latency limit: arrivals this late are the generator's
 
 
-def probe_from_result(rate: float, duration: float, r: Result,
-                      latency_limit: float | None = None) -> Probe:
-    """A probe record from one fixed-rate load Result whose checks were applied.
+def sent_late(r: Result, checks: Sequence[Check]) -> bool:
+    """Whether every failed check is a latency check that passes on ``service_time``
+    while VUs were to spare: the requests were sent late, not served slowly."""
+    failed = [c for c, v in zip(checks, r.verdicts, strict=False) if v.status == "fail"]
+    if not failed or "service_time" not in r.metrics:
+        return False
+    gen = r.extra.get("generator")
+    peak = gen.get("peak_vus") if isinstance(gen, Mapping) else None
+    max_vus = r.params.get("max_vus")
+    if not isinstance(peak, int) or not isinstance(max_vus, int) or peak >= max_vus:
+        return False  # arrivals waited for a VU: the service held them (Little's law)
+    for c in failed:
+        if c.metric not in (None, "latency") or c.subject not in ("quantile", "stat"):
+            return False
+        try:
+            if evaluate(replace(c, metric="service_time"), r).status not in ("pass", "warn"):
+                return False
+        except (UnknownMetricError, UnitError):
+            return False
+    return True
 
-    The probe counts as bounded by the generator when the load Result says so, or — a
-    stricter test than the load engine's — when its arrivals went out late (while VUs were
-    free) by a tenth of ``latency_limit`` on average: latency counts from the intended
-    start, so such lateness alone could fail a latency check that the service would pass.
+
+def probe_from_result(rate: float, duration: float, r: Result,
+                      latency_limit: float | None = None,
+                      checks: Sequence[Check] = ()) -> Probe:
+    """A probe record from one fixed-rate load Result whose ``checks`` were applied.
+
+    The probe counts as bounded by the generator when the load Result says so, or when —
+    stricter tests than the load engine's, because latency counts from the intended start
+    and the generator's lateness alone could fail a latency check the service would pass —
+    its arrivals went out late (while VUs were free) by a tenth of ``latency_limit`` on
+    average, or its failed checks all pass on service time (:func:`sent_late`).
     """
     def value(name: str) -> float | None:
         m = r.metrics.get(name)
@@ -137,6 +167,9 @@ def probe_from_result(rate: float, duration: float, r: Result,
         saturated = (f"{GENERATOR_WARNING}: arrivals went out {format_value(late, 's')} late "
                      f"on average, over {_LATE_SHARE:.0%} of the "
                      f"{format_value(latency_limit, 's')} latency limit")
+    if saturated is None and r.error is None and sent_late(r, checks):
+        saturated = (f"{GENERATOR_WARNING}: the failed checks pass on service time — the "
+                     "requests were sent late, not served slowly")
     error = r.error
     status = probe_status(r.verdicts, dropped) if error is None else "fail"
     note = f"{dropped} arrival(s) dropped: every VU was busy for max_wait" if dropped else ""
@@ -226,10 +259,10 @@ def capacity(
         except Interrupted as exc:  # keep what the cut-short run measured, as evidence
             cut = Probe(rate=rate, duration=seconds, status="inconclusive")
             if exc.results and exc.results[0].verdicts:
-                cut = probe_from_result(rate, seconds, exc.results[0], lat_lim)
+                cut = probe_from_result(rate, seconds, exc.results[0], lat_lim, parsed)
             return replace(cut, interrupted=True, partial=True,
                            note="cut short by Ctrl-C: not counted")
-        p = probe_from_result(rate, seconds, r, lat_lim)
+        p = probe_from_result(rate, seconds, r, lat_lim, parsed)
         if progress is not None:
             progress(p)
         try:
