@@ -71,6 +71,12 @@ def _answer(r: Result) -> None:
     table = probe_table(r)
     if table is not None:
         out.print(table)
+    ev = CapacityEvidence.of(r)
+    if ev is not None and ev.ramp is not None:
+        guess = format_value(ev.ramp.guess, "1/s") if ev.ramp.guess is not None else \
+            "nothing (no tick broke the checks)"
+        out.print(Text(f"ramp: from {format_value(ev.ramp.start_rate, '1/s')} in "
+                       f"{ev.ramp.seconds:.1f} s, guessed {guess}", style="dim"))
     style = "bold green" if "capacity" in r.metrics else "bold red"
     out.print(Text.assemble(("capacity: ", "bold"), (capacity_headline(r), style)))
 
