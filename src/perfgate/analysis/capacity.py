@@ -409,9 +409,9 @@ def _answer(stop: StopReason, message: str, probes: Sequence[Probe], elapsed: fl
     if capacity and not confirmed:
         warnings.append(f"the lower bound {_rate(capacity)} passed only "
                         f"{b.passes_at_low}× (wanted {s.confirm})")
-    if stop == "max_rate":
+    if stop in ("max_rate", "min_rate"):
         warnings.append(message)
-    incon = sorted({p.rate for p in probes if p.status == "inconclusive" and p.counted})
+    incon = sorted(r for r, st in _rate_status(probes).items() if st == "inconclusive")
     if incon:
         warnings.append("inconclusive at " + ", ".join(_rate(r) for r in incon)
                         + ": counted as not passing")

@@ -63,6 +63,7 @@ def _curve_plot(r: Result, ev: CapacityEvidence, page: Page) -> Markup | None:
     ramp_ticks = [t for t in (ev.ramp.ticks if ev.ramp else ()) if math.isfinite(t.p99)]
     yaxis, factor, suffix = linear_axis("s", [*lat_values, *(t.p99 for t in ramp_ticks)],
                                         title="latency")
+    yaxis["rangemode"] = "tozero"
     traces: list[dict[str, Any]] = []
     if ramp_ticks:
         traces.append({
@@ -94,8 +95,8 @@ def _curve_plot(r: Result, ev: CapacityEvidence, page: Page) -> Markup | None:
                    "exponentformat": "SI", "zeroline": False},
          "yaxis": yaxis,
          "yaxis2": {"overlaying": "y", "side": "right", "tickformat": ".1%",
-                    "title": {"text": "error rate"}, "zeroline": False, "rangemode": "tozero",
-                    "automargin": True},
+                    "title": {"text": "error rate"}, "zeroline": False, "automargin": True,
+                    "range": [0, 1.1 * max([0.01, *(p.error_rate or 0.0 for p in errs)])]},
          "shapes": _bracket_shapes(r, ev), "showlegend": True,
          "legend": {"orientation": "h", "x": 0, "y": -0.22, "yanchor": "top"},
          "margin": {"l": 70, "r": 70, "t": 40, "b": 40},
