@@ -112,9 +112,9 @@ def _headers(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--no-ramp", is_flag=True, help="Skip the ramp; gallop from the middle instead.")
 @click.option("--require", "require", multiple=True, metavar="EXPR",
               help="A check on the capacity itself, e.g. 'capacity >= 500/s' (repeatable).")
-@click.option("--processes", type=int, help="Generator processes (default: every core for a "
-                                            "URL, 1 for a callable); more raise the "
-                                            "generator's own limit.")
+@click.option("--processes", type=int, default=1, show_default=True,
+              help="Generator processes; more raise the generator's own limit (each probe "
+                   "starts them afresh).")
 @click.option("--max-vus", type=int, default=1000, show_default=True,
               help="Most requests in flight per probe.")
 @click.option("-X", "--method", default="GET", show_default=True)
@@ -130,7 +130,7 @@ def _headers(items: tuple[str, ...]) -> dict[str, str]:
 def capacity_cmd(target: str, checks: tuple[str, ...], max_rate: str, min_rate: str | None,
                  duration: str, warmup: str, cooldown: str, budget: str, precision: float,
                  confirm: int, max_probes: int, no_ramp: bool, require: tuple[str, ...],
-                 processes: int | None, max_vus: int, method: str, headers: tuple[str, ...],
+                 processes: int, max_vus: int, method: str, headers: tuple[str, ...],
                  data: str | None, timeout: float | None, insecure: bool,
                  allow_remote: bool, name: str | None, **outs: Any) -> None:
     """Find the highest open-model rate at which every --check passes, with its bracket.

@@ -199,7 +199,7 @@ def capacity(
     max_probes: int = 20,
     ramp: bool = True,
     ramp_doubling: float = 1.5,
-    processes: int | None = None,
+    processes: int = 1,
     max_vus: int = 1000,
     max_wait: float | str = 1.0,
     require: Sequence[str | Check] = (),
@@ -217,9 +217,10 @@ def capacity(
     within ``precision`` and its lower bound passed ``confirm`` times, or at ``budget``,
     ``max_probes``, ``max_rate`` (default 10000/s) or ``min_rate`` (default max_rate/1000).
     A probe bounded by the load generator stops the search and the Result carries no
-    capacity (``error`` says "bounded by the generator at N/s"); ``processes`` raises that
-    bound. ``request`` passes the HTTP options of :func:`perfgate.load` (method, headers,
-    body, timeout …). ``progress`` is told of each probe as it finishes. ``target`` may be a
+    capacity (``error`` says "bounded by the generator at N/s"); ``processes`` (generator
+    processes, default 1: each probe starts them afresh, twice) raises that bound.
+    ``request`` passes the HTTP options of :func:`perfgate.load` (method, headers, body,
+    timeout …). ``progress`` is told of each probe as it finishes. ``target`` may be a
     ``@pg.scenario`` function: its checks (when ``checks`` is empty), name and client options
     are used, its executor is not.
     """
@@ -318,17 +319,16 @@ def _scenario_parts(target: Any, checks: Sequence[str | Check], request: dict[st
 
 
 def _params(target: Any, parsed: Sequence[Check], gate: Sequence[Check], s: SearchSettings,
-            processes: int | None, max_vus: int) -> dict[str, Any]:
+            processes: int, max_vus: int) -> dict[str, Any]:
     p: dict[str, Any] = {
         "target": _label(target), "model": "open", "checks": [c.text for c in parsed],
         "max_rate": s.max_rate, "min_rate": s.min_rate, "duration": s.duration,
         "warmup": s.warmup, "cooldown": s.cooldown, "budget": s.budget,
         "precision": s.precision, "confirm": s.confirm, "max_vus": max_vus,
+        "processes": processes,
     }
     if gate:
         p["require"] = [c.text for c in gate]
-    if processes is not None:
-        p["processes"] = processes
     return p
 
 
