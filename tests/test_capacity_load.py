@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -118,6 +119,14 @@ def test_late_arrivals_mark_a_probe_as_bounded_by_the_generator() -> None:
     assert probe_from_result(100.0, 1.0, base, latency_limit=0.1).saturated is None
     late = probe_from_result(100.0, 1.0, base, latency_limit=0.03)
     assert late.saturated is not None and "bounded by the generator" in late.saturated
+    assert "busy machine" not in late.saturated  # no CPU figure: no guess about why
+    starved = replace(base, extra={"generator": {"schedule_lag_mean": 0.004,
+                                                 "cpu": {"0": 0.2}}})
+    hint = probe_from_result(100.0, 1.0, starved, latency_limit=0.03).saturated
+    assert hint is not None and "only 20% of a core" in hint and "busy machine" in hint
+    flat_out = replace(base, extra={"generator": {"schedule_lag_mean": 0.004,
+                                                  "cpu": {"0": 0.97}}})
+    assert "busy" not in (probe_from_result(100.0, 1.0, flat_out, 0.03).saturated or "busy")
     dropped = Result(name="x", kind="load", metrics={**base.metrics,
                                                      "dropped": Metric.counter(3)})
     p = probe_from_result(100.0, 1.0, dropped)

@@ -371,7 +371,7 @@ def search(probe: ProbeFn, s: SearchSettings,
             return done("error", f"probe at {_rate(p.rate)}: {p.error}")
         if p.saturated is not None and not _transient(probes, s):
             sent = f" ({_rate(p.achieved)} sent)" if p.achieved is not None else ""
-            why = p.saturated.split(": ", 1)[-1].split(" — ")[0]  # the warning's reasons
+            why = p.saturated.split(": ", 1)[-1]  # the warning's reasons
             return done("generator", f"bounded by the generator at {_rate(p.rate)} offered"
                                      f"{sent}: {why}; the service's capacity was not "
                                      "measured there (use more --processes)", p.rate)

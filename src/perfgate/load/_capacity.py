@@ -141,6 +141,18 @@ def sent_late(r: Result, checks: Sequence[Check]) -> bool:
     return True
 
 
+def _busy_machine(gen: Any) -> str:
+    """A hint when the generator fell behind without using its core: other processes had
+    the CPU (a busy machine), which more processes will not cure."""
+    cpu = gen.get("cpu") if isinstance(gen, Mapping) else None
+    shares = [v for v in cpu.values() if isinstance(v, int | float)] \
+        if isinstance(cpu, Mapping) else []
+    if not shares or max(shares) >= 0.75:
+        return ""
+    return (f" (its CPU was only {max(shares):.0%} of a core: other processes held the CPU, "
+            "a busy machine)")
+
+
 def probe_from_result(rate: float, duration: float, r: Result,
                       latency_limit: float | None = None,
                       checks: Sequence[Check] = ()) -> Probe:
@@ -159,7 +171,7 @@ def probe_from_result(rate: float, duration: float, r: Result,
     lat = r.metrics.get("latency")
     requests = value("requests")
     dropped = int(value("dropped") or 0)
-    saturated = next((w for w in r.warnings if GENERATOR_WARNING in w), None)
+    saturated = next((w.split(" — ")[0] for w in r.warnings if GENERATOR_WARNING in w), None)
     gen = r.extra.get("generator")
     late = gen.get("schedule_lag_mean") if isinstance(gen, Mapping) else None
     if saturated is None and latency_limit is not None and isinstance(late, int | float) \
@@ -170,6 +182,8 @@ def probe_from_result(rate: float, duration: float, r: Result,
     if saturated is None and r.error is None and sent_late(r, checks):
         saturated = (f"{GENERATOR_WARNING}: the failed checks pass on service time — the "
                      "requests were sent late, not served slowly")
+    if saturated is not None:
+        saturated += _busy_machine(gen)
     error = r.error
     status = probe_status(r.verdicts, dropped) if error is None else "fail"
     note = f"{dropped} arrival(s) dropped: every VU was busy for max_wait" if dropped else ""
