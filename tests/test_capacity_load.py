@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -74,6 +75,30 @@ def test_cli_finds_the_capacity_of_a_token_bucket(bucket: tuple[str, float],
     assert res.verdicts and res.verdicts[0].status == "pass"  # capacity >= 100/s
     html = render_html(pg.ResultSet(pg.collect_environment(), (res,)))
     assert "Capacity searches" in html and "Latency and errors against offered rate" in html
+
+
+@pytest.mark.slow
+def test_ctrl_c_mid_search_writes_every_probe_and_exits_130(bucket: tuple[str, float],
+                                                            tmp_path: Path) -> None:
+    url, _ = bucket
+    out = tmp_path / "cap.json"
+    env = {**os.environ, "PYTHONPATH": str(SRC), "NO_COLOR": "1", "COLUMNS": "200"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "perfgate", "capacity", url, "--check", "error_rate < 1%",
+         "--max-rate", "4000/s", "--duration", "1s", "--warmup", "0s", "--cooldown", "0s",
+         "--no-ramp", "--processes", "1", "--json", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stderr is not None
+    for line in proc.stderr:  # the first finished probe is printed: then interrupt
+        if line.startswith("probe"):
+            break
+    proc.send_signal(signal.SIGINT)
+    stdout, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stdout
+    res = Result.from_dict(json.loads(out.read_text())["results"][0])
+    ev = CapacityEvidence.of(res)
+    assert ev is not None and ev.stop == "interrupted" and len(ev.probes) >= 1
+    assert ev.probes[0].verdicts and not ev.probes[0].partial
 
 
 async def _instant() -> None:

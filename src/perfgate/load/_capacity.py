@@ -278,11 +278,11 @@ def capacity(
             return replace(cut, interrupted=True, partial=True,
                            note="cut short by Ctrl-C: not counted")
         p = probe_from_result(rate, seconds, r, lat_lim, parsed)
-        if progress is not None:
-            progress(p)
         try:
+            if progress is not None:
+                progress(p)
             sleep(cd)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # the probe is complete: keep it, then stop
             return replace(p, interrupted=True)
         return p
 
