@@ -19,7 +19,8 @@ import perfgate as pg
 from perfgate.analysis.capacity_result import CapacityEvidence
 from perfgate.analysis.checks import Check, apply_checks, parse_check
 from perfgate.cli import main
-from perfgate.load._capacity import probe_from_result, sent_late
+from perfgate.load._capacity import _ramp_executor, _RampWatch, probe_from_result, sent_late
+from perfgate.load._run import LiveStats
 from perfgate.model import Metric, Result
 from perfgate.report.html import render_html
 
@@ -181,6 +182,29 @@ def test_a_latency_failure_that_service_time_does_not_share_is_the_generators() 
     assert not sent_late(r_busy, checks)
     r_err, _ = _late_result(peak_vus=20, errors=0.05)  # a real failure besides
     assert not sent_late(r_err, checks)
+
+
+def test_the_ramp_doubles_and_stops_at_its_guess() -> None:
+    ex, rate_at = _ramp_executor(100.0, 1600.0, 1.5, max_vus=500, max_wait=1.0)
+    assert ex.rate == 100.0 and ex.stages[-1][1] == pytest.approx(1600.0)
+    assert sum(d for d, _ in ex.stages) == pytest.approx(6.0)  # 4 doublings of 1.5 s
+    assert rate_at(3.0) == pytest.approx(400.0) and rate_at(99.0) == pytest.approx(1600.0)
+    watch = _RampWatch(rate_at, error_limit=0.01, latency_limit=0.05)
+
+    def tick(t: float, requests: int, errors: int, p99: float) -> LiveStats:
+        return LiveStats(elapsed=t, fraction=None, rps=0.0, errors=0, p99=p99,
+                         requests=requests, total_errors=errors, inflight=0)
+
+    watch(tick(0.25, 30, 0, 0.002))
+    watch(tick(0.25, 30, 0, 0.002))  # a second worker's copy of the same tick: ignored
+    watch(tick(0.5, 60, 1, 0.002))  # 1 error in 30: a bad tick …
+    watch(tick(0.75, 90, 1, 0.003))  # … then a good one: no guess yet
+    watch(tick(1.0, 130, 1, 0.08))
+    assert watch.guess is None and len(watch.ticks) == 4
+    assert watch.ticks[1].requests == 30 and watch.ticks[1].errors == 1
+    with pytest.raises(KeyboardInterrupt):  # stops the ramp's run
+        watch(tick(1.25, 170, 1, 0.09))
+    assert watch.guess == pytest.approx(rate_at(0.75))  # the first of the two bad ticks
 
 
 @pytest.mark.parametrize(("args", "message"), [
