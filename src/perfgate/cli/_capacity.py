@@ -150,7 +150,7 @@ def capacity_cmd(target: str, checks: tuple[str, ...], max_rate: str, min_rate: 
         validate_units(c, "capacity")
     is_url = target.startswith(("http://", "https://"))
     what: Any = target if is_url else load_object(target)
-    request: dict[str, Any] = {"name": name or target}
+    request: dict[str, Any] = {"name": name} if name else {}
     if is_url:
         request.update(method=method, headers=_headers(headers),
                        body=(data or "").encode(), timeout=timeout, verify=not insecure,

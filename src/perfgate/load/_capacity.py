@@ -376,5 +376,8 @@ def _run_ramp(target: Any, label: str, r0: float, r1: float, doubling: float,
 def _label(target: Any) -> str:
     if isinstance(target, str):
         return target
-    return str(getattr(target, "__qualname__", None) or getattr(target, "url", None)
-               or type(target).__name__)
+    qualname = getattr(target, "__qualname__", None)
+    if qualname:
+        module = getattr(target, "__module__", None)
+        return f"{module}:{qualname}" if module else str(qualname)
+    return str(getattr(target, "url", None) or type(target).__name__)
