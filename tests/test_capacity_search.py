@@ -19,7 +19,7 @@ from perfgate.analysis.capacity import (
     search,
 )
 from perfgate.analysis.capacity_result import CapacityEvidence, Ramp, build_result, curve
-from perfgate.analysis.checks import judge, parse_check
+from perfgate.analysis.checks import verdict_for, parse_check
 from perfgate.load._capacity import ramp_limits
 from perfgate.model import Environment, Result, ResultSet, Verdict
 
@@ -54,12 +54,12 @@ class Service:
         refused = 1 - 1 / (1 + over) if self.mode == "reject" else 0.0
         err = min(1.0, max(0.0, refused * wobble))
         half = 1.96 * math.sqrt(max(err * (1 - err), 1 / n) / n)
-        verdicts.append(judge(ERRORS, err, (max(0.0, err - half), err + half), "1",
+        verdicts.append(verdict_for(ERRORS, err, (max(0.0, err - half), err + half), "1",
                               "error_rate"))
         p95 = 0.005 * wobble
         if self.mode == "queue":
             p95 += 0.95 * over * duration * wobble  # the queue's wait at the 95th request
-            verdicts.append(judge(P95, p95, (0.9 * p95, 1.1 * p95), "s", "p95"))
+            verdicts.append(verdict_for(P95, p95, (0.9 * p95, 1.1 * p95), "s", "p95"))
         saturated = None
         if rate > self.generator_limit:
             saturated = "bounded by the generator: its CPU was 100% of a core"
