@@ -36,6 +36,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "BurstOutcome": ("perfgate.bench", "BurstOutcome"),
     "BurstSpec": ("perfgate.spec", "BurstSpec"),
     "CacheProbe": ("perfgate.probes", "CacheProbe"),
+    "CapacityEvidence": ("perfgate.analysis.capacity_result", "CapacityEvidence"),
+    "CapacitySpec": ("perfgate.spec", "CapacitySpec"),
     "Change": ("perfgate.analysis.changepoints", "Change"),
     "Check": ("perfgate.analysis.checks", "Check"),
     "Complexity": ("perfgate.analysis.complexity", "Complexity"),
@@ -63,6 +65,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "bench_callable": ("perfgate._api", "bench_callable"),
     "burst": ("perfgate._api", "burst"),
     "burst_case": ("perfgate.suite", "burst_case"),
+    "capacity": ("perfgate._api", "capacity"),
     "classify_complexity": ("perfgate.analysis.complexity", "classify"),
     "closed": ("perfgate.load", "closed"),
     "closed_model": ("perfgate.load", "closed"),
@@ -97,8 +100,17 @@ _EXPORTS: dict[str, tuple[str, str]] = {
 }
 
 if _TYPE_CHECKING:
-    from perfgate._api import bench_callable, burst, load, parallel, sweep, versus
+    from perfgate._api import (
+        bench_callable,
+        burst,
+        capacity,
+        load,
+        parallel,
+        sweep,
+        versus,
+    )
     from perfgate._errors import Interrupted, NoSamplesError
+    from perfgate.analysis.capacity_result import CapacityEvidence
     from perfgate.analysis.changepoints import Change, detect_changes
     from perfgate.analysis.checks import Check, apply_checks, evaluate, parse_check
     from perfgate.analysis.compare import compare_resultsets
@@ -134,6 +146,7 @@ if _TYPE_CHECKING:
     from perfgate.spec import (
         BenchSpec,
         BurstSpec,
+        CapacitySpec,
         LoadSpec,
         ParallelSpec,
         Spec,
@@ -176,6 +189,8 @@ __all__ = [
     "BurstOutcome",
     "BurstSpec",
     "CacheProbe",
+    "CapacityEvidence",
+    "CapacitySpec",
     "Change",
     "Check",
     "CheckSyntaxError",
@@ -214,6 +229,7 @@ __all__ = [
     "bench_callable",
     "burst",
     "burst_case",
+    "capacity",
     "classify_complexity",
     "closed",
     "closed_model",

@@ -23,6 +23,7 @@ from perfgate.runner import Clock, run
 from perfgate.spec import (
     BenchSpec,
     BurstSpec,
+    CapacitySpec,
     LoadSpec,
     ParallelSpec,
     SweepSpec,
@@ -31,7 +32,7 @@ from perfgate.spec import (
     sizes_of,
 )
 
-__all__ = ["bench_callable", "burst", "load", "parallel", "sweep", "versus"]
+__all__ = ["bench_callable", "burst", "capacity", "load", "parallel", "sweep", "versus"]
 
 Checks = Iterable[str | Check] | str
 
@@ -253,3 +254,47 @@ def _default_load_name(target: Any) -> str:
     if callable(target):
         return f"{getattr(target, '__module__', '')}:{_label(target, None)}"
     return "load"
+
+
+class _Probes(_Progress):
+    """A listener that forwards each finished capacity probe."""
+
+    def __init__(self, probe: Callable[[Any], None] | None) -> None:
+        super().__init__()
+        self._probe = probe
+
+    def probe(self, p: Any) -> None:
+        if self._probe is not None:
+            self._probe(p)
+
+
+def capacity(
+    target: Any,
+    *,
+    checks: Checks = (),
+    require: Checks = (),
+    name: str | None = None,
+    progress: Callable[[Any], None] | None = None,
+    **settings: Any,
+) -> Result:
+    """The highest open-model rate at which every check passes, with its bracket and every
+    probe as evidence (docs/capacity.md). ``checks`` judge each probe; ``require`` judges
+    the capacity itself (``"capacity >= 500/s"``). ``settings``: ``max_rate``, ``duration``,
+    ``warmup``, ``cooldown``, ``budget``, ``precision``, … (CapacitySpec fields) and the
+    probes' HTTP options (``method``, ``headers``, ``timeout``, ``base_url``, …).
+    ``target`` may be a ``@pg.scenario`` function: its checks, name and client options are
+    used, its executor is not."""
+    from dataclasses import fields
+
+    from perfgate.load._capacity import scenario_parts
+
+    target, crit, load_opts, label = scenario_parts(
+        target, parse_checks_for(checks, "load"), {}, name)
+    known = {f.name for f in fields(CapacitySpec)}
+    spec_kw = {k: v for k, v in settings.items() if k in known}
+    load_opts = {**load_opts, **{k: v for k, v in settings.items() if k not in known}}
+    spec = CapacitySpec(name=label or _default_load_name(target), target=target,
+                        criteria=parse_checks_for(crit, "load"),
+                        checks=parse_checks_for(require, "capacity"),
+                        load_options=load_opts, **spec_kw)
+    return run(spec, _Probes(progress))

@@ -28,6 +28,7 @@ from perfgate.model import Result
 from perfgate.spec import (
     BenchSpec,
     BurstSpec,
+    CapacitySpec,
     LoadSpec,
     ParallelSpec,
     Spec,
@@ -173,6 +174,19 @@ def _load(spec: LoadSpec, lst: Listener, clock: Clock | None) -> Result:
     )
 
 
+def _capacity(spec: CapacitySpec, lst: Listener, clock: Clock | None) -> Result:
+    from perfgate.load._capacity import capacity
+
+    return capacity(
+        spec.target, checks=spec.criteria, max_rate=spec.max_rate, min_rate=spec.min_rate,
+        duration=spec.duration, warmup=spec.warmup, cooldown=spec.cooldown,
+        budget=spec.budget, precision=spec.precision, confirm=spec.confirm,
+        retries=spec.retries, max_probes=spec.max_probes, ramp=spec.ramp,
+        ramp_doubling=spec.ramp_doubling, processes=spec.processes, max_vus=spec.max_vus,
+        max_wait=spec.max_wait, name=spec.name, progress=getattr(lst, "probe", None),
+        **dict(spec.load_options))
+
+
 _ENGINES: dict[type[Spec], Callable[[Any, Listener, Clock | None], Result]] = {
     BenchSpec: _bench,
     SweepSpec: _sweep,
@@ -180,6 +194,7 @@ _ENGINES: dict[type[Spec], Callable[[Any, Listener, Clock | None], Result]] = {
     ParallelSpec: _parallel,
     LoadSpec: _load,
     VersusSpec: _versus,
+    CapacitySpec: _capacity,
 }
 
 

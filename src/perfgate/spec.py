@@ -25,6 +25,7 @@ from perfgate.load._executors import Executor
 __all__ = [
     "BenchSpec",
     "BurstSpec",
+    "CapacitySpec",
     "LoadSpec",
     "ParallelSpec",
     "Spec",
@@ -209,3 +210,38 @@ def sizes_of(sizes: Sequence[int] | str | None, name: str) -> tuple[int, ...] | 
     from perfgate.bench._sweep import check_sizes
 
     return tuple(check_sizes(sizes))
+
+
+@dataclass(frozen=True, kw_only=True)
+class CapacitySpec(Spec):
+    """The highest open-model rate at which every check of ``criteria`` passes
+    (docs/capacity.md). ``criteria`` judge each probe (a load run); ``checks`` judge the
+    capacity result itself (``capacity >= 500/s``). ``load_options`` are LoadSpec fields
+    for the probes (method, headers, body, timeout, base_url, …)."""
+
+    kind: ClassVar[str] = "capacity"
+    target: Any
+    criteria: tuple[Check, ...] = ()
+    max_rate: float | str = "10000/s"
+    min_rate: float | str | None = None
+    duration: float | str = "5s"
+    warmup: float | str = "1s"
+    cooldown: float | str = "1s"
+    budget: float | str = "5min"
+    precision: float = 0.04
+    confirm: int = 2
+    retries: int = 1
+    max_probes: int = 20
+    ramp: bool = True
+    ramp_doubling: float = 1.5
+    processes: int = 1
+    max_vus: int = 1000
+    max_wait: float | str = 1.0
+    load_options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "criteria", parse_checks_for(self.criteria, "load"))
+        if not self.criteria:
+            raise UsageError("a capacity search needs at least one check (--check), e.g. "
+                             "'p(95) < 300ms'")

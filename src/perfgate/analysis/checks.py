@@ -63,13 +63,15 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
 _OP_WORDS = {"<": "below", "<=": "at most", ">": "above", ">=": "at least",
              "==": "equal to", "!=": "different from"}
 _STATS = ("mean", "median", "min", "max", "stdev", "iqr", "p50", "p90", "p95", "p99", "n")
-PRIMARY = {"bench": "time", "burst": "time", "sweep": "time", "load": "latency"}
+PRIMARY = {"bench": "time", "burst": "time", "sweep": "time", "load": "latency",
+           "capacity": "capacity"}
 KNOWN_UNITS = {
     "time": "s", "ops": "1/s", "alloc_bytes": "B", "allocs": "1", "rss": "B",
     "latency": "s", "service_time": "s", "requests": "1", "errors": "1", "dropped": "1",
     "error_rate": "1", "rps": "1/s", "rss_growth": "B/s", "queries": "1", "n_plus_one": "1",
     "speedup": "1", "efficiency": "1", "http_calls": "1", "cache_calls": "1",
     "success_rate": "1", "ratio": "1", "overhead": "s",
+    "capacity": "1/s", "search_time": "s",
 }
 # Counted by a probe, with sub-counts named ``<probe>.<what>`` (``http_calls.POST``): a
 # sub-count that is absent is zero when its probe ran, unknown when it did not.

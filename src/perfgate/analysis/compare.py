@@ -98,7 +98,7 @@ __all__ = [
 
 FloatArray = NDArray[np.float64]
 
-HIGHER_IS_BETTER = frozenset({"ops", "rps", "speedup", "efficiency"})
+HIGHER_IS_BETTER = frozenset({"ops", "rps", "speedup", "efficiency", "capacity"})
 _MAX_SIDE = 1500  # rounds per side used for the unpaired interval (seeded subsample above)
 _SEED = 20261122
 
@@ -549,7 +549,7 @@ def compare_metrics(name: str, base: Mapping[str, Metric], current: Mapping[str,
     by a threshold (or exactly ``metrics`` when given)."""
     if metrics is None:
         wanted = [k for k in current if k in base and (
-            base_metric(k) in ("time", "latency") or k.startswith("time.")
+            base_metric(k) in ("time", "latency", "capacity") or k.startswith("time.")
             or _threshold_for(thresholds, name, k) is not None)]
     else:
         chosen = set(metrics)

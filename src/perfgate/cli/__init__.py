@@ -9,6 +9,7 @@ import click
 
 from perfgate import __version__
 from perfgate.cli._bench import bench_cmd
+from perfgate.cli._capacity import capacity_cmd
 from perfgate.cli._compare import compare_cmd
 from perfgate.cli._demo import demo_cmd
 from perfgate.cli._history import history_cmd
@@ -40,3 +41,4 @@ main.add_command(compare_cmd)
 main.add_command(load_cmd)
 main.add_command(report_cmd)
 main.add_command(versus_cmd)
+main.add_command(capacity_cmd)

@@ -42,6 +42,10 @@ def _of(m: Metric) -> str:
 def headline(r: Result) -> Headline:
     """The number a reader looks for first, per kind of result."""
     m = r.metrics
+    if r.kind == "capacity":
+        from perfgate.report._capacity_text import capacity_headline
+
+        return Headline(capacity_headline(r), "capacity")
     if r.kind == "burst":
         counts = {k[6:]: int(v.value or 0) for k, v in m.items()
                   if k.startswith("count.") and v.kind == "counter"}

@@ -19,7 +19,14 @@ from markupsafe import Markup
 
 from perfgate.analysis.compare import CompareReport, Comparison
 from perfgate.model import Environment, Result, ResultSet
-from perfgate.report import _html_compare, _html_kinds, _html_load, _html_sweep, _html_versus
+from perfgate.report import (
+    _html_capacity,
+    _html_compare,
+    _html_kinds,
+    _html_load,
+    _html_sweep,
+    _html_versus,
+)
 from perfgate.report._html_page import (
     Page,
     fmt,
@@ -52,6 +59,7 @@ register_kind("burst", "Bursts", _html_kinds.render_burst)
 register_kind("load", "Load tests", _html_load.render_load)
 register_kind("sweep", "Scaling sweeps", _html_sweep.render_sweep)
 register_kind("versus", "Side by side", _html_versus.render_versus)
+register_kind("capacity", "Capacity searches", _html_capacity.render_capacity)
 
 
 def _reasons(rs: ResultSet) -> list[dict[str, Any]]:
