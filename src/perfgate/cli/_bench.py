@@ -10,10 +10,8 @@ import click
 from perfgate.analysis.checks import parse_checks, validate_units
 from perfgate.bench._engine import BenchOptions
 from perfgate.cli._common import (
-    EXIT_USAGE,
     check_option,
     emit,
-    err,
     handle_errors,
     live_progress,
     load_object,
@@ -75,6 +73,4 @@ def bench_cmd(target: str, setup: str | None, checks: tuple[str, ...],
         code = emit(results, outputs)
     except Interrupted as exc:
         code = emit(exc.results, outputs, interrupted=True)
-    if code == EXIT_USAGE:
-        err.print("[red]a check could not be evaluated (see above)[/]")
     sys.exit(code)

@@ -1,10 +1,14 @@
 """Shared CLI plumbing: exit codes, error handling, progress, writing outputs.
 
-Exit codes (documented in README):
+Exit codes (documented in README and docs/guarantees.md):
     0  every check passed (warn and inconclusive do not fail a run)
     1  a check failed, or a target raised
-    2  usage or input error (bad option, malformed check, unknown metric, unreadable file)
-  130  interrupted by Ctrl-C (results measured so far are still written)
+    2  usage or input error (bad option, malformed check, unknown metric, unreadable file),
+       or an output that could not be written (the others still are)
+  130  interrupted by Ctrl-C, 143 by SIGTERM (results measured so far are still written)
+
+Outputs are attempted one by one, JSON first: a full disk or an unwritable path for one
+output is a one-line error, and every later output is still written.
 """
 
 from __future__ import annotations
@@ -23,10 +27,13 @@ import click
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from perfgate._errors import PerfgateError, TargetError, UsageError
+from perfgate.cli import _signals
 from perfgate.env import collect
 from perfgate.model import Result, ResultSet, write_json
+from perfgate.report._escape import terminal_text
 from perfgate.report.terminal import print_report
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -45,7 +52,10 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except PerfgateError as exc:
-            err.print(f"[bold red]error:[/] {escape(str(exc))}")
+            err.print(f"[bold red]error:[/] {escape(terminal_text(exc))}")
+            sys.exit(EXIT_USAGE)
+        except RecursionError:  # e.g. a check or a document nested beyond reason
+            err.print("[bold red]error:[/] input nested too deeply")
             sys.exit(EXIT_USAGE)
 
     return wrapper  # type: ignore[return-value]
@@ -157,8 +167,32 @@ def outputs_from(kwargs: dict[str, Any]) -> Outputs:
     )
 
 
-def write_outputs(rs: ResultSet, outputs: Outputs) -> None:
-    """Write each requested output. Each writer lives in its own module (contract):
+def attempt(what: str, write: Callable[[], str | None], to: Console | None = None) -> bool:
+    """Run one output's ``write`` (which returns the line to print, on ``to``, on success,
+    or None); a failure is one line on stderr naming the output, never a traceback.
+    Returns success."""
+    try:
+        done = write()
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        err.print(f"[bold red]error:[/] {escape(what)}: cannot write{escape(terminal_text(where))}"
+                  f": {escape(terminal_text(exc.strerror or exc))}")
+        return False
+    except PerfgateError as exc:
+        err.print(f"[bold red]error:[/] {escape(what)}: {escape(terminal_text(exc))}")
+        return False
+    except Exception as exc:  # noqa: BLE001 - one output's bug must not cost the others
+        err.print(f"[bold red]error:[/] {escape(what)}: {type(exc).__name__}: "
+                  f"{escape(terminal_text(exc))}")
+        return False
+    if done:
+        (to or out).print(Text(terminal_text(done)))
+    return True
+
+
+def write_outputs(rs: ResultSet, outputs: Outputs) -> bool:
+    """Write each requested output, each attempted on its own; False if any failed.
+    Each writer lives in its own module (contract):
 
     - ``perfgate.report.html.write_html(rs, path)``
     - ``perfgate.report.junit.write_junit(rs, path)``
@@ -166,30 +200,67 @@ def write_outputs(rs: ResultSet, outputs: Outputs) -> None:
     - ``perfgate.store.open_store(url).save(rs)`` (returns the run id)
     JSON is written first: whatever fails later, the measurements are on disk.
     """
-    if outputs.json is not None:
+    ok = True
+
+    def json_() -> str:
+        assert outputs.json is not None
         write_json(outputs.json, rs)
-        out.print(f"results written to {outputs.json}")
-    if outputs.store is not None:
+        return f"results written to {outputs.json}"
+
+    def store_() -> str:
         from perfgate.store import open_store
 
         with open_store(outputs.store) as store:
             run_id = store.save(rs)
-        out.print(f"run {run_id} saved to {store.display_url}")
-    if outputs.junit is not None:
+        return f"run {run_id} saved to {store.display_url}"
+
+    def junit_() -> str:
         from perfgate.report.junit import write_junit
 
+        assert outputs.junit is not None
         write_junit(rs, outputs.junit)
-        out.print(f"JUnit XML written to {outputs.junit}")
-    if outputs.markdown is not None:
-        from perfgate.report.markdown import write_markdown
+        return f"JUnit XML written to {outputs.junit}"
 
-        write_markdown(rs, outputs.markdown)
-        out.print(f"Markdown summary written to {outputs.markdown}")
-    if outputs.html is not None:
+    def html_() -> str:
         from perfgate.report.html import write_html
 
+        assert outputs.html is not None
         write_html(rs, outputs.html)
-        out.print(f"HTML report written to {outputs.html}")
+        return f"HTML report written to {outputs.html}"
+
+    if outputs.json is not None:
+        ok &= attempt("--json", json_)
+    if outputs.store is not None:
+        ok &= attempt("--store", store_)
+    if outputs.junit is not None:
+        ok &= attempt("--junit", junit_)
+    if outputs.markdown is not None:
+        from perfgate.report.markdown import results_markdown
+
+        ok &= write_markdown_outputs(results_markdown(rs), outputs.markdown)
+    if outputs.html is not None:
+        ok &= attempt("--html", html_)
+    return ok
+
+
+def write_markdown_outputs(text: str, path: Path | None) -> bool:
+    """The Markdown file (when asked) and $GITHUB_STEP_SUMMARY (when set), each on its own."""
+    from perfgate.model import write_atomic
+    from perfgate.report.markdown import append_step_summary
+
+    ok = True
+    if path is not None:
+        def md() -> str:
+            write_atomic(path, text)
+            return f"Markdown summary written to {path}"
+
+        ok &= attempt("--markdown", md)
+
+    def summary() -> None:
+        append_step_summary(text, besides=path)  # silent, as GitHub shows it on the job
+
+    ok &= attempt("$GITHUB_STEP_SUMMARY", summary)
+    return ok
 
 
 def check_option(fn: F) -> F:
@@ -201,15 +272,29 @@ def check_option(fn: F) -> F:
 
 def emit(results: list[Result], outputs: Outputs | Path | None = None, *,
          interrupted: bool = False) -> int:
-    """Print the table, write every requested output, and return the exit code."""
+    """Print the table, write every requested output, and return the exit code.
+
+    Signals are held off while this runs (a second Ctrl-C or SIGTERM cannot cut the
+    writing short); one that arrived meanwhile makes the exit code 130/143.
+    """
     if not isinstance(outputs, Outputs):
         outputs = Outputs(json=outputs)
-    rs = ResultSet(environment=collect(), results=tuple(results))
-    print_report(rs, out)
-    write_outputs(rs, outputs)
-    if interrupted:
-        err.print("[yellow]interrupted: results measured so far were written[/]")
-        return EXIT_INTERRUPTED
+    with _signals.shielded():
+        rs = ResultSet(environment=collect(), results=tuple(results))
+        try:
+            print_report(rs, out)
+        except Exception as exc:  # noqa: BLE001 - the table is not worth the outputs
+            err.print(f"[bold red]error:[/] cannot print the table: {type(exc).__name__}")
+        written = write_outputs(rs, outputs)
+    if interrupted or _signals.received():
+        what = "were written" if written else "were written where they could be (see above)"
+        err.print(f"[yellow]interrupted: results measured so far {what}[/]")
+        return _signals.exit_code()
+    if not written:
+        return EXIT_USAGE
+    # TODO(issue 9): decide this from the lead's typed "check could not be evaluated"
+    # marker on the Result instead of the message prefix.
     if any(r.error and r.error.startswith("check failed to evaluate") for r in results):
+        err.print("[red]a check could not be evaluated (see above)[/]")
         return EXIT_USAGE
     return EXIT_OK if rs.passed else EXIT_FAIL

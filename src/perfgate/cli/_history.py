@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,11 +13,12 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from perfgate.cli._common import err, handle_errors, out
+from perfgate.cli._common import EXIT_USAGE, attempt, err, handle_errors, out
+from perfgate.report._escape import terminal_text
 from perfgate.units import format_value
 
 if TYPE_CHECKING:
-    from perfgate.store import MetricPoint
+    from perfgate.store import MetricPoint, RunInfo
 
 __all__ = ["history_cmd", "sparkline"]
 
@@ -68,32 +70,50 @@ def history_cmd(name: str | None, as_json: bool, metric: str, limit: int,
         for pt in points[r.id]:
             metrics.setdefault(pt.result, {})[pt.metric] = pt.to_dict()
         doc["runs"].append({**r.to_dict(), "metrics": metrics})
+    html_failed = False
     if html is not None:
-        from perfgate.env import collect
-        from perfgate.model import ResultSet
-        from perfgate.report.html import write_html
+        def html_() -> str:
+            from perfgate.env import collect
+            from perfgate.model import ResultSet
+            from perfgate.report.html import write_html
 
-        write_html(ResultSet(environment=collect()), html, history=doc,
-                   title=f"perfgate history{' · ' + name if name else ''}")
-        err.print(f"HTML report written to {html}")
+            assert html is not None
+            write_html(ResultSet(environment=collect()), html, history=doc,
+                       title=f"perfgate history{' · ' + name if name else ''}")
+            return f"HTML report written to {html}"
+
+        html_failed = not attempt("--html", html_, to=err)  # stdout may carry --json
+    _show(doc, runs, points, name, metric, shown, as_json)
+    if html_failed:
+        sys.exit(EXIT_USAGE)
+
+
+def _c(value: object) -> Text:
+    """A stored string shown as data: no rich markup, no control sequences."""
+    return Text(terminal_text(value))
+
+
+def _show(doc: dict[str, Any], runs: Sequence[RunInfo], points: dict[int, list[MetricPoint]],
+          name: str | None, metric: str, shown: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(doc, indent=2))
         return
     if not runs:
         what = f" holding {name!r}" if name else ""
-        out.print(f"no runs{what} in {shown}")
+        out.print(_c(f"no runs{what} in {shown}"))
         return
     if name is None:
-        table = Table(title=f"runs in {shown}")
+        table = Table(title=_c(f"runs in {shown}"))
         for col in ("id", "time", "commit", "branch", "source", "results"):
             table.add_column(col)
         for r in runs:
             n = len({p.result for p in points[r.id]})
             commit = (r.commit or "-")[:10] + ("+" if r.dirty else "")
-            table.add_row(str(r.id), r.started_at, commit, r.branch or "-", r.source, str(n))
+            table.add_row(str(r.id), _c(r.started_at), _c(commit), _c(r.branch or "-"),
+                          _c(r.source), str(n))
         out.print(table)
         return
-    table = Table(title=f"{name} · {metric} in {shown}")
+    table = Table(title=_c(f"{name} · {metric} in {shown}"))
     for col in ("id", "when", "commit", metric, "95% CI", "n"):
         table.add_column(col, justify="right" if col in (metric, "n") else "left")
     values: list[float | None] = []
@@ -103,7 +123,8 @@ def history_cmd(name: str | None, as_json: bool, metric: str, limit: int,
         ci = "-"
         if p is not None and p.ci_low is not None and p.ci_high is not None:
             ci = f"{format_value(p.ci_low, p.unit)} – {format_value(p.ci_high, p.unit)}"
-        table.add_row(str(r.id), r.started_at, (r.commit or "-")[:10] + ("+" if r.dirty else ""),
+        table.add_row(str(r.id), _c(r.started_at),
+                      _c((r.commit or "-")[:10] + ("+" if r.dirty else "")),
                       format_value(p.value, p.unit) if p else "-", ci,
                       str(p.n) if p and p.n is not None else "-")
     out.print(table)

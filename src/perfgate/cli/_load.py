@@ -15,7 +15,6 @@ from rich.text import Text
 from perfgate._errors import UsageError
 from perfgate.analysis.checks import parse_checks, validate_units
 from perfgate.cli._common import (
-    EXIT_USAGE,
     check_option,
     emit,
     err,
@@ -188,6 +187,4 @@ def load_cmd(target: str, vus: int | None, rate: str | None, max_vus: int | None
     out.print(_summary(result))
     _examples(result)
     code = emit([result], outputs)
-    if code == EXIT_USAGE:
-        err.print("[red]a check could not be evaluated (see above)[/]")
     sys.exit(code)

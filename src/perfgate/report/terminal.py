@@ -1,4 +1,9 @@
-"""The terminal report: one rich table of results, then the verdicts that need a look."""
+"""The terminal report: one rich table of results, then the verdicts that need a look.
+
+Names, checks and messages are data: they go into ``Text`` (never parsed as rich markup)
+after :func:`~perfgate.report._escape.terminal_text` has made ANSI and other control
+sequences visible, so a name cannot clear the screen or retitle the terminal.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from perfgate.model import Metric, Result, ResultSet
+from perfgate.report._escape import terminal_text as _t
 from perfgate.units import format_value
 
 __all__ = ["STATUS_STYLE", "render_results", "summary_line"]
@@ -58,21 +64,21 @@ def render_results(rs: ResultSet) -> RenderableType:
         status = r.status
         t = r.metrics.get("time") or r.metrics.get("latency")
         table.add_row(
-            Text(r.name),
-            _headline(r),
+            Text(_t(r.name)),
+            Text(_t(_headline(r))),
             _fmt_metric(r.metrics.get("ops")),
             _fmt_metric(r.metrics.get("alloc_bytes")),
             str(t.n) if t is not None and t.n is not None else "-",
             Text(status, style=STATUS_STYLE.get(status, "")),
         )
         if r.error:
-            notes.append(Text(f"✗ {r.name}: {r.error}", style="red"))
+            notes.append(Text(f"✗ {_t(r.name)}: {_t(r.error)}", style="red"))
         for v in r.verdicts:
             mark = {"pass": "✓", "warn": "!", "fail": "✗", "inconclusive": "?"}[v.status]
             notes.append(
                 Text.assemble(
-                    (f"{mark} ", STATUS_STYLE[v.status]), (f"{r.name}: ", "bold"),
-                    (f"{v.check}", ""), (f" — {v.evidence}", "dim"),
+                    (f"{mark} ", STATUS_STYLE[v.status]), (f"{_t(r.name)}: ", "bold"),
+                    (_t(v.check), ""), (f" — {_t(v.evidence)}", "dim"),
                 )
             )
         complexity = r.extra.get("complexity")
@@ -87,14 +93,15 @@ def render_results(rs: ResultSet) -> RenderableType:
                     else:
                         line = f"{metric} grows as {cls}" + (
                             f" (runner-up {runner})" if runner else "")
-                    notes.append(Text.assemble(("◆ ", "cyan"), (f"{r.name}: ", "bold"), line))
+                    notes.append(Text.assemble(("◆ ", "cyan"), (f"{_t(r.name)}: ", "bold"),
+                                               _t(line)))
         for item in r.extra.get("n_plus_one") or ():
             if isinstance(item, dict):
-                notes.append(Text(
+                notes.append(Text(_t(
                     f"! {r.name}: N+1 — {item.get('statement')} ran {item.get('count')}× "
-                    f"per operation, issued at {item.get('location')}", style="yellow"))
+                    f"per operation, issued at {item.get('location')}"), style="yellow"))
         for w in r.warnings:
-            notes.append(Text(f"! {r.name}: {w}", style="yellow"))
+            notes.append(Text(f"! {_t(r.name)}: {_t(w)}", style="yellow"))
     return Group(table, *notes)
 
 
