@@ -10,6 +10,7 @@ import click
 from perfgate.analysis.checks import parse_checks, validate_units
 from perfgate.bench._engine import BenchOptions
 from perfgate.cli._common import (
+    NON_NEGATIVE_FLOAT,
     check_option,
     emit,
     handle_errors,
@@ -29,10 +30,10 @@ from perfgate.suite import Spec
 @check_option
 @output_options
 @click.option("--name", help="Name of the result (default: the callable's name).")
-@click.option("--max-time", type=float, help="Seconds of timed rounds (default 1).")
+@click.option("--max-time", type=NON_NEGATIVE_FLOAT, help="Seconds of timed rounds (default 1).")
 @click.option("--rounds", type=int, help="Fixed number of rounds (skips the adaptive stop).")
 @click.option("--iterations", type=int, help="Fixed calls per round (skips calibration).")
-@click.option("--warmup", type=float, help="Seconds of untimed warm-up (default 0.1).")
+@click.option("--warmup", type=NON_NEGATIVE_FLOAT, help="Seconds of untimed warm-up (default 0.1).")
 @click.option("--gc/--no-gc", "gc_on", default=None, help="Keep the GC running in rounds.")
 @click.option("--no-memory", is_flag=True, help="Skip the allocation pass.")
 @click.option("--processes", type=int,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
+import math
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -261,6 +262,36 @@ def write_markdown_outputs(text: str, path: Path | None) -> bool:
 
     ok &= attempt("$GITHUB_STEP_SUMMARY", summary)
     return ok
+
+
+class Number(click.ParamType):
+    """A finite int or float at or above ``low`` (above it when ``strict``): click's own
+    ranges let ``nan`` through (every comparison with it is false)."""
+
+    def __init__(self, kind: type[int] | type[float], low: float, strict: bool) -> None:
+        self.kind, self.low, self.strict = kind, low, strict
+        bound = f"> {low:g}" if strict else f"≥ {low:g}"
+        self.name = f"{'an integer' if kind is int else 'a finite number'} {bound}"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        if isinstance(value, self.kind) and not isinstance(value, bool):
+            x = value
+        else:
+            try:
+                x = self.kind(str(value).strip())
+            except ValueError:
+                self.fail(f"{value!r} is not a{'n integer' if self.kind is int else ' number'}",
+                          param, ctx)
+        if not math.isfinite(x) or x < self.low or (self.strict and x == self.low):
+            self.fail(f"{value!r}: expected {self.name}", param, ctx)
+        return x
+
+
+POSITIVE_INT = Number(int, 0, strict=True)
+NON_NEGATIVE_INT = Number(int, 0, strict=False)
+POSITIVE_FLOAT = Number(float, 0.0, strict=True)
+NON_NEGATIVE_FLOAT = Number(float, 0.0, strict=False)
 
 
 def check_option(fn: F) -> F:

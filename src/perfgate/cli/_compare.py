@@ -28,6 +28,8 @@ from perfgate.cli._common import (
     EXIT_FAIL,
     EXIT_OK,
     EXIT_USAGE,
+    POSITIVE_FLOAT,
+    POSITIVE_INT,
     attempt,
     err,
     handle_errors,
@@ -252,11 +254,11 @@ def _gate(ref: str, targets: tuple[str, ...], cfg: Mapping[str, Any],
 @click.option("--min-effect", metavar="PCT", help="Smallest change called a regression "
               "or improvement (default 1%).")
 @click.option("--alpha", type=float, help="Significance level, family-wise (default 0.05).")
-@click.option("--budget", type=float, metavar="SECONDS",
+@click.option("--budget", type=POSITIVE_FLOAT, metavar="SECONDS",
               help="Gate: wall-clock seconds for the whole check, start-up included "
                    "(default 9.5).")
-@click.option("--max-pairs", type=int, help="Gate: most process pairs (default 64).")
-@click.option("--process-time", type=float, metavar="SECONDS",
+@click.option("--max-pairs", type=POSITIVE_INT, help="Gate: most process pairs (default 64).")
+@click.option("--process-time", type=POSITIVE_FLOAT, metavar="SECONDS",
               help="Gate: timed seconds per target in each worker (default 0.05).")
 @click.option("--hash-seed", type=int, default=0, show_default=True,
               help="Gate: seeds the PYTHONHASHSEED drawn for each pair (both workers of a "

@@ -13,7 +13,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from perfgate.cli._common import EXIT_USAGE, attempt, err, handle_errors, out
+from perfgate.cli._common import EXIT_USAGE, POSITIVE_INT, attempt, err, handle_errors, out
 from perfgate.report._escape import terminal_text
 from perfgate.units import format_value
 
@@ -48,7 +48,7 @@ def sparkline(values: Sequence[float | None]) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print {\"runs\": [...]} as JSON.")
 @click.option("--metric", default="time", show_default=True,
               help="The metric whose trend is shown for NAME.")
-@click.option("--limit", type=int, default=50, show_default=True, help="Newest N runs.")
+@click.option("--limit", type=POSITIVE_INT, default=50, show_default=True, help="Newest N runs.")
 @click.option("--store", "store_url", metavar="URL", envvar="PERFGATE_STORE",
               help="History store URL (default sqlite:///.perfgate/history.db; env "
                    "PERFGATE_STORE).")

@@ -15,6 +15,9 @@ from rich.text import Text
 from perfgate._errors import UsageError
 from perfgate.analysis.checks import parse_checks, validate_units
 from perfgate.cli._common import (
+    NON_NEGATIVE_FLOAT,
+    POSITIVE_FLOAT,
+    POSITIVE_INT,
     check_option,
     emit,
     err,
@@ -88,33 +91,40 @@ def _examples(r: Result) -> None:
         out.print(f"[red]{cls}[/] ×{n}: {first}")
 
 
+def _pid_exists(pid: int) -> bool:
+    import psutil
+
+    return bool(psutil.pid_exists(pid))
+
+
 @click.command("load")
 @click.argument("target")
-@click.option("--vus", type=int, help="Closed model: virtual users looping (default 1).")
+@click.option("--vus", type=POSITIVE_INT, help="Closed model: virtual users looping (default 1).")
 @click.option("--rate", help="Open model: arrivals per second, e.g. 2000/s.")
-@click.option("--max-vus", type=int, help="Open model: most iterations in flight (default 100).")
+@click.option("--max-vus", type=POSITIVE_INT,
+              help="Open model: most iterations in flight (default 100).")
 @click.option("--max-wait", default="1s", show_default=True,
               help="Open model: how long an arrival may wait for a free VU before it is "
                    "dropped.")
 @click.option("--duration", help="How long, e.g. 30s, 2min (default 10s unless --iterations "
                                  "or --stages).")
-@click.option("--iterations", type=int, help="Closed model: total iterations.")
+@click.option("--iterations", type=POSITIVE_INT, help="Closed model: total iterations.")
 @click.option("--per-vu", is_flag=True, help="--iterations counts per VU rather than in all.")
 @click.option("--stages", help="Ramp: DURATION:TARGET,… e.g. 10s:50,20s:50,5s:0 (VUs) or "
                                "10s:500/s,20s:500/s (rate).")
-@click.option("--processes", type=int, help="Worker processes (default: every core for a URL, "
-                                            "1 for a callable).")
+@click.option("--processes", type=POSITIVE_INT,
+              help="Worker processes (default: every core for a URL, 1 for a callable).")
 @click.option("-X", "--method", default="GET", show_default=True)
 @click.option("-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'")
 @click.option("-d", "--data", help="Request body (@FILE reads a file).")
-@click.option("--timeout", type=float, help="Seconds before a request counts as a timeout "
+@click.option("--timeout", type=POSITIVE_FLOAT, help="Seconds before a request counts as a timeout "
                                             "(default 30 for URLs).")
 @click.option("--insecure", is_flag=True, help="Accept any TLS certificate.")
 @click.option("--ca-file", type=click.Path(exists=True, dir_okay=False),
               help="Trust this CA bundle for https.")
-@click.option("--pid", "target_pid", type=int,
+@click.option("--pid", "target_pid", type=POSITIVE_INT,
               help="Also sample this process's memory (soak: rss_growth of the target).")
-@click.option("--warmup", type=float, help="Seconds of memory samples to ignore for "
+@click.option("--warmup", type=NON_NEGATIVE_FLOAT, help="Seconds of memory samples to ignore for "
                                            "rss_growth (default: the first 20%).")
 @click.option("--allow-remote", is_flag=True,
               help="Allow a target host that is not loopback (127.0.0.1, ::1, localhost).")
@@ -159,9 +169,15 @@ def load_cmd(target: str, vus: int | None, rate: str | None, max_vus: int | None
                 raise UsageError(f"--data {data}: {exc}") from None
         else:
             body = data.encode()
+    if target_pid is not None and not _pid_exists(target_pid):
+        raise UsageError(f"--pid {target_pid}: no such process")
     if is_url:
-        host = Request(target).parts[1]
-        if not allow_remote and not is_loopback(host):
+        try:
+            host = Request(target).parts[1]
+            loopback = is_loopback(host)
+        except ValueError as exc:  # a port out of range, a malformed IPv6 address, …
+            raise UsageError(f"{target}: not a valid URL: {exc}") from None
+        if not allow_remote and not loopback:
             raise UsageError(
                 f"{target}: {host} is not a loopback address; pass --allow-remote to send "
                 "load to another machine (only where you are allowed to)"

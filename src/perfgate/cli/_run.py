@@ -10,6 +10,7 @@ import click
 
 from perfgate.cli._common import (
     EXIT_USAGE,
+    NON_NEGATIVE_FLOAT,
     Outputs,
     emit,
     err,
@@ -48,7 +49,7 @@ def run_paths(paths: tuple[str, ...], keyword: str | None, outputs: Outputs,
               help="Only cases whose file::name matches, e.g. 'parse and not slow'.")
 @click.option("--processes", type=int,
               help="Measure every benchmark in N fresh processes (CI covers their spread).")
-@click.option("--max-time", type=float, help="Seconds of timed rounds per benchmark.")
+@click.option("--max-time", type=NON_NEGATIVE_FLOAT, help="Seconds of timed rounds per benchmark.")
 @output_options
 @handle_errors
 def run_cmd(paths: tuple[str, ...], keyword: str | None, processes: int | None,
