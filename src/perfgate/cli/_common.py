@@ -264,7 +264,7 @@ def write_markdown_outputs(text: str, path: Path | None) -> bool:
     return ok
 
 
-class Number(click.ParamType):
+class Number(click.ParamType):  # type: ignore[type-arg]  # generic only in newer click
     """A finite int or float at or above ``low`` (above it when ``strict``): click's own
     ranges let ``nan`` through (every comparison with it is false)."""
 
