@@ -1,0 +1,137 @@
+"""Helpers for the robustness tests: the real ``perfgate`` command in a subprocess.
+
+Every test here drives ``python -m perfgate`` with this checkout's ``src`` first on
+PYTHONPATH, sends real signals, fills real filesystems and talks to real servers on
+127.0.0.1. Waiting is always for a condition (a file appears, a server sees a request) with
+a bounded deadline, never a sleep as synchronisation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+TESTS = Path(__file__).resolve().parents[1]
+if str(TESTS) not in sys.path:  # the shared real servers (tests/_load_servers.py)
+    sys.path.insert(0, str(TESTS))
+
+DEADLINE = 60.0  # seconds: a bound on every wait, far above what a healthy run needs
+
+
+@dataclass
+class Done:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def both(self) -> str:
+        return self.out + self.err
+
+
+def cli_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_STEP_SUMMARY",
+                                                             "PERFGATE_STORE")}
+    env["PYTHONPATH"] = str(SRC) + (os.pathsep + env["PYTHONPATH"]
+                                    if env.get("PYTHONPATH") else "")
+    env["COLUMNS"] = "200"
+    env.update(extra or {})
+    return env
+
+
+def start(args: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None
+          ) -> subprocess.Popen[bytes]:
+    """``python -m perfgate ARGS`` started in ``cwd`` (stdout/stderr captured as bytes)."""
+    return subprocess.Popen([sys.executable, "-m", "perfgate", *args], cwd=cwd,
+                            env=cli_env(env), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+
+
+def finish(proc: subprocess.Popen[bytes], timeout: float = DEADLINE) -> Done:
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        raise AssertionError(f"perfgate did not end within {timeout} s:\n"
+                             f"{out.decode(errors='replace')}\n{err.decode(errors='replace')}"
+                             ) from None
+    return Done(proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"))
+
+
+def run(args: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None,
+        timeout: float = DEADLINE) -> Done:
+    return finish(start(args, cwd, env), timeout)
+
+
+def wait_for(cond: Callable[[], bool], what: str, proc: subprocess.Popen[bytes] | None = None,
+             deadline: float = DEADLINE) -> None:
+    """Poll ``cond`` until true; fail (with the process's output) after ``deadline`` s or
+    when ``proc`` ended first."""
+    end = time.monotonic() + deadline
+    while not cond():
+        if proc is not None and proc.poll() is not None:
+            done = finish(proc)
+            raise AssertionError(f"perfgate ended (exit {done.code}) before {what}:\n"
+                                 f"{done.out}\n{done.err}")
+        if time.monotonic() > end:
+            raise AssertionError(f"no {what} within {deadline} s")
+        time.sleep(0.02)  # polling interval of a condition, not synchronisation by time
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def no_traceback(done: Done) -> None:
+    assert "Traceback" not in done.both, done.both
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Path]:
+    """A real, tiny (64 KiB) filesystem: writes past its size fail with ENOSPC. Needs
+    root (mount); skipped with the reason otherwise."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root (CI runs these as root)")
+    mnt = tmp_path / "full"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)],
+                       capture_output=True, text=True, check=False)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True, check=False)
+
+
+@pytest.fixture
+def readonly_dir(tmp_path: Path) -> Iterator[Path]:
+    """A directory nobody may write into (a read-only bind mount when root, since root
+    ignores permission bits; a chmod 555 directory otherwise)."""
+    d = tmp_path / "ro"
+    d.mkdir()
+    if os.geteuid() == 0:
+        r = subprocess.run(["mount", "--bind", "-o", "ro", str(d), str(d)],
+                           capture_output=True, text=True, check=False)
+        if r.returncode != 0:
+            pytest.skip(f"cannot bind-mount read-only here: {r.stderr.strip()}")
+        try:
+            yield d
+        finally:
+            subprocess.run(["umount", "-l", str(d)], capture_output=True, check=False)
+    else:
+        d.chmod(0o555)
+        try:
+            yield d
+        finally:
+            d.chmod(0o755)
