@@ -50,10 +50,19 @@ def cli_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 def start(args: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None
           ) -> subprocess.Popen[bytes]:
-    """``python -m perfgate ARGS`` started in ``cwd`` (stdout/stderr captured as bytes)."""
+    """``python -m perfgate ARGS`` started in ``cwd`` (stdout/stderr captured as bytes), in
+    its own process group (so a test can signal the group, as a CI runner does)."""
     return subprocess.Popen([sys.executable, "-m", "perfgate", *args], cwd=cwd,
                             env=cli_env(env), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, start_new_session=True)
+
+
+def send(proc: subprocess.Popen[bytes], sig: int, to: str = "process") -> None:
+    """``sig`` to the perfgate process alone, or to its whole process group."""
+    if to == "group":
+        os.killpg(proc.pid, sig)
+    else:
+        proc.send_signal(sig)
 
 
 def finish(proc: subprocess.Popen[bytes], timeout: float = DEADLINE) -> Done:

@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import finish, no_traceback, start, wait_for
+from conftest import finish, no_traceback, send, start, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -62,12 +62,15 @@ def _assert_all_outputs(tmp_path: Path, names: list[str]) -> None:
     assert not list(tmp_path.glob(".*.tmp"))
 
 
-@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_a_signal_to_run_writes_every_output(tmp_path: Path, sig: int, code: int) -> None:
+@pytest.mark.parametrize(("sig", "code", "to"), [
+    (signal.SIGTERM, 143, "process"), (signal.SIGINT, 130, "process"),
+    (signal.SIGTERM, 143, "group"), (signal.SIGINT, 130, "group")])
+def test_a_signal_to_run_writes_every_output(tmp_path: Path, sig: int, code: int,
+                                             to: str) -> None:
     env = _suite(tmp_path)
     proc = start(["run", "perf_sig.py", *OUTPUTS], tmp_path, env)
     wait_for((tmp_path / "mark").exists, "the slow benchmark running", proc)
-    proc.send_signal(sig)
+    send(proc, sig, to)
     done = finish(proc)
     assert done.code == code, done.both
     no_traceback(done)
@@ -88,14 +91,16 @@ def test_sigterm_to_bench_keeps_the_partial_measurement(tmp_path: Path) -> None:
     _assert_all_outputs(tmp_path, ["slow"])
 
 
-def test_sigterm_to_load_writes_results_and_no_worker_traceback(tmp_path: Path) -> None:
+@pytest.mark.parametrize("to", ["process", "group"])
+def test_sigterm_to_load_writes_results_and_no_worker_traceback(tmp_path: Path,
+                                                                to: str) -> None:
     from _load_servers import Server, always
 
     with Server(always(200)) as srv:
         proc = start(["load", srv.url, "--vus", "2", "--duration", "120s", "--processes", "2",
                       "--json", "r.json", "--store", "sqlite:///h.db"], tmp_path)
         wait_for(lambda: srv.answered >= 50, "requests at the server", proc)
-        proc.send_signal(signal.SIGTERM)
+        send(proc, signal.SIGTERM, to)
         done = finish(proc)
     assert done.code == 143, done.both
     no_traceback(done)
