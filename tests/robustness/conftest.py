@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[2] / "src"
+# the perfgate under test (PERFGATE_TEST_SRC: another checkout's src, e.g. to see these
+# tests fail on the code before the fixes)
+SRC = Path(os.environ.get("PERFGATE_TEST_SRC") or Path(__file__).resolve().parents[2] / "src")
 TESTS = Path(__file__).resolve().parents[1]
 if str(TESTS) not in sys.path:  # the shared real servers (tests/_load_servers.py)
     sys.path.insert(0, str(TESTS))
