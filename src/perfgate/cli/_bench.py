@@ -10,6 +10,7 @@ import click
 from perfgate.analysis.checks import parse_checks, validate_units
 from perfgate.bench._engine import BenchOptions
 from perfgate.cli._common import (
+    NAME,
     NON_NEGATIVE_FLOAT,
     check_option,
     emit,
@@ -29,7 +30,7 @@ from perfgate.suite import Spec
               help="Called once, untimed; its return value is the target's only argument.")
 @check_option
 @output_options
-@click.option("--name", help="Name of the result (default: the callable's name).")
+@click.option("--name", type=NAME, help="Name of the result (default: the callable's name).")
 @click.option("--max-time", type=NON_NEGATIVE_FLOAT, help="Seconds of timed rounds (default 1).")
 @click.option("--rounds", type=int, help="Fixed number of rounds (skips the adaptive stop).")
 @click.option("--iterations", type=int, help="Fixed calls per round (skips calibration).")

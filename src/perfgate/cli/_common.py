@@ -288,6 +288,25 @@ class Number(click.ParamType):  # type: ignore[type-arg]  # generic only in newe
         return x
 
 
+class Name(click.ParamType):  # type: ignore[type-arg]  # generic only in newer click
+    """Text for a result's name: bytes that are not UTF-8 (they reach Python as lone
+    surrogates) are refused before anything runs, not discovered by an output later."""
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        text = str(value)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            shown = text.encode("utf-8", "surrogateescape")[exc.start:exc.end]
+            self.fail(f"not valid UTF-8 (byte {shown.hex(' ')} at position {exc.start}): "
+                      "a name must be text", param, ctx)
+        return text
+
+
+NAME = Name()
 POSITIVE_INT = Number(int, 0, strict=True)
 NON_NEGATIVE_INT = Number(int, 0, strict=False)
 POSITIVE_FLOAT = Number(float, 0.0, strict=True)

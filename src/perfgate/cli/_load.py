@@ -15,6 +15,7 @@ from rich.text import Text
 from perfgate._errors import UsageError
 from perfgate.analysis.checks import parse_checks, validate_units
 from perfgate.cli._common import (
+    NAME,
     NON_NEGATIVE_FLOAT,
     POSITIVE_FLOAT,
     POSITIVE_INT,
@@ -128,7 +129,7 @@ def _pid_exists(pid: int) -> bool:
                                            "rss_growth (default: the first 20%).")
 @click.option("--allow-remote", is_flag=True,
               help="Allow a target host that is not loopback (127.0.0.1, ::1, localhost).")
-@click.option("--name", help="Name of the result.")
+@click.option("--name", type=NAME, help="Name of the result.")
 @check_option
 @output_options
 @handle_errors
