@@ -95,7 +95,10 @@ def _examples(r: Result) -> None:
 def _pid_exists(pid: int) -> bool:
     import psutil
 
-    return bool(psutil.pid_exists(pid))
+    try:
+        return bool(psutil.pid_exists(pid))
+    except (OverflowError, ValueError):  # beyond what the OS can name
+        return False
 
 
 @click.command("load")
