@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rbhelp import no_traceback, run
 
-from conftest import no_traceback, run
 from perfgate import Environment, Metric, Result, ResultSet, write_json
 from perfgate.report._escape import code_span, markdown_text, terminal_text, xml_text
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from conftest import no_traceback, run
+from rbhelp import no_traceback, run
 
 pytestmark = pytest.mark.slow
 

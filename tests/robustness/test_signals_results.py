@@ -16,8 +16,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from conftest import finish, no_traceback, send, start, wait_for
+from rbhelp import finish, no_traceback, send, start, wait_for
 
 pytestmark = pytest.mark.slow
 

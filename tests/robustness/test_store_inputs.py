@@ -15,8 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-from conftest import no_traceback, run, sha
+from rbhelp import no_traceback, run, sha
 
 BENCH = ["bench", "mod:f", "--max-time", "0.02", "--warmup", "0", "--no-memory"]
 
