@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from rbhelp import no_traceback, run
+from rbhelp import DEADLINE, no_traceback, run, start
 
 from perfgate import Environment, Metric, Result, ResultSet, write_json
 from perfgate.store import open_store
@@ -145,3 +145,17 @@ def test_import_into_a_store_that_cannot_be_created(tmp_path: Path,
     assert done.code == 2, done.both
     no_traceback(done)
     assert "cannot create" in done.err
+
+
+def test_a_reader_that_goes_away_costs_no_output(tmp_path: Path) -> None:
+    """``perfgate bench … | head -c 1``: stdout breaks at the table; the files still come."""
+    _target(tmp_path)
+    proc = start([*BENCH, "--json", "r.json", "--html", "r.html"], tmp_path)
+    assert proc.stdout is not None
+    proc.stdout.close()  # the reader leaves before anything is printed
+    proc.stdout = None
+    _, raw = proc.communicate(timeout=DEADLINE)
+    stderr, code = raw.decode(errors="replace"), proc.returncode
+    assert code == 0, stderr
+    assert "Traceback" not in stderr
+    assert (tmp_path / "r.json").exists() and (tmp_path / "r.html").exists()

@@ -6,6 +6,7 @@ handled like Ctrl-C (:mod:`perfgate.cli._signals`).
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -38,6 +39,10 @@ class _Main(click.Group):
                 click.echo(f"interrupted ({'SIGTERM' if code == 143 else 'SIGINT'})",
                            err=True)
                 sys.exit(code)
+            except BrokenPipeError:  # `perfgate history --json | head`: the reader left
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())  # so the exit's flush is quiet too
+                sys.exit(128 + 13)  # the shell's code for SIGPIPE
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})

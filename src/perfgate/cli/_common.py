@@ -17,6 +17,7 @@ import functools
 import importlib
 import importlib.util
 import math
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -41,8 +42,23 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+class _Console(Console):
+    """A console whose reader went away (``perfgate run | head``) falls silent instead of
+    exiting (rich's default): the outputs after the table must still be written."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, self.file.fileno())
+        except (OSError, ValueError):  # no real descriptor: quiet is enough
+            pass
+        finally:
+            os.close(devnull)
+
+
+out = _Console(highlight=False)
+err = _Console(stderr=True, highlight=False)
 
 
 def handle_errors(fn: F) -> F:
