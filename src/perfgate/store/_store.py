@@ -23,6 +23,7 @@ import datetime as _dt
 import json
 import math
 import re
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -325,6 +326,8 @@ class Store:
             cur = raw.cursor()
             cur.execute("PRAGMA journal_mode = WAL")
             cur.close()
+        except sqlite3.Error as exc:  # as SQLAlchemy would wrap it: _retry knows "locked"
+            raise sa.exc.OperationalError("PRAGMA journal_mode = WAL", {}, exc) from exc
         finally:
             raw.close()
 
