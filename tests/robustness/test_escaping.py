@@ -101,3 +101,17 @@ def test_xml_and_terminal_text() -> None:
     assert xml_text("a\x1bb\x00\ud800") == "a\\x1bb\\x00\\ud800"
     assert xml_text("tab\tnl\n") == "tab\tnl\n"
     assert terminal_text("\x1b]0;t\x07\x9b\u202e") == "\\x1b]0;t\\x07\\x9b\\u202e"
+
+
+@pytest.mark.slow
+def test_rich_markup_in_names_and_load_errors_is_text(tmp_path: Path) -> None:
+    """A message holding ``[/]`` (rich's closing tag) once crashed the CLI before any
+    output was written; now it is shown as text and every output follows."""
+    (tmp_path / "lmod.py").write_text(
+        "def boom():\n    raise RuntimeError('bad [/] thing [bold]x \\x1b[2J')\n")
+    done = run(["load", "lmod:boom", "--iterations", "3", "--name", "n[/]m", "--json", "r.json"],
+               tmp_path)
+    no_traceback(done)
+    assert "bad [/] thing [bold]x \\x1b[2J" in done.out and "\x1b" not in done.both
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["results"][0]["name"] == "n[/]m"

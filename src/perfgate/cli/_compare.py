@@ -233,8 +233,9 @@ def _gate(ref: str, targets: tuple[str, ...], cfg: Mapping[str, Any],
         if err.is_terminal:
             err.print(f"[dim]gate: {pairs} pair(s), {spent:.1f} s[/]", end="\r")
 
-    err.print(f"[bold]perfgate gate[/]: {', '.join(targets)} — working tree vs {ref}, "
-              f"fresh processes A B / B A, {opts.budget:.1f} s left of the budget")
+    err.print(Text.assemble(("perfgate gate", "bold"), terminal_text(
+        f": {', '.join(targets)} — working tree vs {ref}, fresh processes A B / B A, "
+        f"{opts.budget:.1f} s left of the budget")))
     report, _raw = run_gate(ref, targets, options=opts, progress=progress)
     gate = report.extra["gate"]
     err.print(f"gate: {gate['pairs']} pairs in {gate['seconds']:.1f} s "

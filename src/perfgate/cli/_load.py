@@ -31,6 +31,7 @@ from perfgate.cli._common import (
 from perfgate.load import LiveStats, load
 from perfgate.load._http import Request, is_loopback
 from perfgate.model import Result
+from perfgate.report._escape import terminal_text
 from perfgate.runner import Interrupted
 from perfgate.units import format_value
 
@@ -57,7 +58,7 @@ def _live_view(title: str) -> Iterator[Any]:
 
 
 def _summary(r: Result) -> Table:
-    t = Table(title=f"load: {r.name}", show_header=True)
+    t = Table(title=Text(terminal_text(f"load: {r.name}")), show_header=True)
     for col in ("requests", "rps", "errors", "dropped", "p50", "p90", "p99", "max"):
         t.add_column(col, justify="right")
     m = r.metrics
@@ -89,7 +90,7 @@ def _examples(r: Result) -> None:
         count = r.metrics.get(f"count.{cls}")
         n = int(count.value or 0) if count is not None else len(items)
         first = items[0]["message"] if items else ""
-        out.print(f"[red]{cls}[/] ×{n}: {first}")
+        out.print(Text.assemble((terminal_text(cls), "red"), f" ×{n}: ", terminal_text(first)))
 
 
 def _pid_exists(pid: int) -> bool:
