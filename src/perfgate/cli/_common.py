@@ -122,7 +122,9 @@ class RichListener:
     def started(self, name: str, index: int, total: int) -> None:
         if self.task is not None:
             self.p.remove_task(self.task)
-        self.task = self.p.add_task(f"[{index + 1}/{total}] {name}", total=1.0)
+        # a description is rich markup: the name must be text there
+        self.task = self.p.add_task(f"[{index + 1}/{total}] {escape(terminal_text(name))}",
+                                    total=1.0)
 
     def progress(self, fraction: float) -> None:
         if self.task is not None:
