@@ -409,12 +409,20 @@ class ResultSet:
 def write_atomic(path: str | Path, data: str | bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file renamed over it: a crash or a
     full disk mid-write never leaves a truncated file, and a failed write leaves no
-    ``.tmp`` behind (the error, an ``OSError``, is raised for the caller to report)."""
+    ``.tmp`` behind (the error, an ``OSError``, is raised for the caller to report).
+    A path that is not a regular file (``/dev/stdout``, a FIFO) is written into directly;
+    a symlink keeps pointing where it did."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.tmp")
     # a lone surrogate (a name from undecodable bytes) is written visibly, never a crash
     raw = data.encode("utf-8", "backslashreplace") if isinstance(data, str) else data
+    if p.exists() and not p.is_file():  # /dev/stdout, a FIFO, a device: write into it,
+        with open(p, "wb") as f:        # never rename a file over it
+            f.write(raw)
+        return
+    if p.is_symlink():  # replace the file the link names, and keep the link
+        p = p.resolve()
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.name}.tmp")
     try:
         with open(tmp, "wb") as f:
             f.write(raw)

@@ -159,3 +159,26 @@ def test_a_reader_that_goes_away_costs_no_output(tmp_path: Path) -> None:
     assert code == 0, stderr
     assert "Traceback" not in stderr
     assert (tmp_path / "r.json").exists() and (tmp_path / "r.html").exists()
+
+
+def test_outputs_into_a_fifo_and_through_a_symlink(tmp_path: Path) -> None:
+    """A path that is not a regular file (``/dev/stdout``, a FIFO) is written into, never
+    replaced by a renamed file (as root, that would replace a device node); a symlink keeps
+    pointing where it did and its target gets the content."""
+    import threading
+
+    _target(tmp_path)
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()), daemon=True)
+    reader.start()
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link.xml").symlink_to(tmp_path / "real" / "r.xml")
+    done = run([*BENCH, "--json", str(fifo), "--junit", "link.xml"], tmp_path)
+    reader.join(DEADLINE)
+    assert done.code == 0, done.both
+    assert json.loads(got[0])["results"][0]["name"] == "f"
+    assert fifo.is_fifo()
+    assert (tmp_path / "link.xml").is_symlink()
+    assert (tmp_path / "real" / "r.xml").read_text().startswith("<?xml")
