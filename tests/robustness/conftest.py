@@ -12,13 +12,13 @@ import pytest
 
 @pytest.fixture
 def tmpfs(tmp_path: Path) -> Iterator[Path]:
-    """A real, tiny (64 KiB) filesystem: writes past its size fail with ENOSPC. Needs
+    """A real, tiny (256 KiB) filesystem: writes past its size fail with ENOSPC. Needs
     root (mount); skipped with the reason otherwise."""
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root (CI runs these as root)")
     mnt = tmp_path / "full"
     mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)],
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)],
                        capture_output=True, text=True, check=False)
     if r.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")

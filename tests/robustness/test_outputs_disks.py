@@ -1,6 +1,6 @@
 """Outputs and disks (issue 12, point 4): every output is attempted on its own.
 
-A full disk (a real 64 KiB tmpfs, filled), a read-only directory, an unopenable
+A full disk (a real 256 KiB tmpfs, filled), a read-only directory, an unopenable
 ``$GITHUB_STEP_SUMMARY``: each failing output is one line on stderr naming it, the exit code
 is 2, every later output is still written, and no ``.tmp`` file is left behind — for
 ``bench``, ``compare``, ``history``, ``report`` and ``import`` alike.
@@ -182,3 +182,20 @@ def test_outputs_into_a_fifo_and_through_a_symlink(tmp_path: Path) -> None:
     assert fifo.is_fifo()
     assert (tmp_path / "link.xml").is_symlink()
     assert (tmp_path / "real" / "r.xml").read_text().startswith("<?xml")
+
+
+def test_a_store_on_a_full_disk_keeps_its_runs(tmp_path: Path, tmpfs: Path) -> None:
+    _target(tmp_path)
+    url = f"sqlite:///{tmpfs}/h.db"
+    assert run([*BENCH, "--store", url], tmp_path).code == 0
+    _fill(tmpfs)
+    done = run([*BENCH, "--store", url, "--json", "r.json"], tmp_path)
+    assert done.code == 2, done.both
+    no_traceback(done)
+    assert _errors(done.err)[0].startswith("error: --store: ")
+    assert (tmp_path / "r.json").exists()
+    (tmpfs / "filler").unlink()
+    with sqlite3.connect(tmpfs / "h.db") as c:
+        assert c.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert c.execute("SELECT count(*) FROM runs").fetchone()[0] == 1
+    c.close()
