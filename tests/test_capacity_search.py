@@ -19,7 +19,7 @@ from perfgate.analysis.capacity import (
     search,
 )
 from perfgate.analysis.capacity_result import CapacityEvidence, Ramp, build_result, curve
-from perfgate.analysis.checks import verdict_for, parse_check
+from perfgate.analysis.checks import parse_check, verdict_for
 from perfgate.load._capacity import ramp_limits
 from perfgate.model import Environment, Result, ResultSet, Verdict
 

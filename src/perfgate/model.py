@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,6 +32,7 @@ __all__ = [
     "Verdict",
     "read_json",
     "read_text",
+    "write_atomic",
     "write_json",
 ]
 
@@ -407,16 +409,46 @@ class ResultSet:
             raise ResultFormatError(
                 f"{where}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
             ) from None
-        return cls.from_dict(data, where)
+        except RecursionError:  # the parser recurses once per nesting level
+            raise ResultFormatError(f"{where}: JSON nested too deeply to be a results "
+                                    "document") from None
+        try:
+            return cls.from_dict(data, where)
+        except RecursionError:
+            raise ResultFormatError(f"{where}: a value is nested too deeply") from None
+
+
+def write_atomic(path: str | Path, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file renamed over it: a crash or a
+    full disk mid-write never leaves a truncated file, and a failed write leaves no
+    ``.tmp`` behind (the error, an ``OSError``, is raised for the caller to report).
+    A path that is not a regular file (``/dev/stdout``, a FIFO) is written into directly;
+    a symlink keeps pointing where it did."""
+    p = Path(path)
+    # a lone surrogate (a name from undecodable bytes) is written visibly, never a crash
+    raw = data.encode("utf-8", "backslashreplace") if isinstance(data, str) else data
+    if p.exists() and not p.is_file():  # /dev/stdout, a FIFO, a device: write into it,
+        with open(p, "wb") as f:        # never rename a file over it
+            f.write(raw)
+        return
+    if p.is_symlink():  # replace the file the link names, and keep the link
+        p = p.resolve()
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.name}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(raw)
+            f.flush()
+            os.fsync(f.fileno())  # a full disk shows here, not after the rename
+        tmp.replace(p)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def write_json(path: str | Path, rs: ResultSet) -> None:
     """Write atomically: a crash mid-write never leaves a truncated results file."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.tmp")
-    tmp.write_text(rs.to_json() + "\n", encoding="utf-8")
-    tmp.replace(p)
+    write_atomic(path, rs.to_json() + "\n")
 
 
 def read_text(path: str | Path) -> str:

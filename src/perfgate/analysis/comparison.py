@@ -123,13 +123,15 @@ class Comparison:
         if level not in ("fail", "warn", "ok"):
             raise ResultFormatError(f"{where}: unknown level {level!r}")
         unit_of = d.get("unit_of_analysis", "value")
+        if unit_of not in ("process", "round", "run", "tick", "value"):
+            unit_of = "value"
         return cls(
             name=str(d.get("name", "?")), metric=str(d.get("metric", "")),
             unit=str(d.get("unit", "1")), base=number("base"), current=number("current"),
             ratio=number("ratio"), ci=(lo, hi) if lo is not None and hi is not None else None,
             p_value=number("p_value"), p_adjusted=number("p_adjusted"), status=status,
-            level=level, unit_of_analysis=unit_of if unit_of in ("process", "round", "run", "tick", "value")
-            else "value", n_base=int(d.get("n_base") or 0), n_current=int(d.get("n_current") or 0),
+            level=level, unit_of_analysis=unit_of, n_base=int(d.get("n_base") or 0),
+            n_current=int(d.get("n_current") or 0),
             threshold=None, higher_is_better=bool(d.get("higher_is_better", False)),
             evidence=str(d.get("evidence") or ""),
         )

@@ -6,19 +6,27 @@ a claim about the code. With ``processes=N`` each worker is a fresh interpreter 
 running the ordinary in-process loop with ``max_time / N``; the reported median is that of
 all rounds pooled, and its CI comes from a two-level bootstrap (resample processes, then
 rounds within them), so it widens by as much as the processes disagree.
+
+The parent never waits blindly on a worker: it polls the result queue and the worker's
+liveness, so a worker that dies (killed by a signal, ``os._exit``, out of memory) is noticed
+within a fraction of a second and recorded as the benchmark's error, beside what the workers
+before it measured. On Ctrl-C/SIGTERM the running worker is terminated at once.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import pickle
+import queue
+import signal
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
-from perfgate._errors import TargetError, UsageError
+from perfgate._errors import Interrupted, TargetError, UsageError
 from perfgate._importer import ref_of, resolve
 from perfgate.analysis.stats import summarize
 from perfgate.bench._calls import NO_ARG
@@ -29,6 +37,8 @@ __all__ = ["bench_in_processes", "hierarchical_median_ci"]
 
 _SEED = 20261122
 _N_BOOT = 2000
+_POLL = 0.1  # seconds between liveness checks of a worker
+_WORKER_LIMIT = 600.0  # seconds a worker may take (benchmark timeouts are the engine's)
 
 
 def _child(fn: Any, arg: Any, opts: Any, memory: bool, out: Any) -> None:
@@ -39,6 +49,35 @@ def _child(fn: Any, arg: Any, opts: Any, memory: bool, out: Any) -> None:
         out.put(("ok", r))  # pickled whole: per-call samples can exceed the JSON's inline cap
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
         out.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def death(exitcode: int | None) -> str:
+    """How a process ended, for a message: ``exit code 3`` or ``killed by SIGKILL``."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exit code {exitcode}"
+
+
+def receive(proc: Any, box: Any, limit: float = _WORKER_LIMIT) -> tuple[str, Any]:
+    """The worker's one message; ``("died", how)`` when it ended without sending one
+    (noticed within ``_POLL`` s), ``("timeout", …)`` after ``limit`` seconds."""
+    end = time.monotonic() + limit
+    while True:
+        try:
+            item: tuple[str, Any] = box.get(timeout=_POLL)
+            return item
+        except queue.Empty:
+            pass
+        if not proc.is_alive():
+            try:  # its message may still be in the pipe behind the exit
+                return cast("tuple[str, Any]", box.get(timeout=1.0))
+            except queue.Empty:
+                return "died", death(proc.exitcode)
+        if time.monotonic() > end:
+            return "timeout", f"no result after {limit:g} s"
 
 
 def hierarchical_median_ci(
@@ -86,11 +125,22 @@ def bench_in_processes(
                            args=(target, packed, each, i == 0 and opts.memory, out))
         proc.start()
         try:
-            status, payload = out.get(timeout=600)
-        finally:
-            proc.join(30)
-            if proc.is_alive():
-                proc.terminate()
+            status, payload = receive(proc, out)
+        except BaseException as exc:  # Ctrl-C / SIGTERM: stop the worker, keep the others
+            proc.terminate()
+            proc.join(5)
+            if isinstance(exc, KeyboardInterrupt) and children:
+                raise Interrupted([_combine(label, children, opts, params)]) from exc
+            raise
+        proc.join(30)
+        if proc.is_alive():
+            proc.terminate()
+        if status in ("died", "timeout"):
+            what = "died" if status == "died" else "hung"
+            error = f"{label}: worker process {i + 1} of {n} {what} ({payload})"
+            if not children:
+                return Result(name=label, kind="bench", params=dict(params or {}), error=error)
+            return replace(_combine(label, children, opts, params), error=error)
         if status != "ok":
             raise TargetError(f"{label}: worker process {i + 1} of {n}: {payload}")
         children.append(payload)

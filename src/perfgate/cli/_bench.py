@@ -12,10 +12,10 @@ from perfgate._importer import load_object
 from perfgate.bench._engine import BenchOptions
 from perfgate.bench._sweep import parse_sizes
 from perfgate.cli._common import (
-    EXIT_USAGE,
+    NAME,
+    NON_NEGATIVE_FLOAT,
     check_option,
     emit,
-    err,
     handle_errors,
     live_progress,
     output_options,
@@ -32,11 +32,11 @@ from perfgate.spec import BenchSpec, Spec, SweepSpec, parse_checks_for, sizes_of
               help="Called once, untimed; its return value is the target's only argument.")
 @check_option
 @output_options
-@click.option("--name", help="Name of the result (default: the callable's name).")
-@click.option("--max-time", type=float, help="Seconds of timed rounds (default 1).")
+@click.option("--name", type=NAME, help="Name of the result (default: the callable's name).")
+@click.option("--max-time", type=NON_NEGATIVE_FLOAT, help="Seconds of timed rounds (default 1).")
 @click.option("--rounds", type=int, help="Fixed number of rounds (skips the adaptive stop).")
 @click.option("--iterations", type=int, help="Fixed calls per round (skips calibration).")
-@click.option("--warmup", type=float, help="Seconds of untimed warm-up (default 0.1).")
+@click.option("--warmup", type=NON_NEGATIVE_FLOAT, help="Seconds of untimed warm-up (default 0.1).")
 @click.option("--gc/--no-gc", "gc_on", default=None, help="Keep the GC running in rounds.")
 @click.option("--no-memory", is_flag=True, help="Skip the allocation pass.")
 @click.option("--timeout", type=float,
@@ -90,6 +90,4 @@ def bench_cmd(target: str, setup: str | None, checks: tuple[str, ...],
         code = emit(results, outputs, environment=environment)
     except Interrupted as exc:
         code = emit(exc.results, outputs, interrupted=True, environment=environment)
-    if code == EXIT_USAGE:
-        err.print("[red]a check could not be evaluated (see above)[/]")
     sys.exit(code)

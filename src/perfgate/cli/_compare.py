@@ -11,7 +11,6 @@ unchanged, inconclusive, warn); 2 on a usage or input error.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 import tomllib
@@ -24,8 +23,21 @@ from rich.table import Table
 from rich.text import Text
 
 from perfgate._errors import ResultFormatError, UsageError
-from perfgate.cli._common import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, err, handle_errors, out
-from perfgate.model import ResultSet
+from perfgate.cli import _signals
+from perfgate.cli._common import (
+    EXIT_FAIL,
+    EXIT_OK,
+    EXIT_USAGE,
+    POSITIVE_FLOAT,
+    POSITIVE_INT,
+    attempt,
+    err,
+    handle_errors,
+    out,
+    write_markdown_outputs,
+)
+from perfgate.model import ResultSet, write_atomic
+from perfgate.report._escape import terminal_text
 from perfgate.units import format_value
 
 if TYPE_CHECKING:  # the statistics (scipy) load only when a comparison runs
@@ -168,7 +180,7 @@ def history_noise(keys: set[tuple[str, str]], hostname: str, store_url: str | No
 
 
 def render(report: CompareReport) -> Table:
-    table = Table(title=f"{report.current_label} vs {report.base_label}")
+    table = Table(title=Text(terminal_text(f"{report.current_label} vs {report.base_label}")))
     for col, just in (("benchmark", "left"), ("metric", "left"), ("base", "right"),
                       ("current", "right"), ("ratio (95% CI)", "right"),
                       ("status", "center"), ("gate", "center")):
@@ -181,7 +193,8 @@ def render(report: CompareReport) -> Table:
                 ratio += f" ({c.ci[0]:.3f}–{c.ci[1]:.3f})"
         level = Text({"fail": "FAIL", "warn": "warn", "ok": ""}[c.level],
                      style={"fail": "bold red", "warn": "yellow", "ok": ""}[c.level])
-        table.add_row(Text(c.name), Text(c.metric), format_value(c.base, c.unit),
+        table.add_row(Text(terminal_text(c.name)), Text(terminal_text(c.metric)),
+                      format_value(c.base, c.unit),
                       format_value(c.current, c.unit), ratio,
                       Text(c.status, style=_STYLE[c.status]), level)
     return table
@@ -199,33 +212,44 @@ def _emit(report: CompareReport, json_path: Path | None, junit: Path | None,
             out.print(f"[yellow]note:[/] {c.name} · {c.metric}: "
                       f"{c.evidence.partition('; ')[2] or c.evidence}")
     if report.missing:
-        out.print(Text.assemble(("only on one side: ", "yellow"), ", ".join(report.missing)))
+        out.print(Text.assemble(("only on one side: ", "yellow"),
+                                terminal_text(", ".join(report.missing))))
     for note in report.extra.get("gate", {}).get("disagreements", ()):
-        out.print(Text.assemble(("counts and time disagree: ", "yellow"), str(note)))
+        out.print(Text.assemble(("counts and time disagree: ", "yellow"),
+                                terminal_text(str(note))))
+    ok = True  # each output on its own: one that fails does not cost the others
     if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
-        out.print(f"comparison written to {json_path}")
+        def json_() -> str:
+            assert json_path is not None
+            write_atomic(json_path, json.dumps(report.to_dict(), indent=2) + "\n")
+            return f"comparison written to {json_path}"
+
+        ok &= attempt("--json", json_)
     if junit is not None:
-        from perfgate.report.junit import write_junit_comparison
+        def junit_() -> str:
+            from perfgate.report.junit import write_junit_comparison
 
-        write_junit_comparison(report, junit)
-        out.print(f"JUnit XML written to {junit}")
-    from perfgate.report.markdown import comparison_markdown, write_markdown_comparison
+            assert junit is not None
+            write_junit_comparison(report, junit)
+            return f"JUnit XML written to {junit}"
 
-    if markdown is not None:
-        write_markdown_comparison(report, markdown)
-        out.print(f"Markdown summary written to {markdown}")
-    elif os.environ.get("GITHUB_STEP_SUMMARY"):
-        with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as f:
-            f.write(comparison_markdown(report) + "\n")
+        ok &= attempt("--junit", junit_)
+    from perfgate.report.markdown import comparison_markdown
+
+    ok &= write_markdown_outputs(comparison_markdown(report), markdown)
     if html is not None:
-        from perfgate.env import collect
-        from perfgate.report.html import write_html
+        def html_() -> str:
+            from perfgate.env import collect
+            from perfgate.report.html import write_html
 
-        rs = current if current is not None else ResultSet(environment=collect())
-        write_html(rs, html, comparisons=report, title="perfgate comparison")
-        out.print(f"HTML report written to {html}")
+            assert html is not None
+            rs = current if current is not None else ResultSet(environment=collect())
+            write_html(rs, html, comparisons=report, title="perfgate comparison")
+            return f"HTML report written to {html}"
+
+        ok &= attempt("--html", html_)
+    if not ok:
+        return EXIT_USAGE
     return EXIT_FAIL if report.failed else EXIT_OK
 
 
@@ -259,8 +283,9 @@ def _gate(ref: str, targets: tuple[str, ...], cfg: Mapping[str, Any],
             err.print(f"[dim]gate: {pairs} pair(s), {spent:.1f} s[/]", end="\r")
 
     how = ("instruction counts under valgrind, then " if measure == "instructions" else "")
-    err.print(f"[bold]perfgate gate[/]: {', '.join(targets)} — working tree vs {ref}, "
-              f"{how}fresh processes A B / B A, {opts.budget:.1f} s left of the budget")
+    err.print(Text.assemble(("perfgate gate", "bold"), terminal_text(
+        f": {', '.join(targets)} — working tree vs {ref}, {how}fresh processes A B / B A, "
+        f"{opts.budget:.1f} s left of the budget")))
     report, _raw = run_gate(ref, targets, options=opts, progress=progress)
     gate = report.extra["gate"]
     err.print(f"gate: {gate['pairs']} pairs in {gate['seconds']:.1f} s "
@@ -280,11 +305,11 @@ def _gate(ref: str, targets: tuple[str, ...], cfg: Mapping[str, Any],
 @click.option("--min-effect", metavar="PCT", help="Smallest change called a regression "
               "or improvement (default 1%).")
 @click.option("--alpha", type=float, help="Significance level, family-wise (default 0.05).")
-@click.option("--budget", type=float, metavar="SECONDS",
+@click.option("--budget", type=POSITIVE_FLOAT, metavar="SECONDS",
               help="Gate: wall-clock seconds for the whole check, start-up included "
                    "(default 9.5).")
-@click.option("--max-pairs", type=int, help="Gate: most process pairs (default 64).")
-@click.option("--process-time", type=float, metavar="SECONDS",
+@click.option("--max-pairs", type=POSITIVE_INT, help="Gate: most process pairs (default 64).")
+@click.option("--process-time", type=POSITIVE_FLOAT, metavar="SECONDS",
               help="Gate: timed seconds per target in each worker (default 0.05).")
 @click.option("--hash-seed", type=int, default=0, show_default=True,
               help="Gate: seeds the PYTHONHASHSEED drawn for each pair (both workers of a "
@@ -366,9 +391,10 @@ def compare_cmd(args: tuple[str, ...], ref: str | None, thresholds: tuple[str, .
             raise UsageError("nothing to compare: no benchmark has the same name and metric "
                              "in both runs")
         current = cur
-    code = _emit(report, json_path, junit, markdown, html, current)
-    if report.extra.get("gate", {}).get("stopped") == "interrupted":
+    with _signals.shielded():  # a second Ctrl-C / SIGTERM cannot cut the writing short
+        code = _emit(report, json_path, junit, markdown, html, current)
+    if report.extra.get("gate", {}).get("stopped") == "interrupted" or _signals.received():
         err.print("[yellow]interrupted: the comparison covers the pairs measured before "
-                  "Ctrl-C[/]")
-        code = EXIT_INTERRUPTED
+                  "the signal[/]")
+        code = _signals.exit_code()
     sys.exit(code)

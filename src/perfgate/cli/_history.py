@@ -22,12 +22,22 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from perfgate.cli._common import EXIT_FAIL, EXIT_OK, err, handle_errors, out
+from perfgate.cli._common import (
+    EXIT_FAIL,
+    EXIT_OK,
+    EXIT_USAGE,
+    POSITIVE_INT,
+    attempt,
+    err,
+    handle_errors,
+    out,
+)
+from perfgate.report._escape import terminal_text
 from perfgate.units import format_value
 
 if TYPE_CHECKING:
     from perfgate.cli._history_check import HistoryCheck
-    from perfgate.store import MetricPoint, SeriesPoint
+    from perfgate.store import MetricPoint, RunInfo, SeriesPoint
 
 __all__ = ["history_cmd", "sparkline"]
 
@@ -57,7 +67,7 @@ def sparkline(values: Sequence[float | None]) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print {\"runs\": [...]} as JSON.")
 @click.option("--metric", default="time", show_default=True,
               help="The metric whose trend is shown for NAME.")
-@click.option("--limit", type=int, default=50, show_default=True, help="Newest N runs.")
+@click.option("--limit", type=POSITIVE_INT, default=50, show_default=True, help="Newest N runs.")
 @click.option("--store", "store_url", metavar="URL", envvar="PERFGATE_STORE",
               help="History store URL (default sqlite:///.perfgate/history.db; env "
                    "PERFGATE_STORE).")
@@ -113,34 +123,54 @@ def history_cmd(name: str | None, as_json: bool, metric: str, limit: int,
             metrics.setdefault(pt.result, {})[pt.metric] = pt.to_dict()
         doc["runs"].append({**r.to_dict(), "metrics": metrics})
     _annotate(doc, name, metric, found, gate)
+    html_failed = False
     if html is not None:
-        from perfgate.env import collect
-        from perfgate.model import ResultSet
-        from perfgate.report.html import write_html
+        def html_() -> str:
+            from perfgate.env import collect
+            from perfgate.model import ResultSet
+            from perfgate.report.html import write_html
 
-        write_html(ResultSet(environment=collect()), html, history=doc,
-                   title=f"perfgate history{' · ' + name if name else ''}")
-        err.print(f"HTML report written to {html}")
+            assert html is not None
+            write_html(ResultSet(environment=collect()), html, history=doc,
+                       title=f"perfgate history{' · ' + name if name else ''}")
+            return f"HTML report written to {html}"
+
+        html_failed = not attempt("--html", html_, to=err)  # stdout may carry --json
+    _show(doc, runs, points, name, metric, shown, as_json)
+    if changes and not as_json:
+        _print_changes(name or "", metric, series, found)
+    code = _emit_check(gate, junit, markdown) if not as_json else _check_exit(gate)
+    if as_json and gate is not None:
+        _write_check(gate, junit, markdown)
+    sys.exit(EXIT_USAGE if html_failed and code == EXIT_OK else code)
+
+
+def _c(value: object) -> Text:
+    """A stored string shown as data: no rich markup, no control sequences."""
+    return Text(terminal_text(value))
+
+
+def _show(doc: dict[str, Any], runs: Sequence[RunInfo], points: dict[int, list[MetricPoint]],
+          name: str | None, metric: str, shown: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(doc, indent=2))
-        if gate is not None:
-            _write_check(gate, junit, markdown)
-        sys.exit(_check_exit(gate))
+        return
     if not runs:
         what = f" holding {name!r}" if name else ""
-        out.print(f"no runs{what} in {shown}")
+        out.print(_c(f"no runs{what} in {shown}"))
         return
     if name is None:
-        table = Table(title=f"runs in {shown}")
+        table = Table(title=_c(f"runs in {shown}"))
         for col in ("id", "time", "commit", "branch", "source", "results"):
             table.add_column(col)
         for r in runs:
             n = len({p.result for p in points[r.id]})
             commit = (r.commit or "-")[:10] + ("+" if r.dirty else "")
-            table.add_row(str(r.id), r.started_at, commit, r.branch or "-", r.source, str(n))
+            table.add_row(str(r.id), _c(r.started_at), _c(commit), _c(r.branch or "-"),
+                          _c(r.source), str(n))
         out.print(table)
-        sys.exit(_emit_check(gate, junit, markdown))
-    table = Table(title=f"{name} · {metric} in {shown}")
+        return
+    table = Table(title=_c(f"{name} · {metric} in {shown}"))
     for col in ("id", "when", "commit", metric, "95% CI", "n"):
         table.add_column(col, justify="right" if col in (metric, "n") else "left")
     values: list[float | None] = []
@@ -150,7 +180,8 @@ def history_cmd(name: str | None, as_json: bool, metric: str, limit: int,
         ci = "-"
         if p is not None and p.ci_low is not None and p.ci_high is not None:
             ci = f"{format_value(p.ci_low, p.unit)} – {format_value(p.ci_high, p.unit)}"
-        table.add_row(str(r.id), r.started_at, (r.commit or "-")[:10] + ("+" if r.dirty else ""),
+        table.add_row(str(r.id), _c(r.started_at),
+                      _c((r.commit or "-")[:10] + ("+" if r.dirty else "")),
                       format_value(p.value, p.unit) if p else "-", ci,
                       str(p.n) if p and p.n is not None else "-")
     out.print(table)
@@ -162,9 +193,6 @@ def history_cmd(name: str | None, as_json: bool, metric: str, limit: int,
                                 (f"  {format_value(min(real), unit)} … "
                                  f"{format_value(max(real), unit)}", "dim")))
 
-    if changes:
-        _print_changes(name or "", metric, series, found)
-    sys.exit(_emit_check(gate, junit, markdown))
 
 
 def _run_check(store: Any, name: str | None, check: str, horizon: int,

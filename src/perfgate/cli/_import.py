@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich.text import Text
 
 from perfgate.cli._common import handle_errors, out
+from perfgate.report._escape import terminal_text
 
 __all__ = ["import_cmd"]
 
@@ -30,5 +32,6 @@ def import_cmd(files: tuple[Path, ...], store_url: str | None) -> None:
         for f, rs, source in loaded:
             run_id = store.save(rs, source=source)
             commit = (rs.environment.git_commit or "no commit")[:10]
-            out.print(f"{f}: {len(rs.results)} result(s) from {source} ({commit}) "
-                      f"saved as run {run_id} in {store.display_url}")
+            out.print(Text(terminal_text(
+                f"{f}: {len(rs.results)} result(s) from {source} ({commit}) "
+                f"saved as run {run_id} in {store.display_url}")))

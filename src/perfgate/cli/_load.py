@@ -17,7 +17,10 @@ from perfgate._api import load
 from perfgate._errors import Interrupted, UsageError
 from perfgate._importer import load_object
 from perfgate.cli._common import (
-    EXIT_USAGE,
+    NAME,
+    NON_NEGATIVE_FLOAT,
+    POSITIVE_FLOAT,
+    POSITIVE_INT,
     check_option,
     emit,
     err,
@@ -27,8 +30,9 @@ from perfgate.cli._common import (
     outputs_from,
 )
 from perfgate.env import collect
-from perfgate.load import LiveStats
+from perfgate.load import LiveStats, Request
 from perfgate.model import Result
+from perfgate.report._escape import terminal_text
 from perfgate.spec import parse_checks_for
 from perfgate.units import format_value
 
@@ -121,40 +125,50 @@ def _examples(r: Result) -> None:
         count = r.metrics.get(f"count.{cls}")
         n = int(count.value or 0) if count is not None else len(items)
         first = items[0]["message"] if items else ""
-        out.print(f"[red]{cls}[/] ×{n}: {first}")
+        out.print(Text.assemble((terminal_text(cls), "red"), f" ×{n}: ", terminal_text(first)))
+
+
+def _pid_exists(pid: int) -> bool:
+    import psutil
+
+    try:
+        return bool(psutil.pid_exists(pid))
+    except (OverflowError, ValueError):  # beyond what the OS can name
+        return False
 
 
 @click.command("load")
 @click.argument("target")
-@click.option("--vus", type=int, help="Closed model: virtual users looping (default 1).")
+@click.option("--vus", type=POSITIVE_INT, help="Closed model: virtual users looping (default 1).")
 @click.option("--rate", help="Open model: arrivals per second, e.g. 2000/s.")
-@click.option("--max-vus", type=int, help="Open model: most iterations in flight (default 100).")
+@click.option("--max-vus", type=POSITIVE_INT,
+              help="Open model: most iterations in flight (default 100).")
 @click.option("--max-wait", default="1s", show_default=True,
               help="Open model: how long an arrival may wait for a free VU before it is "
                    "dropped.")
 @click.option("--duration", help="How long, e.g. 30s, 2min (default 10s unless --iterations "
                                  "or --stages).")
-@click.option("--iterations", type=int, help="Closed model: total iterations.")
+@click.option("--iterations", type=POSITIVE_INT, help="Closed model: total iterations.")
 @click.option("--per-vu", is_flag=True, help="--iterations counts per VU rather than in all.")
 @click.option("--stages", help="Ramp: DURATION:TARGET,… e.g. 10s:50,20s:50,5s:0 (VUs) or "
                                "10s:500/s,20s:500/s (rate).")
-@click.option("--processes", type=int, help="Worker processes (default: every core for a URL, "
-                                            "1 for a callable).")
+@click.option("--processes", type=POSITIVE_INT,
+              help="Worker processes (default: every core for a URL, 1 for a callable).")
 @click.option("-X", "--method", default="GET", show_default=True)
 @click.option("-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'")
 @click.option("-d", "--data", help="Request body (@FILE reads a file).")
-@click.option("--timeout", type=float, help="Seconds before a request counts as a timeout "
+@click.option("--timeout", type=POSITIVE_FLOAT, help="Seconds before a request counts as a timeout "
                                             "(default 30 for URLs).")
 @click.option("--insecure", is_flag=True, help="Accept any TLS certificate.")
 @click.option("--ca-file", type=click.Path(exists=True, dir_okay=False),
               help="Trust this CA bundle for https.")
-@click.option("--pid", "target_pid", type=int,
+@click.option("--pid", "target_pid", type=POSITIVE_INT,
               help="Also sample this process's memory (soak: rss_growth of the target).")
-@click.option("--warmup", type=float, help="Seconds of memory samples to ignore for "
+@click.option("--warmup", type=NON_NEGATIVE_FLOAT, help="Seconds of memory samples to ignore for "
                                            "rss_growth (default: the first 20%).")
 @click.option("--allow-remote", is_flag=True,
               help="Allow a target host that is not loopback (127.0.0.1, ::1, localhost).")
-@click.option("--name", help="Name of the result.")
+@click.option("--name", type=NAME, help="Name of the result.")
 @check_option
 @output_options
 @handle_errors
@@ -193,6 +207,14 @@ def load_cmd(target: str, vus: int | None, rate: str | None, max_vus: int | None
                 raise UsageError(f"--data {data}: {exc}") from None
         else:
             body = data.encode()
+    if target_pid is not None and not _pid_exists(target_pid):
+        raise UsageError(f"--pid {target_pid}: no such process")
+    if is_url:
+        try:
+            Request(target).parts  # noqa: B018 - parsed for its errors
+        except ValueError as exc:  # a port out of range, a malformed IPv6 address, …
+            raise UsageError(f"{target}: not a valid URL: {exc}") from None
+    # where the traffic may go is decided on resolved addresses, by perfgate._net
     what: Any = target if is_url else load_object(target)
     title = name or target
     environment = collect()
@@ -213,6 +235,4 @@ def load_cmd(target: str, vus: int | None, rate: str | None, max_vus: int | None
     out.print(_summary(result))
     _examples(result)
     code = emit([result], outputs, environment=environment)
-    if code == EXIT_USAGE:
-        err.print("[red]a check could not be evaluated (see above)[/]")
     sys.exit(code)

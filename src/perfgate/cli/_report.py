@@ -14,14 +14,15 @@ it does not gate); 2 when a file cannot be read or is not one of those documents
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
-from perfgate._errors import UsageError
-from perfgate.cli._common import handle_errors, out
+from perfgate._errors import ResultFormatError, UsageError
+from perfgate.cli._common import EXIT_USAGE, attempt, handle_errors, out
 from perfgate.model import Environment, Result, ResultSet, read_json, read_text
 from perfgate.report.terminal import summary_line
 
@@ -35,6 +36,9 @@ def _peek(path: Path) -> Any:
         return json.loads(text)
     except json.JSONDecodeError:
         return None
+    except RecursionError:
+        raise ResultFormatError(f"{path}: JSON nested too deeply to be a perfgate "
+                                "document") from None
 
 
 @click.command("report")
@@ -74,7 +78,12 @@ def report_cmd(files: tuple[Path, ...], html_path: Path, title: str) -> None:
     if len(sources) > 1:
         environment = replace(environment, extra={**environment.extra, "merged_from": sources})
     rs = ResultSet(environment=environment, results=tuple(results))
-    write_html(rs, html_path, comparisons=comparisons or None, history=history or None,
-               title=title)
+
+    def html_() -> str:
+        write_html(rs, html_path, comparisons=comparisons or None, history=history or None,
+                   title=title)
+        return f"HTML report written to {html_path}"
+
     out.print(summary_line(rs))
-    out.print(f"HTML report written to {html_path}")
+    if not attempt("--html", html_):
+        sys.exit(EXIT_USAGE)

@@ -12,6 +12,7 @@ import click
 from perfgate._errors import Interrupted
 from perfgate.cli._common import (
     EXIT_USAGE,
+    NON_NEGATIVE_FLOAT,
     Outputs,
     emit,
     err,
@@ -59,7 +60,7 @@ def run_paths(paths: tuple[str, ...], keyword: str | None, outputs: Outputs,
               help="Only cases whose file::name matches, e.g. 'parse and not slow'.")
 @click.option("--processes", type=int,
               help="Measure every benchmark in N fresh processes (CI covers their spread).")
-@click.option("--max-time", type=float, help="Seconds of timed rounds per benchmark.")
+@click.option("--max-time", type=NON_NEGATIVE_FLOAT, help="Seconds of timed rounds per benchmark.")
 @click.option("--measure", type=click.Choice(["time", "instructions"]), default=None,
               help="instructions: also count instructions per call under valgrind.")
 @output_options

@@ -19,6 +19,10 @@
    pairs, and once more when the budget ends). Each analysis uses ``alpha / 7`` (Bonferroni
    over the looks), so looking early cannot inflate false alarms. The gate stops at the
    first look where every comparison is decided (regression, improvement or unchanged).
+5. The budget is a hard limit: a worker still running when it ends (a target that sleeps
+   or never returns) is killed, the pair it belonged to is dropped, and the gate reports on
+   the complete pairs (with none, it is the target's error). The temporary worktree is
+   removed however the gate ends — a second Ctrl-C/SIGTERM during the removal included.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from perfgate.analysis.compare import (
 __all__ = ["LOOKS", "GateOptions", "GateProgress", "git_root", "ref_worktree", "run_gate"]
 
 LOOKS = (8, 12, 16, 24, 32, 48, 64)
+_MIN_WORKER_S = 0.5  # a worker always gets this long, even when the budget is spent
 WORKER = Path(__file__).with_name("_worker.py")
 GateProgress = Callable[[int, float, str], None]  # (pairs done, seconds spent, note)
 
@@ -115,11 +120,26 @@ def ref_worktree(root: Path, ref: str) -> Iterator[tuple[Path, str]]:
         _git(["worktree", "add", "--detach", "--quiet", str(wt), commit], root)
         yield wt, commit
     finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(wt)], cwd=root,
-                       capture_output=True, check=False, timeout=60)
-        shutil.rmtree(tmp, ignore_errors=True)
-        subprocess.run(["git", "worktree", "prune"], cwd=root, capture_output=True,
-                       check=False, timeout=60)
+        _remove_worktree(root, wt, tmp)
+
+
+def _remove_worktree(root: Path, wt: Path, tmp: Path) -> None:
+    """Remove the worktree; a Ctrl-C/SIGTERM arriving meanwhile is raised only after."""
+    interrupted: KeyboardInterrupt | None = None
+    for _ in range(3):
+        try:
+            subprocess.run(["git", "worktree", "remove", "--force", str(wt)], cwd=root,
+                           capture_output=True, check=False, timeout=60)
+            shutil.rmtree(tmp, ignore_errors=True)
+            subprocess.run(["git", "worktree", "prune"], cwd=root, capture_output=True,
+                           check=False, timeout=60)
+            break
+        except KeyboardInterrupt as exc:  # a second signal: finish removing first
+            interrupted = exc
+        except (OSError, subprocess.SubprocessError):
+            break
+    if interrupted is not None:
+        raise interrupted
 
 
 class _Side:
@@ -136,8 +156,13 @@ def _median(xs: Sequence[float]) -> float:
     return s[k // 2] if k % 2 else (s[k // 2 - 1] + s[k // 2]) / 2
 
 
+class _OverBudget(Exception):
+    """A worker killed because the gate's budget ended while it ran."""
+
+
 def _run_worker(side: _Side, targets: Sequence[str], opts: GateOptions,
-                iterations: Mapping[str, int], seed: int, pad: int) -> dict[str, Any]:
+                iterations: Mapping[str, int], seed: int, pad: int,
+                limit: float = 600.0) -> dict[str, Any]:
     job = {"root": str(side.root), "targets": list(targets), "time": opts.process_time,
            "warmup": opts.warmup, "round_time": opts.round_time,
            "iterations": dict(iterations)}
@@ -146,10 +171,11 @@ def _run_worker(side: _Side, targets: Sequence[str], opts: GateOptions,
     env.pop("PYTHONPATH", None)
     try:
         proc = subprocess.run([opts.python, str(WORKER), json.dumps(job)], cwd=side.root,
-                              env=env, capture_output=True, text=True, timeout=600,
+                              env=env, capture_output=True, text=True, timeout=limit,
                               check=False)
-    except subprocess.TimeoutExpired:
-        raise TargetError(f"{side.label}: a worker ran over 600 s") from None
+    except subprocess.TimeoutExpired:  # subprocess.run has killed it
+        raise _OverBudget(f"{side.label}: a worker still ran when the budget ended "
+                          f"({limit:.1f} s left for it)") from None
     if proc.returncode != 0:
         tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
         raise TargetError(f"{side.label}: the worker failed (exit {proc.returncode}):\n{tail}")
@@ -233,7 +259,8 @@ def run_gate(ref: str, targets: Sequence[str], *, cwd: Path | None = None,
                 order = (base, cur) if pairs % 2 == 0 else (cur, base)
                 seed, pad = rng.randrange(1, 2**32 - 1), rng.randrange(0, 4096)
                 for side in order:
-                    out = _run_worker(side, targets, opts, iterations, seed, pad)
+                    left = max(_MIN_WORKER_S, opts.budget - (clock() - start))
+                    out = _run_worker(side, targets, opts, iterations, seed, pad, left)
                     for key, data in out["results"].items():
                         iterations.setdefault(key, int(data["iterations"]))
                         for series, samples in _series(key, data):
@@ -266,9 +293,13 @@ def run_gate(ref: str, targets: Sequence[str], *, cwd: Path | None = None,
                 if last:
                     stopped = "budget" if pairs < opts.max_pairs else "max-pairs"
                     break
-        except KeyboardInterrupt:
-            # Ctrl-C: keep every complete pair measured so far and report on them.
-            stopped = "interrupted"
+        except (KeyboardInterrupt, _OverBudget) as exc:
+            # Ctrl-C, or a worker killed at the budget: keep every complete pair measured
+            # so far and report on them.
+            if isinstance(exc, _OverBudget) and pairs == 0:
+                raise TargetError(f"{exc}; no pair was complete: does a target sleep or "
+                                  "never return?") from None
+            stopped = "interrupted" if isinstance(exc, KeyboardInterrupt) else "budget"
             for side in (base, cur):
                 for n in side.medians:
                     side.medians[n] = side.medians[n][:pairs]

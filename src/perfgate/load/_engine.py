@@ -71,6 +71,10 @@ def run_worker(plan: WorkerPlan, send: Send, recv: Recv) -> None:
 def process_main(plan: WorkerPlan, conn: Any) -> None:
     """Entry point of a worker process: Ctrl-C is the coordinator's business."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # SIGTERM to the whole process group (a CI runner cancelling the job) too: the
+    # coordinator stops the workers and keeps their last tick; a coordinator that dies
+    # closes the pipe, which stops them as well.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     run_worker(plan, conn.send, conn.recv)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from markupsafe import Markup
 
 from perfgate.analysis.compare import CompareReport, Comparison
-from perfgate.model import Environment, Result, ResultSet
+from perfgate.model import Environment, Result, ResultSet, write_atomic
 from perfgate.report import (
     _html_capacity,
     _html_compare,
@@ -222,11 +222,8 @@ def write_html(
     Each metric gets a trend plot (up to 24; all are in the table) with its regressions
     marked and the commits named.
     """
-    p = Path(path)
-    html = render_html(rs, comparisons=comparisons, history=history, title=title)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(p)
+    # atomic, and no .tmp left behind when the disk is full
+    write_atomic(Path(path), render_html(rs, comparisons=comparisons, history=history,
+                                         title=title))
 
 

@@ -5,6 +5,10 @@ A result's verdicts become test cases ``<result> :: <check>``: ``fail`` is a <fa
 a result whose target raised is one <error> case. A result with no checks is one passing
 case carrying its headline number. Comparisons: one case per benchmark and metric, failing
 when its level is ``fail``.
+
+Names and messages are data: characters XML 1.0 cannot hold (ANSI escapes, other control
+characters) are written visibly (:mod:`perfgate.report._escape`), so the document is always
+well-formed and CI never drops the report.
 """
 
 from __future__ import annotations
@@ -14,20 +18,27 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from perfgate.analysis.compare import CompareReport, Comparison
-from perfgate.model import Result, ResultSet, Verdict
+from perfgate.model import Result, ResultSet, Verdict, write_atomic
+from perfgate.report._escape import xml_text
 from perfgate.report._view import headline
 from perfgate.units import format_value
 
 __all__ = ["comparison_text", "write_junit", "write_junit_comparison", "write_junit_history"]
 
 
+def _clean(el: ET.Element) -> None:
+    """Every attribute value and text of the tree made XML-safe (they all come from data)."""
+    for node in el.iter():
+        for k, v in node.attrib.items():
+            node.set(k, xml_text(v))
+        if node.text:
+            node.text = xml_text(node.text)
+
+
 def _write(root: ET.Element, path: str | Path) -> None:
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
+    _clean(root)
     ET.indent(root)
-    tmp = p.with_name(f".{p.name}.tmp")
-    ET.ElementTree(root).write(tmp, encoding="utf-8", xml_declaration=True)
-    tmp.replace(p)
+    write_atomic(Path(path), ET.tostring(root, encoding="utf-8", xml_declaration=True))
 
 
 def _suite(parent: ET.Element, name: str) -> ET.Element:

@@ -2,6 +2,10 @@
 
 Each writer also appends its table to ``$GITHUB_STEP_SUMMARY`` when that is set (GitHub
 Actions shows it on the job's page). Reports render; they compute nothing of their own.
+
+Everything that comes from data (names, checks, messages, labels, the environment) is
+escaped (:mod:`perfgate.report._escape`): a target's exception text cannot add HTML, a link,
+a heading or a table cell to a pull request's page.
 """
 
 from __future__ import annotations
@@ -11,21 +15,22 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from perfgate.analysis.compare import CompareReport
-from perfgate.model import Result, ResultSet, Verdict
+from perfgate.model import Result, ResultSet, Verdict, write_atomic
+from perfgate.report._escape import code_span, markdown_text
 from perfgate.report._probes import n_plus_one_line, probe_counts_line
 from perfgate.report._sizes import size_rows
 from perfgate.report._view import headline, reasons
 from perfgate.units import format_value
 
-__all__ = ["comparison_markdown", "history_check_markdown", "results_markdown",
-           "size_markdown", "write_markdown", "write_markdown_comparison"]
+__all__ = ["append_step_summary", "comparison_markdown", "history_check_markdown",
+           "results_markdown", "size_markdown", "write_markdown", "write_markdown_comparison"]
 
 _ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "inconclusive": "❔", "error": "💥",
          "regression": "🔺", "improvement": "🟢", "unchanged": "➖"}
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return markdown_text(text)  # escapes "|" too: a name cannot add a cell
 
 
 def _table(header: list[str], rows: Iterable[list[str]]) -> list[str]:
@@ -79,19 +84,20 @@ def results_markdown(rs: ResultSet) -> str:
     notes = []
     for why in reasons(rs, passed=False):
         if why.verdict is None:
-            notes.append(f"- 💥 **{why.result}**: {why.evidence}")
+            notes.append(f"- 💥 **{markdown_text(why.result)}**: {markdown_text(why.evidence)}")
         else:
-            notes.append(f"- {_ICON[why.status]} **{why.result}**: `{why.check}` — "
-                         f"{why.evidence}")
+            notes.append(f"- {_ICON[why.status]} **{markdown_text(why.result)}**: "
+                         f"{code_span(why.check)} — {markdown_text(why.evidence)}")
     for r in rs.results:
         notes += _probe_notes(r)
     if notes:
         lines += ["", *notes]
     env = rs.environment
     if env.git_commit:
-        lines += ["", f"<sub>commit {env.git_commit[:10]}"
+        lines += ["", f"<sub>commit {markdown_text(env.git_commit[:10])}"
                   + (" (uncommitted changes)" if env.git_dirty else "")
-                  + f" · Python {env.python_version} · {env.cpu_model}</sub>"]
+                  + f" · Python {markdown_text(env.python_version)} · "
+                  f"{markdown_text(env.cpu_model)}</sub>"]
     return "\n".join(lines) + "\n"
 
 
@@ -112,13 +118,15 @@ def comparison_markdown(report: CompareReport) -> str:
                      f"{_ICON.get(c.status, '')} {c.status}", level])
     tally = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing compared"
     lines = [f"### {title}", "",
-             f"{report.current_label} vs {report.base_label}: {tally}", ""]
+             f"{markdown_text(report.current_label)} vs {markdown_text(report.base_label)}: "
+             f"{tally}", ""]
     lines += _table(["benchmark", "metric", "base", "current", "ratio", "95% CI", "status",
                      "gate"], rows)
     gate = report.extra.get("gate")
     if isinstance(gate, dict):
         lines += ["", f"<sub>interleaved gate: {gate.get('pairs')} process pairs in "
-                  f"{gate.get('seconds')} s (stopped: {gate.get('stopped')}); "
+                  f"{markdown_text(gate.get('seconds'))} s "
+                  f"(stopped: {markdown_text(gate.get('stopped'))}); "
                   f"Wilcoxon signed-rank per benchmark, Holm-adjusted, "
                   f"α = {report.alpha:.4g} per look; minimum effect "
                   f"{100 * report.min_effect:g}%</sub>"]
@@ -126,18 +134,25 @@ def comparison_markdown(report: CompareReport) -> str:
         lines += ["", f"<sub>α = {report.alpha:g} (Holm across comparisons); minimum effect "
                   f"{100 * report.min_effect:g}%</sub>"]
     if report.missing:
-        lines += ["", "Only on one side: " + ", ".join(f"`{m}`" for m in report.missing)]
+        lines += ["", "Only on one side: " + ", ".join(code_span(m) for m in report.missing)]
     return "\n".join(lines) + "\n"
 
 
-def _write(text: str, path: str | Path) -> None:
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(text, encoding="utf-8")
+def append_step_summary(text: str, besides: str | Path | None = None) -> Path | None:
+    """Append ``text`` to ``$GITHUB_STEP_SUMMARY`` when set (and not the file ``besides``,
+    already written); returns the path appended to. Raises ``OSError`` when it cannot."""
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary and Path(summary).resolve() != p.resolve():
-        with open(summary, "a", encoding="utf-8") as f:
-            f.write(text + "\n")
+    if not summary or (besides is not None
+                       and Path(summary).resolve() == Path(besides).resolve()):
+        return None
+    with open(summary, "a", encoding="utf-8", errors="backslashreplace") as f:
+        f.write(text + "\n")
+    return Path(summary)
+
+
+def _write(text: str, path: str | Path) -> None:
+    write_atomic(path, text)
+    append_step_summary(text, besides=path)
 
 
 def write_markdown(rs: ResultSet, path: str | Path) -> None:

@@ -1,4 +1,9 @@
-"""The terminal report: one rich table of results, then the verdicts that need a look."""
+"""The terminal report: one rich table of results, then the verdicts that need a look.
+
+Names, checks and messages are data: they go into ``Text`` (never parsed as rich markup)
+after :func:`~perfgate.report._escape.terminal_text` has made ANSI and other control
+sequences visible, so a name cannot clear the screen or retitle the terminal.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from perfgate.model import Metric, Result, ResultSet
+from perfgate.report._escape import terminal_text as _t
 from perfgate.report._probes import n_plus_one_line, probe_counts_line
 from perfgate.report._sizes import size_rows
 from perfgate.report._view import headline, tally
@@ -40,21 +46,21 @@ def render_results(rs: ResultSet) -> RenderableType:
         head = headline(r)
         shown = head.text if head.what in ("", "median") else f"{head.text} ({head.what})"
         table.add_row(
-            Text(r.name),
-            Text(shown),
+            Text(_t(r.name)),
+            Text(_t(shown)),
             _fmt_metric(r.metrics.get("ops")),
             _fmt_metric(r.metrics.get("alloc_bytes")),
             str(head.n) if head.n is not None else "-",
             Text(status, style=STATUS_STYLE.get(status, "")),
         )
         if r.error:
-            notes.append(Text(f"✗ {r.name}: {r.error}", style="red"))
+            notes.append(Text(f"✗ {_t(r.name)}: {_t(r.error)}", style="red"))
         for v in r.verdicts:
             mark = {"pass": "✓", "warn": "!", "fail": "✗", "inconclusive": "?"}[v.status]
             notes.append(
                 Text.assemble(
-                    (f"{mark} ", STATUS_STYLE[v.status]), (f"{r.name}: ", "bold"),
-                    (f"{v.check}", ""), (f" — {v.evidence}", "dim"),
+                    (f"{mark} ", STATUS_STYLE[v.status]), (f"{_t(r.name)}: ", "bold"),
+                    (_t(v.check), ""), (f" — {_t(v.evidence)}", "dim"),
                 )
             )
         sized = size_table(r)
@@ -72,22 +78,24 @@ def render_results(rs: ResultSet) -> RenderableType:
                     else:
                         line = f"{metric} grows as {cls}" + (
                             f" (runner-up {runner})" if runner else "")
-                    notes.append(Text.assemble(("◆ ", "cyan"), (f"{r.name}: ", "bold"), line))
+                    notes.append(Text.assemble(("◆ ", "cyan"), (f"{_t(r.name)}: ", "bold"),
+                                               _t(line)))
         counted = probe_counts_line(r)
         if counted:
-            notes.append(Text.assemble(("◆ ", "cyan"), (f"{r.name}: ", "bold"), counted))
+            notes.append(Text.assemble(("◆ ", "cyan"), (f"{_t(r.name)}: ", "bold"),
+                                       _t(counted)))
         ins = r.metrics.get("instructions")
         if ins is not None and ins.value is not None:  # counted beside time (--measure)
             spread = ins.extra.get("spread")
             how = f", ±{100 * spread:.3f} %" if isinstance(spread, (int, float)) else ""
-            notes.append(Text.assemble(("◆ ", "cyan"), (f"{r.name}: ", "bold"),
+            notes.append(Text.assemble(("◆ ", "cyan"), (f"{_t(r.name)}: ", "bold"),
                                        f"{ins.value:,.0f} instructions per call "
                                        f"(callgrind{how})"))
         for item in r.extra.get("n_plus_one") or ():
             if isinstance(item, dict):
-                notes.append(Text(f"! {r.name}: {n_plus_one_line(item)}", style="yellow"))
+                notes.append(Text(_t(f"! {r.name}: {n_plus_one_line(item)}"), style="yellow"))
         for w in r.warnings:
-            notes.append(Text(f"! {r.name}: {w}", style="yellow"))
+            notes.append(Text(f"! {_t(r.name)}: {_t(w)}", style="yellow"))
     return Group(table, *notes)
 
 

@@ -116,8 +116,13 @@ def import_file(path: str | Path) -> tuple[ResultSet, str]:
         raise ResultFormatError(
             f"{p}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
-    if isinstance(doc, Mapping) and "benchmarks" in doc and "machine_info" in doc:
-        return from_pytest_benchmark(doc, str(p)), "pytest-benchmark"
-    if isinstance(doc, Mapping) and "results" in doc:
-        return ResultSet.from_dict(doc, str(p)), "perfgate"
+    except RecursionError:  # the parser recurses once per nesting level
+        raise ResultFormatError(f"{p}: JSON nested too deeply to be a results file") from None
+    try:
+        if isinstance(doc, Mapping) and "benchmarks" in doc and "machine_info" in doc:
+            return from_pytest_benchmark(doc, str(p)), "pytest-benchmark"
+        if isinstance(doc, Mapping) and "results" in doc:
+            return ResultSet.from_dict(doc, str(p)), "perfgate"
+    except RecursionError:
+        raise ResultFormatError(f"{p}: a value is nested too deeply") from None
     raise ResultFormatError(f"{p}: neither perfgate JSON nor pytest-benchmark JSON")

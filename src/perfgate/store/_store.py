@@ -2,8 +2,17 @@
 
 SQLite (the default, ``.perfgate/history.db``) runs in WAL mode with a busy timeout; every
 write transaction starts with ``BEGIN IMMEDIATE`` and is retried while the file is locked,
-so two processes saving at once both land. PostgreSQL (or any SQLAlchemy URL) is used as is;
-schema creation there is serialised by an advisory lock.
+so two processes saving at once both land. WAL is switched on only once the file is known to
+be a perfgate store (or empty): refusing someone else's database leaves it byte for byte as
+it was. A save is one transaction: interrupted, it leaves the store as it was.
+
+PostgreSQL (or any SQLAlchemy URL) is used as is; schema creation there is serialised by an
+advisory lock. A libpq ``key=value`` connection string (``host=db dbname=perf user=ci
+password=…``) is recognised as PostgreSQL; any other ``key=value`` text is refused rather
+than taken for a SQLite file name.
+
+Names are stored as text the database can hold: a name decoded from bytes that are not UTF-8
+(a lone surrogate) is stored, and looked up, with those bytes written as ``\\udcff``.
 
 Errors are :class:`perfgate.StoreError` with the password of the URL masked.
 """
@@ -13,6 +22,8 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
+import re
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -95,10 +106,87 @@ class SeriesPoint:
                 "ci_high": self.ci_high, "n": self.n}
 
 
+# libpq's connection keywords (https://www.postgresql.org/docs/current/libpq-connect.html)
+_LIBPQ_KEYS = frozenset((
+    "host", "hostaddr", "port", "dbname", "user", "password", "passfile", "require_auth",
+    "channel_binding", "connect_timeout", "client_encoding", "options", "application_name",
+    "fallback_application_name", "keepalives", "keepalives_idle", "keepalives_interval",
+    "keepalives_count", "tcp_user_timeout", "replication", "gssencmode", "sslmode",
+    "requiressl", "sslnegotiation", "sslcompression", "sslcert", "sslkey", "sslkeylogfile",
+    "sslpassword", "sslcertmode", "sslrootcert", "sslcrl", "sslcrldir", "sslsni",
+    "requirepeer", "ssl_min_protocol_version", "ssl_max_protocol_version", "krbsrvname",
+    "gsslib", "gssdelegation", "service", "target_session_attrs", "load_balance_hosts",
+))
+_CONNINFO_PAIR = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*")
+
+
+def _text(s: str) -> str:
+    """A name as text every database driver can encode (lone surrogates written out)."""
+    return s.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _conninfo(raw: str) -> dict[str, str] | None:
+    """libpq ``key=value`` pairs (values may be 'single quoted' with \\ escapes), or None
+    when ``raw`` does not start like a connection string."""
+    if not _CONNINFO_PAIR.match(raw):
+        return None
+    pairs: dict[str, str] = {}
+    i = 0
+    while i < len(raw):
+        m = _CONNINFO_PAIR.match(raw, i)
+        if m is None:
+            if raw[i:].strip():
+                raise StoreError("store connection string is not valid: expected "
+                                 "key=value pairs such as host=db dbname=perf")
+            break
+        i = m.end()
+        value: list[str] = []
+        if raw[i:i + 1] == "'":
+            i += 1
+            while i < len(raw) and raw[i] != "'":
+                if raw[i] == "\\" and i + 1 < len(raw):
+                    i += 1
+                value.append(raw[i])
+                i += 1
+            if i >= len(raw):
+                raise StoreError("store connection string is not valid: an unterminated "
+                                 "quoted value")
+            i += 1
+        else:
+            while i < len(raw) and not raw[i].isspace():
+                if raw[i] == "\\" and i + 1 < len(raw):
+                    i += 1
+                value.append(raw[i])
+                i += 1
+        pairs[m.group(1)] = "".join(value)
+    return pairs
+
+
+def _from_conninfo(pairs: dict[str, str]) -> URL:
+    unknown = sorted(k for k in pairs if k not in _LIBPQ_KEYS)
+    if unknown:
+        # refused, not guessed: a SQLite file named after it would hold the password
+        raise StoreError(f"store {', '.join(unknown)}=…: not a libpq connection keyword; "
+                         "write sqlite:///path.db for a SQLite file or postgresql://… / "
+                         "host=… dbname=… for PostgreSQL")
+    q = dict(pairs)
+    port = q.pop("port", None)
+    try:
+        port_n = int(port) if port is not None else None
+    except ValueError:
+        raise StoreError(f"store connection string: port {port!r} is not a number") from None
+    return URL.create("postgresql+psycopg", username=q.pop("user", None),
+                      password=q.pop("password", None), host=q.pop("host", None),
+                      port=port_n, database=q.pop("dbname", None), query=q)
+
+
 def _parse_url(url: str | None) -> URL:
     raw = (url or "").strip() or DEFAULT_URL
-    if "://" not in raw:  # a bare path is a SQLite file
-        raw = f"sqlite:///{raw}"
+    if "://" not in raw:
+        pairs = _conninfo(raw)
+        if pairs is not None:
+            return _from_conninfo(pairs)
+        raw = f"sqlite:///{raw}"  # a bare path is a SQLite file
     try:
         u = make_url(raw)
     except Exception:  # noqa: BLE001 - any parse failure is the same bad URL
@@ -130,6 +218,7 @@ class Store:
         self.engine = self._engine()
         try:
             self._retry(self._migrate)
+            self._retry(self._wal)
         except BaseException:
             self.engine.dispose()
             raise
@@ -163,11 +252,9 @@ class Store:
         def _connect(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             cur = dbapi_conn.cursor()
-            try:
+            try:  # neither pragma writes to the file (WAL is set after _migrate's check)
                 cur.execute("PRAGMA busy_timeout = 30000")
                 cur.execute("PRAGMA foreign_keys = ON")
-                if db and db != ":memory:":
-                    cur.execute("PRAGMA journal_mode = WAL")
             finally:
                 cur.close()
 
@@ -248,6 +335,22 @@ class Store:
                 conn.execute(sa.update(meta).where(meta.c.key == "schema_version")
                              .values(value=str(LATEST)))
 
+    def _wal(self) -> None:
+        """WAL (concurrent readers beside a writer) for a file now known to be ours; the
+        mode is kept in the file, so this is a no-op after the first time."""
+        db = self.url.database
+        if not self.is_sqlite or not db or db == ":memory:":
+            return
+        raw = self.engine.raw_connection()  # no BEGIN: SQLite refuses it in a transaction
+        try:
+            cur = raw.cursor()
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.close()
+        except sqlite3.Error as exc:  # as SQLAlchemy would wrap it: _retry knows "locked"
+            raise sa.exc.OperationalError("PRAGMA journal_mode = WAL", {}, exc) from exc
+        finally:
+            raw.close()
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -271,14 +374,15 @@ class Store:
         with self.engine.begin() as conn:
             run_id = int(conn.execute(sa.insert(t["runs"]).values(
                 started_at=env.started_at or now, saved_at=now,
-                git_commit=env.git_commit, git_branch=env.git_branch,
-                git_dirty=env.git_dirty, hostname=env.hostname or None,
+                git_commit=env.git_commit and _text(env.git_commit),
+                git_branch=env.git_branch and _text(env.git_branch),
+                git_dirty=env.git_dirty, hostname=_text(env.hostname) or None,
                 environment=json.dumps(env.to_dict(), default=str), source=source,
             ).returning(t["runs"].c.id)).scalar_one())
             for pos, r in enumerate(rs.results):
                 doc = json.dumps(r.to_dict(), allow_nan=False, default=str)
                 res_id = int(conn.execute(sa.insert(t["results"]).values(
-                    run_id=run_id, position=pos, name=r.name, kind=r.kind,
+                    run_id=run_id, position=pos, name=_text(r.name), kind=r.kind,
                     status=r.status, document=doc,
                 ).returning(t["results"].c.id)).scalar_one())
                 rows = [_metric_row(run_id, res_id, r.name, k, m) for k, m in r.metrics.items()]
@@ -299,7 +403,8 @@ class Store:
         runs, results = self._t["runs"], self._t["results"]
         q = sa.select(runs).order_by(runs.c.started_at.desc(), runs.c.id.desc())
         if name is not None:
-            q = q.where(runs.c.id.in_(sa.select(results.c.run_id).where(results.c.name == name)))
+            q = q.where(runs.c.id.in_(sa.select(results.c.run_id).where(
+                results.c.name == _text(name))))
         if limit is not None:
             q = q.limit(limit)
 
@@ -318,7 +423,7 @@ class Store:
             return out
         q = sa.select(m).where(m.c.run_id.in_(run_ids)).order_by(m.c.id)
         if name is not None:
-            q = q.where(m.c.result_name == name)
+            q = q.where(m.c.result_name == _text(name))
 
         def go() -> None:
             with self.engine.begin() as conn:
@@ -412,8 +517,9 @@ def _metric_row(run_id: int, res_id: int, result: str, name: str, m: Metric) -> 
     def fin(x: float | None) -> float | None:
         return None if x is None or not math.isfinite(x) else float(x)
 
-    return {"run_id": run_id, "result_id": res_id, "result_name": result, "name": name,
-            "unit": m.unit, "kind": m.kind, "value": fin(m.central), "ci_low": fin(m.ci_low),
+    return {"run_id": run_id, "result_id": res_id, "result_name": _text(result),
+            "name": _text(name),
+            "unit": _text(m.unit), "kind": m.kind, "value": fin(m.central), "ci_low": fin(m.ci_low),
             "ci_high": fin(m.ci_high), "n": m.n}
 
 
