@@ -70,3 +70,7 @@ class StoreError(PerfgateError):
 
 class ExpectationFailed(PerfgateError, AssertionError):
     """A failed ``pg.expect(...)`` inside a load-test iteration (counted as outcome "expect")."""
+
+
+class FaultError(PerfgateError, OSError):
+    """A fault proxy that cannot listen (port in use) or whose upstream refuses."""
