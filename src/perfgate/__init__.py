@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 from perfgate._errors import (
     CheckSyntaxError,
     ExpectationFailed,
+    FaultError,
     PerfgateError,
     ResultFormatError,
     StoreError,
@@ -35,6 +36,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "Check": ("perfgate.analysis.checks", "Check"),
     "Complexity": ("perfgate.analysis.complexity", "Complexity"),
     "Environment": ("perfgate.model", "Environment"),
+    "FaultProxy": ("perfgate.faults", "Proxy"),
+    "HttpFaultProxy": ("perfgate.faults", "HttpFaultProxy"),
     "HttpClient": ("perfgate.load", "HttpClient"),
     "Interrupted": ("perfgate.runner", "Interrupted"),
     "Label": ("perfgate.bench", "Label"),
@@ -46,6 +49,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "ResultSet": ("perfgate.model", "ResultSet"),
     "Verdict": ("perfgate.model", "Verdict"),
     "apply_checks": ("perfgate.analysis.checks", "apply_checks"),
+    "baseline": ("perfgate.faults", "baseline"),
     "bench": ("perfgate.suite", "bench"),
     "bench_callable": ("perfgate.bench", "bench_callable"),
     "burst": ("perfgate.bench", "burst"),
@@ -58,6 +62,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "discover": ("perfgate.suite", "discover"),
     "evaluate": ("perfgate.analysis.checks", "evaluate"),
     "expect": ("perfgate.load", "expect"),
+    "fault": ("perfgate.faults", "fault"),
+    "faulty": ("perfgate.faults", "faulty"),
     "load": ("perfgate.load", "load"),
     "open": ("perfgate.load", "open"),
     "open_store": ("perfgate.store", "open_store"),
@@ -66,6 +72,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "parse_check": ("perfgate.analysis.checks", "parse_check"),
     "phase": ("perfgate.bench", "phase"),
     "read_json": ("perfgate.model", "read_json"),
+    "recovery": ("perfgate.faults", "recovery"),
     "run_specs": ("perfgate.runner", "run_specs"),
     "scenario": ("perfgate.load", "scenario"),
     "sweep": ("perfgate.bench._sweep", "sweep"),
@@ -89,6 +96,8 @@ if _TYPE_CHECKING:
     )
     from perfgate.bench._sweep import sweep
     from perfgate.env import collect as collect_environment
+    from perfgate.faults import HttpFaultProxy, baseline, fault, faulty, recovery
+    from perfgate.faults import Proxy as FaultProxy
     from perfgate.load import HttpClient, Request, Response, closed, expect, load, open, scenario
     from perfgate.model import (
         Environment,
@@ -140,7 +149,10 @@ __all__ = [
     "Complexity",
     "Environment",
     "ExpectationFailed",
+    "FaultError",
+    "FaultProxy",
     "HttpClient",
+    "HttpFaultProxy",
     "Interrupted",
     "Label",
     "Metric",
@@ -159,6 +171,7 @@ __all__ = [
     "Verdict",
     "__version__",
     "apply_checks",
+    "baseline",
     "bench",
     "bench_callable",
     "burst",
@@ -171,6 +184,8 @@ __all__ = [
     "discover",
     "evaluate",
     "expect",
+    "fault",
+    "faulty",
     "load",
     "open",
     "open_store",
@@ -179,6 +194,7 @@ __all__ = [
     "parse_check",
     "phase",
     "read_json",
+    "recovery",
     "run_specs",
     "scenario",
     "sweep",

@@ -12,6 +12,7 @@ deadline and yields to the loop from there, which keeps delays within ~0.1 ms.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -69,9 +70,8 @@ class LoopThread:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-        try:
+        # closing must finish whatever state the loop is in
+        with contextlib.suppress(Exception):
             self.call(_cancel_all(), timeout)
-        except Exception:  # noqa: BLE001 — closing must finish whatever the loop's state
-            pass
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout)

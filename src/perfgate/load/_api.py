@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from perfgate._errors import UsageError
 from perfgate.analysis.checks import Check, apply_checks_keeping, parse_checks, validate_units
@@ -14,6 +14,10 @@ from perfgate.load._run import LiveStats, coordinate
 from perfgate.load._targets import HttpTarget, make_target
 from perfgate.model import Result
 from perfgate.runner import Interrupted
+from perfgate.units import parse_duration
+
+if TYPE_CHECKING:
+    from perfgate.faults._schedule import Phase
 
 __all__ = ["load", "make_executor"]
 
@@ -82,6 +86,7 @@ def load(
     grace: float = 2.0,
     co_correct: bool | None = None,
     progress: Callable[[LiveStats], None] | None = None,
+    faults: Sequence[Phase] | None = None,
 ) -> Result:
     """Load-test ``target`` — a URL, :class:`Request` (s), or a sync/async callable — and
     return a Result of kind ``load`` with the checks applied.
@@ -96,7 +101,14 @@ def load(
     (coordinated-omission correction; ``service_time`` keeps the raw times). Default: on for
     URLs and async callables, off for sync callables (whose pauses are mostly the GIL's).
     See docs/load.md.
+
+    ``faults``: a schedule of phases (``[pg.baseline("10s"), pg.fault("20s", ...),
+    pg.recovery("20s")]``) whose faults are switched on the run's clock; the result then
+    has per-phase metrics, the degradation and the time to recover (docs/faults.md).
     """
+    phases = _schedule(faults, tick, duration, iterations, executor)
+    if phases:
+        duration = sum(p.duration for p in phases)
     parsed = [c if isinstance(c, Check) else parse_checks([c])[0] for c in checks]
     for c in parsed:
         validate_units(c, "load")
@@ -117,7 +129,8 @@ def load(
     if co_correct is None:
         co_correct = isinstance(tgt, HttpTarget) or tgt.is_async
     run = coordinate(tgt, ex, processes=processes, tick=tick, grace=grace,
-                     target_pid=target_pid, progress=progress, co_correct=co_correct)
+                     target_pid=target_pid, progress=progress, co_correct=co_correct,
+                     phases=phases)
     params: dict[str, Any] = {"target": tgt.describe(), "model": ex.model,
                               "processes": run.processes}
     if isinstance(ex, Closed):
@@ -130,6 +143,10 @@ def load(
                       max_wait=ex.max_wait)
     if ex.stages:
         params["stages"] = [list(s) for s in ex.stages]
+    if phases:
+        params["faults"] = [f"{p.duration:g}s:{p.name}" + (f" ({p.describe()})"
+                                                          if p.faults else "")
+                            for p in phases]
     params = {k: v for k, v in params.items() if v is not None}
     result = build_result(
         name or _default_name(tgt.describe()), run, params,
@@ -139,6 +156,26 @@ def load(
     if run.interrupted:
         raise Interrupted([result])
     return result
+
+
+def _schedule(faults: Sequence[Phase] | None, tick: float, duration: float | str | None,
+              iterations: int | None, executor: Executor | None) -> tuple[Phase, ...]:
+    """A validated fault schedule that fits the run's duration."""
+    if not faults:
+        return ()
+    from perfgate.faults._schedule import schedule
+
+    phases = schedule(faults, tick)
+    total = sum(p.duration for p in phases)
+    if iterations is not None:
+        raise UsageError("faults: a fault schedule runs for a duration, not iterations")
+    given = executor.total_duration if executor is not None else (
+        None if duration is None else
+        float(duration) if isinstance(duration, int | float) else parse_duration(duration))
+    if given is not None and abs(given - total) > 1e-6:
+        raise UsageError(f"faults: the phases last {total:g}s but the load lasts {given:g}s; "
+                         "leave the duration out (it follows the phases) or make them agree")
+    return phases
 
 
 def _default_name(desc: str) -> str:

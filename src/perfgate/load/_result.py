@@ -180,6 +180,13 @@ def build_result(
         extra["co_synthetic_samples"] = agg.synthetic
     if agg.tally.statuses:
         extra["status_codes"] = {str(k): v for k, v in sorted(agg.tally.statuses.items())}
+    if run.phases and agg.phases:  # a fault schedule: per-phase metrics (docs/faults.md)
+        from perfgate.load._phased import phase_metrics
+
+        pm, pextra, pwarn = phase_metrics(agg, run.phases)
+        metrics.update(pm)
+        extra.update(pextra)
+        warnings.extend(pwarn)
     return Result(
         name=name, kind="load", params=dict(params), metrics=metrics,
         warnings=tuple(warnings), error=error, extra=extra,
