@@ -46,7 +46,7 @@ KINDS: dict[str, tuple[str, dict[str, str]]] = {
 }
 _DISTRIBUTIONS = ("uniform", "normal", "exponential")
 _DEFAULTS: dict[str, dict[str, Any]] = {
-    "latency": {"latency": 0.0, "jitter": 0.0, "distribution": "uniform"},
+    "latency": {"jitter": 0.0, "distribution": "uniform"},
     "bandwidth": {},
     "slow_close": {"delay": 0.0},
     "timeout": {"timeout": 0.0},
