@@ -96,9 +96,8 @@ def test_async_functions_get_async_faults() -> None:
 def test_as_a_fault_for_schedules() -> None:
     f = pg.faulty(_double, raises=RuntimeError, enabled=False)
     assert f(1) == 2
-    with f:
-        with pytest.raises(RuntimeError):
-            f(1)
+    with f, pytest.raises(RuntimeError):
+        f(1)
     assert f(1) == 2
 
 

@@ -138,6 +138,11 @@ def test_toxicity_hits_a_seeded_share_of_connections(echo: EchoServer) -> None:
     assert truncated(3) == first
 
 
+def _send_and_read(c: socket.socket) -> bytes:
+    c.sendall(b"x")
+    return recv_all(c)
+
+
 def test_down_refuses_and_resets_then_up_restores(proxy: Proxy) -> None:
     c = connect(proxy.port)
     round_trip(c)
@@ -145,8 +150,7 @@ def test_down_refuses_and_resets_then_up_restores(proxy: Proxy) -> None:
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", proxy.port), timeout=5)
         with pytest.raises((ConnectionResetError, BrokenPipeError)):
-            c.sendall(b"x")
-            recv_all(c)
+            _send_and_read(c)
     c.close()
     with connect(proxy.port) as c2:
         round_trip(c2)
