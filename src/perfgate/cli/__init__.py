@@ -14,6 +14,7 @@ from perfgate.cli._demo import demo_cmd
 from perfgate.cli._history import history_cmd
 from perfgate.cli._import import import_cmd
 from perfgate.cli._load import load_cmd
+from perfgate.cli._proxy import proxy_cmd
 from perfgate.cli._report import report_cmd
 from perfgate.cli._run import run_cmd
 
@@ -38,3 +39,4 @@ main.add_command(import_cmd)
 main.add_command(compare_cmd)
 main.add_command(load_cmd)
 main.add_command(report_cmd)
+main.add_command(proxy_cmd)
