@@ -92,6 +92,7 @@ class _Link:
         self.blackholed = proxy.mode == "blackhole"
         self.rng = random.Random(seed)
         self.done = asyncio.Event()
+        self._writing = {"upstream": False, "downstream": False}  # an item is being emitted
 
     async def run(self) -> None:
         p = self.proxy
@@ -126,7 +127,7 @@ class _Link:
         loop = asyncio.get_running_loop()
         st = LinkState(random.Random(self.rng.random()))
         q: asyncio.Queue[Item] = asyncio.Queue(_QUEUE)
-        writer = asyncio.create_task(self._emit(q, w))
+        writer = asyncio.create_task(self._emit(q, w, direction))
         p = self.proxy
         try:
             while True:
@@ -143,8 +144,15 @@ class _Link:
                     p.stats.bytes_up += len(data)
                 else:
                     p.stats.bytes_down += len(data)
-                for it in apply_toxics([Item(now, "data", data)], p.toxics(direction), st,
-                                       now):
+                toxics = p.toxics(direction)
+                if not toxics and q.empty() and not self._writing[direction]:
+                    try:  # fast path: nothing to apply, nothing queued before it
+                        w.write(data)
+                        await w.drain()
+                    except OSError:
+                        break
+                    continue
+                for it in apply_toxics([Item(now, "data", data)], toxics, st, now):
                     await q.put(it)
             delay = max((float(t.params["delay"]) for t in p.toxics(direction)
                          if t.kind == "slow_close" and st.active(t)), default=0.0)
@@ -153,14 +161,17 @@ class _Link:
         finally:
             writer.cancel()
 
-    async def _emit(self, q: asyncio.Queue[Item], w: asyncio.StreamWriter) -> None:
+    async def _emit(self, q: asyncio.Queue[Item], w: asyncio.StreamWriter,
+                    direction: str) -> None:
         while True:
             it = await q.get()
+            self._writing[direction] = True
             await wait_until(it.t)
             if it.action != "data":
                 self.close(reset=it.action == "reset")
                 return
             if self.blackholed:
+                self._writing[direction] = False
                 continue
             try:
                 w.write(it.data)
@@ -168,6 +179,7 @@ class _Link:
             except OSError:
                 self.close(reset=False)
                 return
+            self._writing[direction] = False
 
     def close(self, reset: bool) -> None:
         if self.done.is_set():
@@ -276,6 +288,8 @@ class Proxy:
         self._links.add(link)
         try:
             await link.run()
+        except asyncio.CancelledError:
+            pass  # the proxy is stopping; the top of this connection's task ends quietly
         finally:
             self._links.discard(link)
             self.stats.active -= 1

@@ -14,9 +14,12 @@ spread as in :mod:`._result`): [fault low / baseline high, fault high / baseline
 **Time to recover**: the baseline's *band* is what its ticks showed, with a margin — a tick
 is in band when its p50 is at most 1.25 × the highest baseline tick p50 + 0.5 ms and its
 error rate at most the highest baseline tick error rate + 1 percentage point (a tick where
-nothing completed is out of band). ``recovery_time`` is from the end of the fault phase to
-the start of the first tick that, with the next one, is in band; its resolution is one tick,
-which its CI states (the return happened within the tick before). A run that never comes
+nothing completed is out of band). The first tick that, with the next one, is in band ends the
+recovery; it happened during the tick before (the last one out of band), and
+``recovery_time`` is the middle of that tick, measured from the end of the fault phase, with
+the tick as its CI (0 when the first tick after the fault is already in band). Requests are
+assigned to ticks by completion, so a request started before the return and finished after
+it can push the estimate up to one latency later. A run that never comes
 back gets ``inf`` (reads as ``null`` in JSON) with ``at_least`` in the metric, and a warning.
 """
 
@@ -115,9 +118,14 @@ def _recovery(agg: Aggregator, base: PhaseTotals, bad: PhaseTotals,
     for i, p in enumerate(after):
         window = after[i:i + HOLD_TICKS]
         if all(_in_band(w, p50_max, err_max) for w in window):
-            t = max(0.0, p.t - bad.end)
-            lo = max(0.0, t - agg.tick)
-            return Metric.gauge(t, unit="s", ci=(lo, t), recovered=True, band=band), None
+            hi = max(0.0, p.t - bad.end)
+            if i == 0:  # in band from the first tick on: no time to recover
+                return Metric.gauge(0.0, unit="s", ci=(0.0, 0.0), recovered=True,
+                                    band=band), None
+            # the return happened during the last tick out of band: its middle, ± half
+            lo = max(0.0, hi - agg.tick)
+            return Metric.gauge((lo + hi) / 2, unit="s", ci=(lo, hi), recovered=True,
+                                band=band), None
     seen = (after[-1].t + after[-1].span - bad.end) if after else 0.0
     return (Metric.gauge(math.inf, unit="s", recovered=False, at_least=seen, band=band),
             f"did not recover: no tick after the fault phase came back within the "
