@@ -71,7 +71,7 @@ def seed(dsn: str, n: int = 200) -> None:
 
 class Pool:
     """A fixed set of connections opened up front (a slow database must not also mean a
-    slow connect per request)."""
+    slow connect per request); big enough that 20 requests/s at +0.9 s do not queue."""
 
     def __init__(self, dsn: str, size: int) -> None:
         self.dsn, self.size = dsn, size
@@ -90,7 +90,7 @@ class Pool:
             self.q.put_nowait(c)
 
 
-def create_app(db: str, redis_addr: str, downstream: str, pool_size: int = 12,
+def create_app(db: str, redis_addr: str, downstream: str, pool_size: int = 32,
                reset_timeout: float = 2.0, threshold: int = 3) -> Starlette:
     pool = Pool(db, pool_size)
     host, _, port = redis_addr.rpartition(":")

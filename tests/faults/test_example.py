@@ -33,14 +33,15 @@ def _p50(result: object, phase: str) -> float:
 
 @pytest.mark.slow
 def test_slow_database_costs_the_latency_once_per_query(stack: scenarios.Stack) -> None:
-    r = scenarios.slow_database(stack, b=2, f=4, r=2, tick=TICK)
+    r = scenarios.slow_database(stack, b=2, f=3, r=3, tick=TICK)
     assert r.error is None, r.error
     moved = _p50(r, "fault") - _p50(r, "baseline")
     expected = scenarios.QUERIES_PER_ORDER * 0.3
     assert moved == pytest.approx(expected, abs=0.05), moved
     assert r.metrics["phase.fault.errors"].value == 0
     assert r.metrics["degradation.p50"].value > 10
-    assert r.metrics["recovery_time"].value <= TICK
+    # back at once, but requests in flight when the fault ends still take its latency
+    assert r.metrics["recovery_time"].value <= expected + TICK
 
 
 @pytest.mark.slow
@@ -62,7 +63,7 @@ def test_cache_down_shows_the_fallback_latency_not_errors(stack: scenarios.Stack
 @pytest.mark.slow
 def test_downstream_timeout_opens_the_breaker_and_recovery_follows_its_reset_timeout(
         stack: scenarios.Stack) -> None:
-    r = scenarios.downstream_timeout(stack, b=2, f=3, r=5, tick=TICK)
+    r = scenarios.downstream_timeout(stack, b=3, f=3, r=5, tick=TICK)
     assert r.error is None, r.error
     m = r.metrics
     assert m["phase.baseline.errors"].value == 0

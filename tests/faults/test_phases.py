@@ -82,7 +82,7 @@ def test_recovery_time_counts_ticks_until_back_in_band() -> None:
     assert rec.value == pytest.approx(1.5)  # during tick 11: its middle
     assert (rec.ci_low, rec.ci_high) == (pytest.approx(1.0), pytest.approx(2.0))
     band = rec.extra["band"]
-    assert band["p50_max"] == pytest.approx(0.010 * 1.25 + 0.0005, rel=0.005)
+    assert band["p50_max"] == pytest.approx(0.010 * 1.5 + 0.0005, rel=0.005)
 
 
 def test_errors_keep_a_tick_out_of_band() -> None:

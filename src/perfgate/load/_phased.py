@@ -12,7 +12,7 @@ spread as in :mod:`._result`): [fault low / baseline high, fault high / baseline
 95 % interval by Bonferroni's inequality.
 
 **Time to recover**: the baseline's *band* is what its ticks showed, with a margin — a tick
-is in band when its p50 is at most 1.25 × the highest baseline tick p50 + 0.5 ms and its
+is in band when its p50 is at most 1.5 × the highest baseline tick p50 + 0.5 ms and its
 error rate at most the highest baseline tick error rate + 1 percentage point (a tick where
 nothing completed is out of band). The first tick that, with the next one, is in band ends the
 recovery; it happened during the tick before (the last one out of band), and
@@ -35,7 +35,7 @@ from perfgate.model import Metric
 
 __all__ = ["BAND_ABS", "BAND_ERR", "BAND_REL", "HOLD_TICKS", "phase_metrics"]
 
-BAND_REL = 1.25
+BAND_REL = 1.5
 BAND_ABS = 0.0005
 BAND_ERR = 0.01
 HOLD_TICKS = 2
