@@ -36,7 +36,7 @@ from service import QUERIES_PER_ORDER, seed  # noqa: E402
 PRODUCTS = range(1, 21)  # the hot set: warmed into the cache before a scenario
 
 
-class Degraded(Exception):  # noqa: N818 — the outcome class the series shows
+class Degraded(Exception):
     """The service answered with its fallback (the breaker was open or the call failed)."""
 
 

@@ -42,7 +42,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).parent))
-from breaker import BreakerOpen, CircuitBreaker  # noqa: E402
+from breaker import BreakerOpen, CircuitBreaker
 
 QUERIES_PER_ORDER = 3
 DOWNSTREAM_TIMEOUT = 0.2

@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import Any
 
 import click
 from rich.markup import escape
@@ -18,36 +17,10 @@ from rich.markup import escape
 from perfgate._errors import PerfgateError, UsageError
 from perfgate.cli._common import err, handle_errors, out
 from perfgate.faults import HttpFaultProxy, Proxy, parse_toxic
+from perfgate.faults._spec import parse_rule
 from perfgate.units import parse_duration
 
 __all__ = ["proxy_cmd"]
-
-
-def _http_rule(p: HttpFaultProxy, text: str) -> Any:
-    """``status=503,fraction=0.2`` / ``delay=2s`` / ``cut,fraction=0.1``."""
-    kw: dict[str, Any] = {}
-    for part in (x.strip() for x in text.split(",") if x.strip()):
-        k, eq, v = part.partition("=")
-        if k == "cut" and not eq:
-            kw["cut"] = True
-        elif k == "status" and eq:
-            try:
-                kw["status"] = int(v)
-            except ValueError:
-                raise UsageError(f"--http-fault {text!r}: status={v!r} is not a number") \
-                    from None
-        elif k == "fraction" and eq:
-            try:
-                kw["fraction"] = float(v[:-1]) / 100 if v.endswith("%") else float(v)
-            except ValueError:
-                raise UsageError(f"--http-fault {text!r}: fraction={v!r} is not a number") \
-                    from None
-        elif k == "delay" and eq:
-            kw["delay"] = v
-        else:
-            raise UsageError(f"--http-fault {text!r}: unknown {part!r} (status=N, delay=D, "
-                             "cut, fraction=F)")
-    return p.fault(**kw)
 
 
 def _command(p: Proxy, line: str) -> str:
@@ -123,7 +96,7 @@ def proxy_cmd(listen: str, upstream: str, toxics: tuple[str, ...], http_mode: bo
         if specs:
             raise UsageError("--toxic works on the TCP proxy; with --http give --http-fault")
         hp = HttpFaultProxy(upstream, listen, allow_remote=allow_remote, seed=seed)
-        rules = [_http_rule(hp, r) for r in http_faults]
+        rules = [parse_rule(hp, r, f"--http-fault {r!r}") for r in http_faults]
         with hp:
             for r in rules:
                 r.__enter__()

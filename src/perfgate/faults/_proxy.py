@@ -382,7 +382,7 @@ class Proxy:
     def clear(self) -> None:
         self._toxics = {"upstream": (), "downstream": ()}
 
-    def toxic(self, spec: str | None = None, /, *, direction: str = "downstream",
+    def toxic(self, spec: str | ToxicSpec | None = None, /, *, direction: str = "downstream",
               toxicity: Any = 1.0, name: str | None = None, **params: Any) -> Switch:
         """A toxic as a context manager (and a fault for schedules): added on entry,
         removed on exit. Validated now, so a typo fails before any traffic."""
