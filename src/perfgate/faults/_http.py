@@ -16,6 +16,7 @@ is how HTTP/1.1 clients behave in practice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -25,7 +26,7 @@ import httptools
 
 from perfgate._errors import FaultError, UsageError
 from perfgate.faults._addr import parse_address, require_loopback
-from perfgate.faults._loop import LoopThread, wait_until
+from perfgate.faults._loop import LoopThread, connect, wait_until
 from perfgate.faults._proxy import Switch
 from perfgate.units import parse_duration
 
@@ -111,6 +112,8 @@ class HttpFaultProxy:
         self._server: asyncio.Server | None = None
         self._lt: LoopThread | None = None
         self._n = 0
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Future[None]] = set()
 
     @property
     def port(self) -> int:
@@ -138,7 +141,7 @@ class HttpFaultProxy:
     async def _listen(self) -> None:
         try:
             self._server = await asyncio.start_server(
-                self._serve, self.listen_host, self.listen_port, reuse_address=True)
+                self._accept, self.listen_host, self.listen_port, reuse_address=True)
         except OSError as exc:
             raise FaultError(f"listen {self.listen_host}:{self.listen_port}: "
                              f"{exc.strerror or exc}") from None
@@ -146,10 +149,19 @@ class HttpFaultProxy:
 
     def stop(self) -> None:
         lt, self._lt = self._lt, None
-        if lt is not None:
+        if lt is None:
+            return
+
+        async def _shut() -> None:
             if self._server is not None:
-                lt.loop.call_soon_threadsafe(self._server.close)
-            lt.close()
+                self._server.close()
+            for w in list(self._writers):
+                w.close()
+
+        with contextlib.suppress(Exception):
+            lt.call(_shut(), timeout=2.0)
+            lt.call(_shut(), timeout=2.0)  # connections accepted while the first ran
+        lt.close()
 
     def __enter__(self) -> HttpFaultProxy:
         return self.start()
@@ -198,6 +210,12 @@ class HttpFaultProxy:
 
     # ------------------------------------------------------------------ serving
 
+    def _accept(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        self._writers.add(w)  # known at once: stop() closes it even if its task never ran
+        task = asyncio.ensure_future(self._serve(r, w))
+        self._tasks.add(task)  # a reference, so the task is not collected mid-run
+        task.add_done_callback(self._tasks.discard)
+
     async def _serve(self, cr: asyncio.StreamReader, cw: asyncio.StreamWriter) -> None:
         up: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         try:
@@ -215,8 +233,8 @@ class HttpFaultProxy:
                     continue
                 if up is None:
                     try:
-                        up = await asyncio.wait_for(asyncio.open_connection(
-                            self.upstream_host, self.upstream_port), _CONNECT_TIMEOUT_S)
+                        up = await connect(self.upstream_host, self.upstream_port,
+                                           _CONNECT_TIMEOUT_S)
                     except (OSError, TimeoutError):
                         cw.write(_status_response(502))
                         await cw.drain()
@@ -238,7 +256,10 @@ class HttpFaultProxy:
                 await cw.drain()
         except (OSError, httptools.HttpParserError):
             return
+        except asyncio.CancelledError:
+            pass  # stopping
         finally:
+            self._writers.discard(cw)
             cw.close()
             if up is not None:
                 up[1].close()

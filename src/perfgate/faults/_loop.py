@@ -17,7 +17,7 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-__all__ = ["LoopThread", "wait_until"]
+__all__ = ["LoopThread", "connect", "wait_until"]
 
 T = TypeVar("T")
 _CALL_TIMEOUT_S = 10.0
@@ -32,6 +32,26 @@ async def wait_until(t: float) -> None:
         await asyncio.sleep(rem - _SPIN_S)
     while loop.time() < t:
         await asyncio.sleep(0)
+
+
+def _close_result(f: asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]],
+                  ) -> None:
+    if not f.cancelled() and f.exception() is None:
+        f.result()[1].close()
+
+
+async def connect(host: str, port: int, timeout: float,
+                  ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """``asyncio.open_connection`` that never leaks the connection when the caller is
+    cancelled (a proxy stopping) between the connect and the caller receiving it."""
+    fut = asyncio.ensure_future(asyncio.open_connection(host, port))
+    try:
+        return await asyncio.wait_for(asyncio.shield(fut), timeout)
+    except BaseException:
+        fut.add_done_callback(_close_result)
+        if not fut.done():
+            fut.cancel()
+        raise
 
 
 class LoopThread:

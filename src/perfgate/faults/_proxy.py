@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from perfgate._errors import FaultError, UsageError
 from perfgate.faults._addr import parse_address, require_loopback
-from perfgate.faults._loop import LoopThread, wait_until
+from perfgate.faults._loop import LoopThread, connect, wait_until
 from perfgate.faults._toxics import (
     KINDS,
     Item,
@@ -101,11 +101,12 @@ class _Link:
                 await self._swallow(self.cr)
                 return
             try:
-                ur, uw = await asyncio.wait_for(
-                    asyncio.open_connection(p.upstream_host, p.upstream_port),
-                    _CONNECT_TIMEOUT_S)
+                ur, uw = await connect(p.upstream_host, p.upstream_port, _CONNECT_TIMEOUT_S)
             except (OSError, TimeoutError):
                 p.stats.upstream_failures += 1
+                return
+            if self.done.is_set():  # closed (proxy stopping, down) while connecting
+                uw.close()
                 return
             self.uw = uw
             tasks = [asyncio.create_task(self._pump(self.cr, uw, "upstream")),
@@ -231,6 +232,8 @@ class Proxy:
         self._toxics: dict[str, tuple[ToxicSpec, ...]] = {"upstream": (), "downstream": ()}
         self._names = itertools.count(1)
         self._links: set[_Link] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Future[None]] = set()
         self._server: asyncio.Server | None = None
         self._lt: LoopThread | None = None
 
@@ -281,7 +284,15 @@ class Proxy:
         if self.listen_port == 0:
             self.listen_port = int(self._server.sockets[0].getsockname()[1])
 
-    async def _accept(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+    def _accept(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        # synchronous, so that every accepted socket is known (and closed by stop()) even
+        # if the proxy stops before the connection's task has run
+        self._writers.add(w)
+        task = asyncio.ensure_future(self._handle(r, w))
+        self._tasks.add(task)  # a reference, so the task is not collected mid-run
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
         self.stats.accepted += 1
         self.stats.active += 1
         link = _Link(self, r, w, self._seeds.getrandbits(32))
@@ -292,6 +303,7 @@ class Proxy:
             pass  # the proxy is stopping; the top of this connection's task ends quietly
         finally:
             self._links.discard(link)
+            self._writers.discard(w)
             self.stats.active -= 1
 
     def stop(self) -> None:
@@ -305,9 +317,12 @@ class Proxy:
                 self._server.close()
             for link in list(self._links):
                 link.close(reset=False)
+            for w in list(self._writers):
+                w.close()
 
         with contextlib.suppress(Exception):
             lt.call(_shut(), timeout=2.0)
+            lt.call(_shut(), timeout=2.0)  # connections accepted while the first ran
         lt.close()
 
     def __enter__(self) -> Proxy:
