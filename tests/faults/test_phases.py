@@ -180,3 +180,17 @@ def test_a_fault_that_fails_keeps_the_measurements() -> None:
     assert r.metrics["requests"].value > 0 and r.metrics["phase.recovery.requests"].value > 0
     assert any("phase fault: entering broken fault: RuntimeError: cannot apply" in w
                for w in r.warnings)
+
+
+def test_the_html_report_shades_the_phases_on_the_series() -> None:
+    from perfgate.report.html import render_html
+
+    ticks = [(10, 0)] * 5 + [(100, 0)] * 5 + [(10, 0)] * 6
+    phases = [pg.baseline(5), pg.fault(5, pg.faulty(print, delay=0, enabled=False),
+                                       label="db <b>slow</b>"), pg.recovery(6)]
+    r = _result(ticks, phases)
+    html = render_html(pg.ResultSet(pg.collect_environment(), (r,)))
+    assert '"x0":5.0,"x1":10.0,"y0":0,"y1":1,"fillcolor":"rgba(220, 60, 60, 0.12)"' in html
+    assert '"x0":10.0,"x1":16.0' in html  # the recovery
+    assert "fault: db \\u0026lt;b\\u0026gt;slow" in html
+    assert "db <b>slow" not in html  # a label is data, never markup
