@@ -72,6 +72,7 @@ def test_a_toxic_on_a_schedule(web: int, tmp_path: Path) -> None:
         "--fault", "1s:baseline", "--fault", "1s:slow:latency=100ms@web",
         "--fault", "1s:recovery", "--check", "p(50, phase=slow) >= 100ms", "--json", str(out)])
     assert r.exit_code == 0, r.output
+    assert "phases:" in r.output and "slow" in r.output and "degradation" in r.output
     m = json.loads(out.read_text())["results"][0]["metrics"]
     assert m["phase.baseline.latency"]["p50"] < 0.1 <= m["phase.slow.latency"]["p50"]
 

@@ -140,6 +140,9 @@ def test_schedules_are_validated() -> None:
         pg.fault("1s", "latency=300ms")
     with pytest.raises(UsageError, match="phases last 3s but the load lasts 5s"):
         pg.load(lambda: None, vus=1, duration="5s", faults=_sched(1, 1, 1))
+    w = pg.faulty(_work, delay="1ms", enabled=False)
+    with pytest.raises(UsageError, match="only works with processes=1"):
+        pg.load(w, vus=1, processes=2, faults=[pg.baseline(1), pg.fault(1, w)])
     with pytest.raises(UsageError, match="not iterations"):
         pg.load(lambda: None, vus=1, iterations=5, faults=_sched(1, 1, 1))
 

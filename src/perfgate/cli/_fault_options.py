@@ -9,11 +9,14 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import click
+from rich.table import Table
 
 from perfgate.faults import HttpFaultProxy, Phase, Proxy
 from perfgate.faults._spec import parse_phase, parse_proxy
+from perfgate.model import Result
+from perfgate.units import format_value
 
-__all__ = ["fault_options", "fault_schedule"]
+__all__ = ["fault_options", "fault_schedule", "phase_table"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,3 +54,40 @@ def fault_schedule(opts: dict[str, Any], allow_remote: bool) -> Iterator[list[Ph
         for p in proxies.values():
             stack.enter_context(p)
         yield phases
+
+
+def phase_table(r: Result) -> Table | None:
+    """Per phase: requests, rps, error rate, p50/p95/p99; then degradation and recovery."""
+    phases = r.extra.get("phases")
+    if not isinstance(phases, list) or not phases:
+        return None
+    t = Table(title=f"phases: {r.name}")
+    for col in ("phase", "window", "requests", "rps", "errors", "p50", "p95", "p99"):
+        t.add_column(col, justify="left" if col in ("phase", "window") else "right")
+    m = r.metrics
+    for p in phases:
+        name = str(p.get("name"))
+        lat = m.get(f"phase.{name}.latency")
+        req, rps, er = (m.get(f"phase.{name}.{k}") for k in ("requests", "rps", "error_rate"))
+        label = f"{name} ({p['label']})" if p.get("label") else name
+        t.add_row(
+            label, f"{p.get('start', 0):g}–{p.get('end', 0):g} s",
+            f"{int(req.value or 0):,}" if req else "-",
+            format_value(rps.value, "1/s") if rps else "-",
+            f"{er.value:.2%}" if er and er.value is not None else "-",
+            *(format_value(getattr(lat, q), "s") if lat else "-" for q in ("p50", "p95", "p99")))
+    notes = []
+    for q in ("p50", "p95", "p99"):
+        d = m.get(f"degradation.{q}")
+        if d is not None and d.value is not None:
+            ci = (f" (95% CI {d.ci_low:.3g}–{d.ci_high:.3g})"
+                  if d.ci_low is not None and d.ci_high is not None else "")
+            notes.append(f"{q} ×{d.value:.3g}{ci}")
+    rec = m.get("recovery_time")
+    if rec is not None and rec.value is not None:
+        seen = format_value(rec.extra.get("at_least"), "s")
+        notes.append("recovery " + (format_value(rec.value, "s") if rec.extra.get("recovered")
+                                    else f"not within {seen}"))
+    if notes:
+        t.caption = "degradation (fault ÷ baseline): " + ", ".join(notes)
+    return t

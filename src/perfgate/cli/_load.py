@@ -25,7 +25,7 @@ from perfgate.cli._common import (
     output_options,
     outputs_from,
 )
-from perfgate.cli._fault_options import fault_options, fault_schedule
+from perfgate.cli._fault_options import fault_options, fault_schedule, phase_table
 from perfgate.load import LiveStats, load
 from perfgate.load._http import Request, is_loopback
 from perfgate.model import Result
@@ -189,6 +189,8 @@ def load_cmd(target: str, vus: int | None, rate: str | None, max_vus: int | None
             out.print(_summary(r))
         sys.exit(emit(exc.results, outputs, interrupted=True))
     out.print(_summary(result))
+    if (phases := phase_table(result)) is not None:
+        out.print(phases)
     _examples(result)
     code = emit([result], outputs)
     if code == EXIT_USAGE:

@@ -113,6 +113,16 @@ def schedule(phases: Sequence[Phase], tick: float = 1.0) -> tuple[Phase, ...]:
     return out
 
 
+def check_processes(phases: Sequence[Phase], processes: int) -> None:
+    """In-process faults switch a wrapper in *this* process: workers in other processes
+    hold copies that would never change."""
+    from perfgate.faults._callables import Faulty
+
+    if processes > 1 and any(isinstance(f, Faulty) for p in phases for f in p.faults):
+        raise UsageError("faults: an in-process fault (faulty(...)) only works with "
+                         f"processes=1 (got {processes}); use a proxy fault across processes")
+
+
 def windows(phases: Sequence[Phase]) -> list[tuple[str, float, float]]:
     """``(name, start, end)`` of each phase, in seconds from the start of the load."""
     out, t = [], 0.0

@@ -124,6 +124,10 @@ def load(
         processes = default_processes() if isinstance(tgt, HttpTarget) else 1
     if processes < 1:
         raise UsageError(f"processes must be ≥ 1, got {processes}")
+    if phases:
+        from perfgate.faults._schedule import check_processes
+
+        check_processes(phases, processes)
     if tick <= 0 or grace < 0:
         raise UsageError("tick must be positive and grace not negative")
     if co_correct is None:
