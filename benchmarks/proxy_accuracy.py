@@ -7,6 +7,8 @@ waiting for its echo. Printed:
 - the latency a ``latency`` toxic adds, at p50 and p99, for 50 ms and 200 ms toxics:
   round trip through the toxic proxy minus the same percentile through the proxy without a
   toxic, paced so that both see the same request rate (goal: within 1 ms of the toxic);
+- the proxy's own timer error: how late it wrote delayed data (measured inside the proxy,
+  free of the client's and the echo server's scheduling noise);
 - the proxy's own overhead at p50: through the proxy minus direct, without toxic;
 - round trips per second through the proxy beside the same clients on a direct connection.
 
@@ -125,11 +127,12 @@ class ProxyProc:
         assert self.p.stdout is not None
         self.port = int(self.p.stdout.readline().split()[2].rsplit(":", 1)[1])
 
-    def command(self, line: str) -> None:
-        assert self.p.stdin is not None and self.p.stdout is not None
+    def command(self, line: str) -> str:
+        assert self.p.stdin is not None
+        assert self.p.stdout is not None
         self.p.stdin.write(line + "\n")
         self.p.stdin.flush()
-        self.p.stdout.readline()  # the proxy's acknowledgement: the change is live
+        return self.p.stdout.readline().strip()  # the acknowledgement: the change is live
 
     def close(self) -> None:
         self.p.kill()
@@ -161,12 +164,13 @@ def main() -> None:
             proxy.command(f"add latency={lat * 1e3:g}ms,name=lat")
             tox = round_trips(proxy.port, a.samples, a.conns)
             proxy.command("remove lat")
+            timer = proxy.command("stats").partition("; ")[2]
             e50 = q(tox, .5) - q(plain, .5) - lat
             e99 = q(tox, .99) - q(plain, .99) - lat
             ok = "ok" if abs(e50) <= 1e-3 and abs(e99) <= 1e-3 else "OUTSIDE 1 ms"
             print(f"  toxic {lat * 1e3:4.0f} ms: added p50 {ms(q(tox, .5) - q(plain, .5))} "
                   f"(error {e50 * 1e3:+.3f} ms), added p99 {ms(q(tox, .99) - q(plain, .99))} "
-                  f"(error {e99 * 1e3:+.3f} ms)  {ok}")
+                  f"(error {e99 * 1e3:+.3f} ms)  {ok}\n      proxy's own {timer}")
         print(f"\nround trips/s, {a.conns} connections, {a.seconds:g} s each")
         d = throughput(eport, a.conns, a.seconds)
         p = throughput(proxy.port, a.conns, a.seconds)

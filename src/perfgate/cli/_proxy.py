@@ -2,7 +2,7 @@
 
 It runs until Ctrl-C (or ``--duration``). Lines on standard input change it while traffic
 flows: ``add latency=100ms``, ``update latency latency=300ms``, ``remove latency``,
-``down [refuse|blackhole]``, ``up``, ``list``, ``quit``.
+``down [refuse|blackhole]``, ``up``, ``list``, ``stats``, ``quit``.
 """
 
 from __future__ import annotations
@@ -42,9 +42,17 @@ def _command(p: Proxy, line: str) -> str:
     if verb == "up":
         p.enable()
         return "up"
+    if verb == "stats":
+        st = p.stats
+        late = st.lateness()
+        timer = (f"; timer late p50 {late['p50'] * 1e3:.3f} ms, p99 {late['p99'] * 1e3:.3f} ms, "
+                 f"max {late['max'] * 1e3:.3f} ms (n={late['n']})") if late["n"] else ""
+        return (f"{st.accepted} connections, {st.bytes_up:,} B up, {st.bytes_down:,} B down"
+                + timer)
     if verb == "list":
         return "; ".join(f"{t.name}: {t.describe()}" for t in p.toxics()) or "no toxics"
-    raise UsageError(f"unknown command {verb!r} (add, update, remove, down, up, list, quit)")
+    raise UsageError(f"unknown command {verb!r} "
+                     "(add, update, remove, down, up, list, stats, quit)")
 
 
 def _control(p: Proxy, stop: threading.Event) -> None:
@@ -84,7 +92,7 @@ def proxy_cmd(listen: str, upstream: str, toxics: tuple[str, ...], http_mode: bo
 
     Toxics apply to responses (downstream) unless direction=upstream. Standard input takes
     commands while it runs: add SPEC, update NAME k=v, remove NAME, down [refuse|blackhole],
-    up, list, quit.
+    up, list, stats, quit.
     """
     try:
         limit = parse_duration(duration) if duration else None

@@ -24,8 +24,9 @@ import itertools
 import random
 import socket
 import struct
+from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from perfgate._errors import FaultError, UsageError
@@ -60,6 +61,16 @@ class ProxyStats:
     bytes_up: int = 0
     bytes_down: int = 0
     resets: int = 0
+    # how late delayed items were written (s): the proxy's own timer error, last 100k
+    late: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
+
+    def lateness(self) -> dict[str, float]:
+        """n, p50, p99 and max of how late delayed items left (seconds)."""
+        xs = sorted(self.late)
+        if not xs:
+            return {"n": 0}
+        return {"n": len(xs), "p50": xs[len(xs) // 2],
+                "p99": xs[min(len(xs) - 1, int(0.99 * len(xs)))], "max": xs[-1]}
 
 
 class Switch:
@@ -167,7 +178,10 @@ class _Link:
         while True:
             it = await q.get()
             self._writing[direction] = True
-            await wait_until(it.t)
+            loop = asyncio.get_running_loop()
+            if it.t > loop.time():
+                await wait_until(it.t)
+                self.proxy.stats.late.append(loop.time() - it.t)
             if it.action != "data":
                 self.close(reset=it.action == "reset")
                 return
