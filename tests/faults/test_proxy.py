@@ -200,3 +200,13 @@ def test_an_upstream_that_dies_closes_the_client(echo: EchoServer) -> None:
             c.sendall(b"x")
             assert recv_all(c) == b""
         assert p.stats.upstream_failures == 1
+
+
+def test_switches_of_one_kind_stack_and_the_proxy_times_itself(proxy: Proxy) -> None:
+    up = proxy.toxic(latency="20ms", direction="upstream")
+    down = proxy.toxic(latency="20ms")
+    with connect(proxy.port) as c, up, down:
+        assert len(proxy.toxics()) == 2
+        assert round_trip(c) >= 0.040
+    late = proxy.stats.lateness()
+    assert late["n"] >= 2 and 0 <= late["p50"] <= late["max"]

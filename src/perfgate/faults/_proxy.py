@@ -26,7 +26,7 @@ import socket
 import struct
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from perfgate._errors import FaultError, UsageError
@@ -416,7 +416,9 @@ class Proxy:
         """A toxic as a context manager (and a fault for schedules): added on entry,
         removed on exit. Validated now, so a typo fails before any traffic."""
         t = self._spec(spec, direction, toxicity, name, params)
-        label = f"{self.name}: {t.describe()}"
+        if t.name == t.kind or t.name.startswith(f"{t.kind}-"):  # named by default: make it
+            t = replace(t, name=f"{t.kind}-{next(self._names)}")  # unique, so that several
+        label = f"{self.name}: {t.describe()}"  # switches of one kind can be on at once
         return Switch(label, lambda: self.add(t), lambda: self.remove(t.name))
 
     # ------------------------------------------------------------------ down / up
