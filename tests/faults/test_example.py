@@ -80,3 +80,6 @@ def test_downstream_timeout_opens_the_breaker_and_recovery_follows_its_reset_tim
     series = [(t, round(v, 4)) for t, v in m["series.p50"].points if t >= 4]
     errs = [(t, v) for t, v in m["series.errors"].points if t >= 4]
     assert abs(rec.value - truth) <= TICK, (rec.value, truth, log, series, errs)
+    # … and so with the breaker's configured reset timeout, counted from its last opening
+    last_open = max(t for t, st in log if st == "open")
+    assert abs(fault["removed_at"] + rec.value - (last_open + RESET)) <= TICK

@@ -46,10 +46,11 @@ def _port() -> int:
 
 @pytest.mark.slow
 def test_http_faults_on_a_schedule(web: int, tmp_path: Path) -> None:
+    # two worker processes send the load; the faults are switched in this one
     p = _port()
     out = tmp_path / "r.json"
     r = CliRunner().invoke(main, [
-        "load", f"http://127.0.0.1:{p}/", "--rate", "40/s", "--processes", "1",
+        "load", f"http://127.0.0.1:{p}/", "--rate", "40/s", "--processes", "2",
         "--http-proxy", f"api=127.0.0.1:{p},127.0.0.1:{web}",
         "--fault", "1s:baseline", "--fault", "1s:fault:status=503@api",
         "--fault", "1s:recovery", "--check", "error_rate(phase=baseline) == 0",
