@@ -165,6 +165,24 @@ def breaker_transitions(s: Stack, result: pg.Result) -> list[tuple[float, str]]:
     return [(round(t - t0, 3), state) for t, state in s.get("/breaker")["log"]]
 
 
+def summary(res: pg.Result) -> list[str]:
+    """Lines to print: each phase's latency, errors and throughput; degradation, recovery."""
+    m = res.metrics
+    lines = [res.name]
+    for ph in (p["name"] for p in res.extra["phases"]):
+        lat = m[f"phase.{ph}.latency"]
+        lines.append(f"  {ph:9} p50 {lat.p50 or 0:8.4f}s  p95 {lat.p95 or 0:8.4f}s  "
+                     f"errors {m[f'phase.{ph}.error_rate'].value:6.1%}  "
+                     f"{m[f'phase.{ph}.rps'].value:6.1f}/s")
+    d, rec = m.get("degradation.p50"), m.get("recovery_time")
+    if d is not None and d.value is not None:
+        lines.append(f"  degradation p50 ×{d.value:.2f}")
+    if rec is not None and rec.value is not None:
+        lines.append(f"  recovery {rec.value:.2f}s")
+    lines += [f"  [{v.status}] {v.evidence}" for v in res.verdicts]
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", required=True)
@@ -179,18 +197,7 @@ def main() -> None:
         for scenario in (slow_database, cache_down, downstream_timeout):
             res = scenario(s, a.baseline, a.fault, a.recovery)
             results.append(res)
-            m = res.metrics
-            print(f"\n{res.name}")
-            for ph in ("baseline", "fault", "recovery"):
-                lat = m[f"phase.{ph}.latency"]
-                print(f"  {ph:9} p50 {lat.p50 or 0:8.4f}s  p95 {lat.p95 or 0:8.4f}s  "
-                      f"errors {m[f'phase.{ph}.error_rate'].value:6.1%}  "
-                      f"{m[f'phase.{ph}.rps'].value:6.1f}/s")
-            d, rec = m.get("degradation.p50"), m.get("recovery_time")
-            print(f"  degradation p50 ×{d.value:.2f}" if d else "",
-                  f" recovery {rec.value:.2f}s" if rec else "")
-            for v in res.verdicts:
-                print(f"  [{v.status}] {v.evidence}")
+            print("\n" + "\n".join(summary(res)))
             if scenario is downstream_timeout:
                 for t, state in breaker_transitions(s, res):
                     print(f"  breaker {state:9} at {t:7.2f}s")

@@ -40,6 +40,8 @@ def test_slow_database_costs_the_latency_once_per_query(stack: scenarios.Stack) 
     assert moved == pytest.approx(expected, abs=0.05), moved
     assert r.metrics["phase.fault.errors"].value == 0
     assert r.metrics["degradation.p50"].value > 10
+    text = "\n".join(scenarios.summary(r))
+    assert "  fault " in text and "degradation p50 ×" in text and "recovery " in text
     # back at once, but requests in flight when the fault ends still take its latency
     assert r.metrics["recovery_time"].value <= expected + TICK
 
