@@ -91,6 +91,20 @@ def test_errors_keep_a_tick_out_of_band() -> None:
     assert r.metrics["recovery_time"].value == pytest.approx(0.5)
 
 
+def test_only_the_signals_the_fault_moved_decide_the_recovery() -> None:
+    # a breaker's fallback: errors in the fault phase, latency unchanged; then a latency
+    # spike from a busy machine after the errors stopped must not delay the recovery
+    ticks = [(10, 0)] * 5 + [(10, 40)] * 5 + [(10, 20), (40, 0), (40, 0), (10, 0), (10, 0),
+                                              (10, 0)]
+    rec = _result(ticks, _sched()).metrics["recovery_time"]
+    assert rec.value == pytest.approx(0.5) and rec.extra["band"]["signals"] == ["error_rate"]
+    # and the other way round: a slow fault is not judged on an error blip after it
+    ticks = [(10, 0)] * 5 + [(100, 0)] * 5 + [(100, 0), (10, 10), (10, 0), (10, 0), (10, 0),
+                                              (10, 0)]
+    rec = _result(ticks, _sched()).metrics["recovery_time"]
+    assert rec.value == pytest.approx(0.5) and rec.extra["band"]["signals"] == ["p50"]
+
+
 def test_a_run_that_never_recovers_says_so() -> None:
     ticks = [(10, 0)] * 5 + [(100, 0)] * 11
     r = _result(ticks, _sched())

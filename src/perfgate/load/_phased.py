@@ -14,7 +14,10 @@ spread as in :mod:`._result`): [fault low / baseline high, fault high / baseline
 **Time to recover**: the baseline's *band* is what its ticks showed, with a margin — a tick
 is in band when its p50 is at most 1.5 × the highest baseline tick p50 + 0.5 ms and its
 error rate at most the highest baseline tick error rate + 1 percentage point (a tick where
-nothing completed is out of band). The first tick that, with the next one, is in band ends the
+nothing completed is out of band). Only the signals the fault moved count — p50 if most
+fault-phase ticks were above the band, the error rate if most were above it (``band.signals``)
+— so that a fault seen only in errors is not judged on latency noise, and vice versa; a fault
+that moved neither recovers at once. The first tick that, with the next one, is in band ends the
 recovery; it happened during the tick before (the last one out of band), and
 ``recovery_time`` is the middle of that tick, measured from the end of the fault phase, with
 the tick as its CI (0 when the first tick after the fault is already in band). Requests are
@@ -105,6 +108,19 @@ def _in_band(p: SeriesPoint, p50_max: float, err_max: float) -> bool:
     return p.p50 <= p50_max and p.errors / p.requests <= err_max
 
 
+def _moved(agg: Aggregator, bad: PhaseTotals, p50_max: float, err_max: float,
+           ) -> tuple[bool, bool]:
+    """Did the fault phase leave the band in latency, in errors? (Only the signals the fault
+    moved decide the recovery: a fault seen in errors alone is not judged on a latency that
+    only a busy machine moves, and the other way round.)"""
+    fp = [p for p in _points(agg, bad.start, bad.end) if p.requests > 0]
+    if not fp:
+        return True, True
+    slow = sum(not math.isnan(p.p50) and p.p50 > p50_max for p in fp) * 2 > len(fp)
+    failing = sum(p.errors / p.requests > err_max for p in fp) * 2 > len(fp)
+    return slow, failing
+
+
 def _recovery(agg: Aggregator, base: PhaseTotals, bad: PhaseTotals,
               ) -> tuple[Metric | None, str | None]:
     bp = [p for p in _points(agg, base.start, base.end) if p.requests > 0]
@@ -112,8 +128,14 @@ def _recovery(agg: Aggregator, base: PhaseTotals, bad: PhaseTotals,
         return None, "no recovery time: the baseline phase completed no requests"
     p50_max = max(p.p50 for p in bp if not math.isnan(p.p50)) * BAND_REL + BAND_ABS
     err_max = max(p.errors / p.requests for p in bp) + BAND_ERR
-    band = {"p50_max": p50_max, "error_rate_max": err_max, "hold_ticks": HOLD_TICKS,
-            "tick": agg.tick, "from": bad.end}
+    band: dict[str, Any] = {"p50_max": p50_max, "error_rate_max": err_max,
+                            "hold_ticks": HOLD_TICKS, "tick": agg.tick, "from": bad.end}
+    slow, failing = _moved(agg, bad, p50_max, err_max)
+    band["signals"] = [s for s, on in (("p50", slow), ("error_rate", failing)) if on]
+    if not slow:
+        p50_max = math.inf
+    if not failing:
+        err_max = math.inf
     after = [p for p in agg.points if p.t >= bad.end - 1e-9]
     for i, p in enumerate(after):
         window = after[i:i + HOLD_TICKS]
