@@ -77,6 +77,7 @@ def test_a_proxy_that_dies_mid_run_does_not_hang_the_load(echo: EchoServer) -> N
     proxy = Proxy(f"127.0.0.1:{echo.port}").start()
 
     def call() -> None:
+        time.sleep(0.002)  # some work: refusals alone would spin the VUs (see checkout)
         with socket.create_connection(("127.0.0.1", proxy.port), timeout=1) as c:
             c.sendall(b"hi")
             if recv_exactly(c, 2) != b"hi":
@@ -88,4 +89,5 @@ def test_a_proxy_that_dies_mid_run_does_not_hang_the_load(echo: EchoServer) -> N
     assert r.metrics["phase.baseline.requests"].value > 0
     assert r.metrics["phase.baseline.error_rate"].value < 0.05  # the boundary tick's lag
     assert r.metrics["phase.fault.errors"].value > 0  # refused: counted, not hung
-    assert r.metrics["phase.fault.count.ConnectionRefusedError"].value > 0
+    classes = {k.rsplit(".", 1)[1] for k in r.metrics if k.startswith("phase.fault.count.")}
+    assert classes & {"ConnectionRefusedError", "ConnectionResetError", "ConnectionError"}
