@@ -156,11 +156,16 @@ class HttpFaultProxy:
             if self._server is not None:
                 self._server.close()
             for w in list(self._writers):
-                w.close()
+                w.transport.abort()
+            # connections the server accepted just before it closed get their protocol a
+            # few loop turns later: let them arrive, then close them too
+            for _ in range(10):
+                await asyncio.sleep(0)
+            for w in list(self._writers):
+                w.transport.abort()
 
         with contextlib.suppress(Exception):
             lt.call(_shut(), timeout=2.0)
-            lt.call(_shut(), timeout=2.0)  # connections accepted while the first ran
         lt.close()
 
     def __enter__(self) -> HttpFaultProxy:

@@ -90,6 +90,9 @@ class LoopThread:
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            # closing a transport closes its socket a loop turn later: let those run
+            for _ in range(10):
+                await asyncio.sleep(0)
 
         # closing must finish whatever state the loop is in
         with contextlib.suppress(Exception):

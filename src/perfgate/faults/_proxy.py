@@ -196,8 +196,14 @@ class _Link:
                 return
             self._writing[direction] = False
 
-    def close(self, reset: bool) -> None:
+    def close(self, reset: bool, abort: bool = False) -> None:
+        """End both sides: a FIN after what is buffered, an RST (``reset``), or at once with
+        the buffers dropped (``abort``: the proxy is stopping and will not wait for them)."""
         if self.done.is_set():
+            if abort:
+                for w in (self.cw, self.uw):
+                    if w is not None:
+                        w.transport.abort()
             return
         self.done.set()
         if reset:
@@ -211,7 +217,10 @@ class _Link:
                     with contextlib.suppress(OSError):  # linger 0: close sends an RST
                         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                         struct.pack("ii", 1, 0))
-            w.close()
+            if abort:
+                w.transport.abort()
+            else:
+                w.close()
 
 
 class Proxy:
@@ -330,13 +339,20 @@ class Proxy:
             if self._server is not None:
                 self._server.close()
             for link in list(self._links):
-                link.close(reset=False)
+                link.close(reset=False, abort=True)
             for w in list(self._writers):
-                w.close()
+                w.transport.abort()
+            # connections the server accepted just before it closed get their protocol a
+            # few loop turns later: let them arrive, then close them too
+            for _ in range(10):
+                await asyncio.sleep(0)
+            for link in list(self._links):
+                link.close(reset=False, abort=True)
+            for w in list(self._writers):
+                w.transport.abort()
 
         with contextlib.suppress(Exception):
             lt.call(_shut(), timeout=2.0)
-            lt.call(_shut(), timeout=2.0)  # connections accepted while the first ran
         lt.close()
 
     def __enter__(self) -> Proxy:
