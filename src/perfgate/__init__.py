@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 from perfgate._errors import (
     CheckSyntaxError,
     ExpectationFailed,
+    FaultError,
     PerfgateError,
     ResultFormatError,
     StoreError,
@@ -42,7 +43,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "Check": ("perfgate.analysis.checks", "Check"),
     "Complexity": ("perfgate.analysis.complexity", "Complexity"),
     "Environment": ("perfgate.model", "Environment"),
+    "FaultProxy": ("perfgate.faults", "Proxy"),
     "HttpClient": ("perfgate.load", "HttpClient"),
+    "HttpFaultProxy": ("perfgate.faults", "HttpFaultProxy"),
     "HttpProbe": ("perfgate.probes", "HttpProbe"),
     "Interrupted": ("perfgate._errors", "Interrupted"),
     "Label": ("perfgate.bench", "Label"),
@@ -61,6 +64,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "VersusOptions": ("perfgate.bench._versus", "VersusOptions"),
     "VersusSpec": ("perfgate.spec", "VersusSpec"),
     "apply_checks": ("perfgate.analysis.checks", "apply_checks"),
+    "baseline": ("perfgate.faults", "baseline"),
     "bench": ("perfgate.suite", "bench"),
     "bench_callable": ("perfgate._api", "bench_callable"),
     "burst": ("perfgate._api", "burst"),
@@ -79,6 +83,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "discover": ("perfgate.suite", "discover"),
     "evaluate": ("perfgate.analysis.checks", "evaluate"),
     "expect": ("perfgate.load", "expect"),
+    "fault": ("perfgate.faults", "fault"),
+    "faulty": ("perfgate.faults", "faulty"),
     "load": ("perfgate._api", "load"),
     "open": ("perfgate.load", "open"),
     "open_model": ("perfgate.load", "open"),
@@ -88,6 +94,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "parse_check": ("perfgate.analysis.checks", "parse_check"),
     "phase": ("perfgate.bench", "phase"),
     "read_json": ("perfgate.model", "read_json"),
+    "recovery": ("perfgate.faults", "recovery"),
     "run": ("perfgate.runner", "run"),
     "run_all": ("perfgate.runner", "run_all"),
     "run_specs": ("perfgate.runner", "run_specs"),
@@ -121,6 +128,8 @@ if _TYPE_CHECKING:
     from perfgate.bench._instructions import count_instructions
     from perfgate.bench._versus import VersusOptions
     from perfgate.env import collect as collect_environment
+    from perfgate.faults import HttpFaultProxy, baseline, fault, faulty, recovery
+    from perfgate.faults import Proxy as FaultProxy
     from perfgate.load import HttpClient, Request, Response, closed, expect, open
     from perfgate.load import closed as closed_model
     from perfgate.load import open as open_model
@@ -197,7 +206,10 @@ __all__ = [
     "Complexity",
     "Environment",
     "ExpectationFailed",
+    "FaultError",
+    "FaultProxy",
     "HttpClient",
+    "HttpFaultProxy",
     "HttpProbe",
     "Interrupted",
     "Label",
@@ -225,6 +237,7 @@ __all__ = [
     "VersusSpec",
     "__version__",
     "apply_checks",
+    "baseline",
     "bench",
     "bench_callable",
     "burst",
@@ -243,6 +256,8 @@ __all__ = [
     "discover",
     "evaluate",
     "expect",
+    "fault",
+    "faulty",
     "load",
     "open",
     "open_model",
@@ -252,6 +267,7 @@ __all__ = [
     "parse_check",
     "phase",
     "read_json",
+    "recovery",
     "run",
     "run_all",
     "run_specs",

@@ -15,7 +15,7 @@ from perfgate.bench._burst import BurstOutcome
 from perfgate.bench._calls import NO_ARG
 from perfgate.bench._engine import BenchOptions, Progress
 from perfgate.bench._versus import NONE, VersusOptions
-from perfgate.load._api import StageSpec, make_executor
+from perfgate.load._api import StageSpec, fault_schedule, make_executor
 from perfgate.load._executors import Executor
 from perfgate.load._run import LiveStats
 from perfgate.model import Result
@@ -215,6 +215,7 @@ def load(
     grace: float = 2.0,
     co_correct: bool | None = None,
     progress: Callable[[LiveStats], None] | None = None,
+    faults: Sequence[Any] | None = None,
 ) -> Result:
     """Load-test ``target`` — a URL, :class:`Request` (s), or a sync/async callable — and
     return a Result of kind ``load`` with the checks applied (docs/load.md).
@@ -223,7 +224,14 @@ def load(
     arrivals per second for ``duration`` with at most ``max_vus`` in flight. ``processes``
     spreads the load over worker processes (default: every core for URL targets, 1 for
     callables). ``target_pid`` adds the target's memory to the soak measurements.
+    ``faults``: a schedule of phases (``[pg.baseline("10s"), pg.fault("20s", ...),
+    pg.recovery("20s")]``) switched on the run's clock: the result then has per-phase
+    metrics, the degradation and the time to recover (docs/faults.md).
     """
+    # a fault schedule sets the run's duration (docs/faults.md)
+    phases = fault_schedule(faults, tick, duration, iterations, executor)
+    if phases:
+        duration = sum(p.duration for p in phases)
     ex = executor or make_executor(
         vus=vus, rate=rate, duration=duration, iterations=iterations, per_vu=per_vu,
         stages=stages, max_vus=max_vus, max_wait=max_wait,
@@ -234,7 +242,7 @@ def load(
         body=body.encode() if isinstance(body, str) else body, timeout=timeout,
         verify=verify, ca_file=ca_file, base_url=base_url, allow_remote=allow_remote,
         target_pid=target_pid, warmup=warmup, tick=tick, grace=grace, co_correct=co_correct,
-        checks=parse_checks_for(checks, "load"),
+        faults=phases, checks=parse_checks_for(checks, "load"),
     )
     return run(spec, _Progress(live=progress))
 

@@ -101,3 +101,7 @@ class NoSamplesError(UnknownMetricError):
     def __str__(self) -> str:
         place = f" in {self.where}" if self.where else ""
         return f"no samples for {self.name!r}{place}: nothing succeeded to measure"
+
+
+class FaultError(PerfgateError, OSError):
+    """A fault proxy that cannot listen (port in use) or whose upstream refuses."""

@@ -186,6 +186,7 @@ class LoadSpec(Spec):
     tick: float = 1.0
     grace: float = 2.0
     co_correct: bool | None = None
+    faults: tuple[Any, ...] = ()  # perfgate.faults phases, fitted to the run's duration
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -164,6 +164,12 @@ def scenario(
         raise UsageError("scenario: executor must be pg.closed(...) or pg.open(...)")
     parsed = parse_checks_for(checks, "load")
 
+    if options.get("faults"):  # phases fitted to the executor's duration (docs/faults.md)
+        from perfgate.load._api import fault_schedule
+
+        options["faults"] = fault_schedule(options["faults"], options.get("tick", 1.0), None,
+                                           None, executor)
+
     def deco(f: F) -> F:
         try:
             spec = LoadSpec(name=name or f.__name__, target=f, executor=executor, checks=parsed,

@@ -3,18 +3,24 @@
 Grammar (whitespace is free between tokens)::
 
     check   := subject OP value [","] ["warn" value]
-    subject := "p" "(" NUMBER ["," METRIC] ")"        a percentile of a distribution
+    subject := "p" "(" NUMBER ["," METRIC] ["," PHASE] ")"  a percentile of a distribution
              | "count" "(" LABEL ")"                 how many outcomes had LABEL, or a
                                                      probe's count: count(http_calls.POST)
              | "complexity" ["(" METRIC ")"]          the fitted big-O class of a sweep
              | STAT ["(" METRIC ")"]                  mean, median, min, max, stdev, iqr, pNN, n
-             | METRIC                                 its headline value (median / value)
+             | METRIC ["(" PHASE ")"]                 its headline value (median / value)
+             | "degradation" "(" STAT ")"             fault phase / baseline (fault scenarios)
+    PHASE   := "phase" "=" NAME                       the metric within one fault-schedule phase
     OP      := "<" | "<=" | ">" | ">=" | "==" | "!="
     value   := NUMBER [UNIT] | "O(" CLASS ")"
 
 STAT with no METRIC applies to the result's main distribution (``time`` for benchmarks,
 ``latency`` for load tests). A unit is ``ns us µs ms s min h``, ``B kB MB GB KiB MiB GiB``,
 ``%``, ``k M`` (thousands, millions) or a rate such as ``/s`` or ``MB/h``.
+
+``PHASE`` reads the phase's own metric: ``p(95, phase=fault)`` is ``p(95, phase.fault.latency)``,
+``error_rate(phase=fault)`` is ``phase.fault.error_rate``; ``degradation(p95)`` is the metric
+``degradation.p95`` and ``recovery_time`` a metric of its own (see docs/faults.md).
 
 ``warn`` names a second, stricter limit on the same side: ``p(95) < 300ms warn 200ms`` fails
 above 300 ms and warns above 200 ms.
@@ -72,6 +78,7 @@ KNOWN_UNITS = {
     "speedup": "1", "efficiency": "1", "http_calls": "1", "cache_calls": "1",
     "success_rate": "1", "ratio": "1", "overhead": "s",
     "capacity": "1/s", "search_time": "s",
+    "recovery_time": "s",
 }
 # Counted by a probe, with sub-counts named ``<probe>.<what>`` (``http_calls.POST``): a
 # sub-count that is absent is zero when its probe ran, unknown when it did not.
@@ -255,11 +262,28 @@ def parse_check(text: str) -> Check:
         q = sc.number()
         if not 0 < q < 100:
             raise sc.error("a percentile must be between 0 and 100 (exclusive)", qpos)
-        if sc.peek() == ",":
+        phase: str | None = None
+        while sc.peek() == ",":
             sc.expect(",")
-            metric = sc.name()
+            item = sc.name("a metric name or phase=NAME")
+            if item == "phase" and sc.peek() == "=":
+                phase = _phase_name(sc)
+            elif metric is None and phase is None:
+                metric = item
+            else:
+                raise sc.error("expected ')'", sc.pos - len(item))
         sc.expect(")")
+        if phase is not None:
+            metric = f"phase.{phase}.{metric or 'latency'}"
         subject = "quantile"
+    elif word == "degradation" and sc.peek() == "(":
+        sc.expect("(")
+        spos = sc.pos
+        what = sc.name("a percentile such as p95")
+        if what not in ("p50", "p95", "p99", "rps", "median"):
+            raise sc.error("degradation is of p50, p95, p99 or rps", spos)
+        sc.expect(")")
+        metric, subject = f"degradation.{'p50' if what == 'median' else what}", "metric"
     elif word == "count" and sc.peek() == "(":
         sc.expect("(")
         sc.skip_ws()
@@ -283,12 +307,25 @@ def parse_check(text: str) -> Check:
     elif word in _STATS and sc.peek() == "(":
         sc.expect("(")
         metric = sc.name()
+        if metric == "phase" and sc.peek() == "=":
+            metric = f"phase.{_phase_name(sc)}.latency"
+        elif sc.peek() == ",":
+            sc.expect(",")
+            if sc.name("phase=NAME") != "phase" or sc.peek() != "=":
+                raise sc.error("expected phase=NAME")
+            metric = f"phase.{_phase_name(sc)}.{metric}"
         sc.expect(")")
         stat, subject = word, "stat"
     elif word in _STATS:
         stat, subject = word, "stat"
     else:
         metric, subject = word, "metric"
+        if sc.peek() == "(":  # error_rate(phase=fault)
+            sc.expect("(")
+            if sc.name("phase=NAME") != "phase" or sc.peek() != "=":
+                raise sc.error("expected phase=NAME")
+            metric = f"phase.{_phase_name(sc)}.{word}"
+            sc.expect(")")
 
     op = sc.op()
     vpos = sc.pos
@@ -340,6 +377,11 @@ def parse_check(text: str) -> Check:
     )
 
 
+def _phase_name(sc: _Scanner) -> str:
+    sc.expect("=")
+    return sc.name("a phase name")
+
+
 def parse_checks(texts: Iterable[str]) -> list[Check]:
     return [parse_check(t) for t in texts]
 
@@ -367,6 +409,10 @@ def validate_units(check: Check, kind: str = "bench") -> None:
         return
     name = _metric_name(check, kind)
     unit = KNOWN_UNITS.get(name) or ("s" if name.startswith("time.") else None)
+    if unit is None and name.startswith("phase."):  # phase.fault.latency → latency's unit
+        unit = KNOWN_UNITS.get(name.split(".", 2)[-1])
+    if unit is None and name.startswith("degradation."):
+        unit = "1"
     if unit is None:
         return
     if check.stat == "n":

@@ -20,6 +20,7 @@ from perfgate.cli._demo import demo_cmd
 from perfgate.cli._history import history_cmd
 from perfgate.cli._import import import_cmd
 from perfgate.cli._load import load_cmd
+from perfgate.cli._proxy import proxy_cmd
 from perfgate.cli._report import report_cmd
 from perfgate.cli._run import run_cmd
 from perfgate.cli._signals import exit_code, installed
@@ -68,3 +69,4 @@ main.add_command(load_cmd)
 main.add_command(report_cmd)
 main.add_command(versus_cmd)
 main.add_command(capacity_cmd)
+main.add_command(proxy_cmd)

@@ -29,6 +29,7 @@ from perfgate.cli._common import (
     output_options,
     outputs_from,
 )
+from perfgate.cli._fault_options import fault_options, fault_schedule, phase_table
 from perfgate.env import collect
 from perfgate.load import LiveStats, Request
 from perfgate.model import Result
@@ -170,6 +171,7 @@ def _pid_exists(pid: int) -> bool:
               help="Allow a target host that is not loopback (127.0.0.1, ::1, localhost).")
 @click.option("--name", type=NAME, help="Name of the result.")
 @check_option
+@fault_options
 @output_options
 @handle_errors
 def load_cmd(target: str, vus: int | None, rate: str | None, max_vus: int | None,
@@ -186,9 +188,10 @@ def load_cmd(target: str, vus: int | None, rate: str | None, max_vus: int | None
     perfgate load http://127.0.0.1:8000/ --vus 50 --duration 10s --json out.json
     perfgate load mypkg.client:checkout --vus 10 --iterations 1000
     """
+    faults_given = bool(outs.get("fault_specs"))
     outputs = outputs_from(outs)
     parsed = parse_checks_for(checks, "load")  # malformed checks fail before anything runs
-    if duration is None and iterations is None and stages is None:
+    if duration is None and iterations is None and stages is None and not faults_given:
         duration = "10s"
     is_url = target.startswith(("http://", "https://"))
     hdrs: dict[str, str] = {}
@@ -219,20 +222,22 @@ def load_cmd(target: str, vus: int | None, rate: str | None, max_vus: int | None
     title = name or target
     environment = collect()
     try:
-        with _live_view(title) as progress:
+        with fault_schedule(outs, allow_remote) as faults, _live_view(title) as progress:
             result = load(
                 what, vus=vus, rate=rate, duration=duration, iterations=iterations,
                 per_vu=per_vu, stages=stages, max_vus=max_vus, max_wait=max_wait,
                 processes=processes, checks=parsed, name=name or target, method=method,
                 headers=hdrs, body=body, timeout=timeout, verify=not insecure,
                 ca_file=ca_file, allow_remote=allow_remote, target_pid=target_pid,
-                warmup=warmup, progress=progress,
+                warmup=warmup, progress=progress, faults=faults,
             )
     except Interrupted as exc:
         for r in exc.results:
             out.print(_summary(r))
         sys.exit(emit(exc.results, outputs, interrupted=True, environment=environment))
     out.print(_summary(result))
+    if (phases := phase_table(result)) is not None:
+        out.print(phases)
     _examples(result)
     code = emit([result], outputs, environment=environment)
     sys.exit(code)

@@ -7,7 +7,8 @@ runner calls :func:`run_load` with it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from perfgate._errors import Interrupted, UsageError
 from perfgate.load._engine import default_processes
@@ -16,8 +17,12 @@ from perfgate.load._result import build_result
 from perfgate.load._run import LiveStats, coordinate
 from perfgate.load._targets import HttpTarget, make_target
 from perfgate.model import Result
+from perfgate.units import parse_duration
 
-__all__ = ["make_executor", "run_load"]
+if TYPE_CHECKING:
+    from perfgate.faults._schedule import Phase
+
+__all__ = ["fault_schedule", "make_executor", "run_load"]
 
 StageSpec = str | Sequence[tuple[float | str, float | str]]
 
@@ -75,6 +80,7 @@ def run_load(
     grace: float = 2.0,
     co_correct: bool | None = None,
     progress: Callable[[LiveStats], None] | None = None,
+    phases: Sequence[Phase] = (),
 ) -> Result:
     """The load engine: run ``executor`` against ``target`` (a URL, Request(s) or callable)
     and return a ``load`` Result, without checks (the runner applies them).
@@ -84,6 +90,8 @@ def run_load(
     samples a stalled VU failed to send (coordinated-omission correction, bounded to 5 % of
     the real samples; ``service_time`` keeps the raw times). Default off: the closed model
     reports real iterations and flags stalls; the open model is CO-free. See docs/load.md.
+    ``phases``: a fault schedule already fitted to the run (:func:`fault_schedule`), its
+    faults switched on the run's clock (docs/faults.md).
     """
     tgt = make_target(
         target, method=method, headers=dict(headers or {}), body=body, timeout=timeout,
@@ -93,11 +101,16 @@ def run_load(
         processes = default_processes() if isinstance(tgt, HttpTarget) else 1
     if processes < 1:
         raise UsageError(f"processes must be ≥ 1, got {processes}")
+    if phases:
+        from perfgate.faults._schedule import check_processes
+
+        check_processes(phases, processes)
     if co_correct is None:
         co_correct = False
-    run = coordinate(tgt, executor, processes=processes, tick=tick, grace=grace,
-                     target_pid=target_pid, progress=progress, co_correct=co_correct)
     ex = executor
+    run = coordinate(tgt, ex, processes=processes, tick=tick, grace=grace,
+                     target_pid=target_pid, progress=progress, co_correct=co_correct,
+                     phases=phases)
     params: dict[str, Any] = {"target": tgt.describe(), "model": ex.model,
                               "processes": run.processes}
     if isinstance(ex, Closed):
@@ -110,6 +123,10 @@ def run_load(
                       max_wait=ex.max_wait)
     if ex.stages:
         params["stages"] = [list(s) for s in ex.stages]
+    if phases:
+        params["faults"] = [f"{p.duration:g}s:{p.name}" + (f" ({p.describe()})"
+                                                          if p.faults else "")
+                            for p in phases]
     params = {k: v for k, v in params.items() if v is not None}
     result = build_result(
         name or _default_name(tgt.describe()), run, params,
@@ -117,12 +134,36 @@ def run_load(
         cpu_bound_is_target=not (isinstance(tgt, HttpTarget) or tgt.with_client),
         warmup=warmup,
     )
+    if run.phases and run.agg.fault_phases:  # a fault schedule: per-phase metrics
+        from perfgate.load._phased import phase_metrics
+
+        pm, pextra, pwarn = phase_metrics(run.agg, run.phases)
+        result = replace(result, metrics={**result.metrics, **pm},
+                         extra={**result.extra, **pextra},
+                         warnings=(*result.warnings, *pwarn))
     if run.interrupted:
         raise Interrupted([result])
-    from perfgate._observe import notify
-
-    notify(result)  # a failed check inside a pytest test fails that test
     return result
+
+
+def fault_schedule(faults: Sequence[Phase] | None, tick: float, duration: float | str | None,
+                   iterations: int | None, executor: Executor | None) -> tuple[Phase, ...]:
+    """A validated fault schedule that fits the run's duration."""
+    if not faults:
+        return ()
+    from perfgate.faults._schedule import schedule
+
+    phases = schedule(faults, tick)
+    total = sum(p.duration for p in phases)
+    if iterations is not None:
+        raise UsageError("faults: a fault schedule runs for a duration, not iterations")
+    given = executor.total_duration if executor is not None else (
+        None if duration is None else
+        float(duration) if isinstance(duration, int | float) else parse_duration(duration))
+    if given is not None and abs(given - total) > 1e-6:
+        raise UsageError(f"faults: the phases last {total:g}s but the load lasts {given:g}s; "
+                         "leave the duration out (it follows the phases) or make them agree")
+    return phases
 
 
 def _default_name(desc: str) -> str:

@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 from perfgate.load._histogram import LogHistogram
 from perfgate.load._outcomes import Tally, describe
 
-__all__ = ["Aggregator", "Drained", "Recorder", "SeriesPoint", "Snapshot", "Stream",
+__all__ = ["Aggregator", "Drained", "PhaseTotals", "Recorder", "SeriesPoint", "Snapshot", "Stream",
            "synthetic"]
 
 FLUSH_AT = 1 << 16  # a VU thread absorbs its samples itself past this many
@@ -276,6 +276,21 @@ class _Pending:
     workers: set[int] = field(default_factory=set)
 
 
+@dataclass
+class PhaseTotals:
+    """A fault-schedule phase's share of the run: the ticks that ended inside its window."""
+
+    name: str
+    start: float
+    end: float
+    lat: LogHistogram = field(default_factory=LogHistogram.empty)
+    svc: LogHistogram | None = None
+    tally: Tally = field(default_factory=Tally)
+    requests: int = 0
+    dropped: int = 0
+    t_last: float = 0.0  # the end of the last tick seen (a run cut short ends early)
+
+
 class Aggregator:
     """Merges every worker's snapshots: whole-run totals and one series point per tick."""
 
@@ -309,6 +324,29 @@ class Aggregator:
         self.points: list[SeriesPoint] = []
         self._pending: dict[int, _Pending] = {}
         self.last: SeriesPoint | None = None
+        self.fault_phases: list[PhaseTotals] = []  # with a fault schedule (docs/faults.md)
+
+    def set_phases(self, windows: list[tuple[str, float, float]]) -> None:
+        """Also keep totals per phase: ``(name, start, end)`` in seconds from the start."""
+        self.fault_phases = [PhaseTotals(n, s, e) for n, s, e in windows]
+
+    def _add_to_phase(self, s: Snapshot) -> None:
+        # a tick belongs to the phase holding its middle (phases are whole ticks)
+        start = s.tick * self.tick
+        mid = (start + max(start, min(s.t_end, start + self.tick))) / 2
+        fp = self.fault_phases
+        ph = next((p for p in fp if p.start <= mid < p.end), None)
+        if ph is None:
+            ph = fp[-1] if mid >= fp[-1].end else fp[0]
+        ph.lat.merge(s.lat)
+        if s.svc is not None:
+            if ph.svc is None:
+                ph.svc = LogHistogram.empty()
+            ph.svc.merge(s.svc)
+        ph.tally.merge(s.tally)
+        ph.requests += s.count
+        ph.dropped += s.dropped
+        ph.t_last = max(ph.t_last, min(s.t_end, ph.end))
 
     def add(self, s: Snapshot) -> None:
         self.lat.merge(s.lat)
@@ -342,6 +380,8 @@ class Aggregator:
         self.sched_n += s.sched_n
         self.peak_vus[s.worker] = max(self.peak_vus.get(s.worker, 0), s.vus)
         self.elapsed = max(self.elapsed, s.t_end)
+        if self.phases:
+            self._add_to_phase(s)
         p = self._pending.get(s.tick)
         if p is None:
             p = self._pending[s.tick] = _Pending(LogHistogram.empty())

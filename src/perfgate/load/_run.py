@@ -14,10 +14,11 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from perfgate.faults._schedule import Phase, PhaseDriver, PhaseRecord, windows
 from perfgate.load._engine import WorkerPlan, process_main, run_worker
 from perfgate.load._executors import Closed, Executor, Open
 from perfgate.load._recorder import Aggregator, Snapshot
@@ -51,6 +52,7 @@ class RunOutcome:
     failures: list[str] = field(default_factory=list)
     interrupted: bool = False
     processes: int = 1
+    phases: list[PhaseRecord] = field(default_factory=list)  # a fault schedule's record
 
 
 class _Worker:
@@ -120,8 +122,12 @@ def coordinate(
     target_pid: int | None = None,
     progress: Callable[[LiveStats], None] | None = None,
     co_correct: bool = False,
+    phases: Sequence[Phase] | None = None,
 ) -> RunOutcome:
-    """Run the load to its end (or Ctrl-C: ``interrupted`` set, nothing measured lost)."""
+    """Run the load to its end (or Ctrl-C: ``interrupted`` set, nothing measured lost).
+
+    ``phases``: a fault schedule (:mod:`perfgate.faults`); its faults are entered and left
+    on the run's clock and every tick is also merged into its phase's totals."""
     shares = split(executor, max(1, processes))
     inbox: queue.Queue[Any] = queue.Queue()
     in_process = len(shares) == 1
@@ -133,6 +139,9 @@ def coordinate(
     agg = Aggregator(len(workers), tick)
     sampler = RssSampler(pids, target_pid)
     out = RunOutcome(agg, sampler, processes=len(workers))
+    driver = PhaseDriver(phases) if phases else None
+    if driver is not None:
+        agg.set_phases(windows(driver.phases))
     total = executor.total_duration
     finished: set[int] = set()
 
@@ -170,6 +179,8 @@ def coordinate(
         t0 = time.perf_counter_ns() + _START_DELAY_NS
         for w in workers:
             w.tell(("start", t0))
+        if driver is not None:
+            driver.start(t0)
         hard_end = None if total is None else t0 + int((total + grace + 15) * 1e9)
         while len(finished) < len(workers):
             try:
@@ -194,6 +205,10 @@ def coordinate(
             with contextlib.suppress(queue.Empty):
                 handle(inbox.get(timeout=0.1))
     finally:
+        if driver is not None:  # faults off first: nothing is left broken behind the run
+            driver.stop()
+            out.phases = driver.records
+            out.failures.extend(driver.failures)
         for w in workers:
             w.tell(("stop",))
         for w in workers:

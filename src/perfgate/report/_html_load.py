@@ -27,6 +27,7 @@ from perfgate.report._html_page import (
     linear_axis,
     num,
 )
+from perfgate.report._html_phases import phase_layout
 
 __all__ = ["percentile_points", "render_load"]
 
@@ -162,7 +163,7 @@ def _series_plots(r: Result, page: Page) -> list[Markup]:
             {"xaxis": {"ticksuffix": " s", "zeroline": False}, "yaxis": yaxis,
              "title": {"text": _SERIES_TITLES.get(unit, f"Over time ({unit})"), "x": 0,
                        "font": {"size": 14}},
-             "showlegend": True},
+             "showlegend": True, **phase_layout(r)},
             height=300, label=f"{', '.join(n for n, _ in members)} over time for {r.name}",
         ))
     return plots
