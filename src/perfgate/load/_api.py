@@ -7,7 +7,6 @@ runner calls :func:`run_load` with it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from perfgate._errors import Interrupted, UsageError
@@ -134,13 +133,6 @@ def run_load(
         cpu_bound_is_target=not (isinstance(tgt, HttpTarget) or tgt.with_client),
         warmup=warmup,
     )
-    if run.phases and run.agg.fault_phases:  # a fault schedule: per-phase metrics
-        from perfgate.load._phased import phase_metrics
-
-        pm, pextra, pwarn = phase_metrics(run.agg, run.phases)
-        result = replace(result, metrics={**result.metrics, **pm},
-                         extra={**result.extra, **pextra},
-                         warnings=(*result.warnings, *pwarn))
     if run.interrupted:
         raise Interrupted([result])
     return result

@@ -32,8 +32,8 @@ import math
 from typing import Any
 
 from perfgate.faults._schedule import PhaseRecord
+from perfgate.load._distribution import batch_half_widths, distribution
 from perfgate.load._recorder import Aggregator, PhaseTotals, SeriesPoint
-from perfgate.load._result import _batch_half_widths, distribution
 from perfgate.model import Metric
 
 __all__ = ["BAND_ABS", "BAND_ERR", "BAND_REL", "HOLD_TICKS", "phase_metrics"]
@@ -73,7 +73,7 @@ def _ci(ph: PhaseTotals, pts: list[SeriesPoint], q: float) -> tuple[float, float
     if ci is None:
         return None
     v = ph.lat.quantile(q)
-    half = _batch_half_widths(pts).get(f"p{q * 100:g}")
+    half = batch_half_widths(pts).get(f"p{q * 100:g}")
     lo, hi = ci
     if half is not None:
         lo, hi = min(lo, v - half * 1e9), max(hi, v + half * 1e9)

@@ -380,7 +380,7 @@ class Aggregator:
         self.sched_n += s.sched_n
         self.peak_vus[s.worker] = max(self.peak_vus.get(s.worker, 0), s.vus)
         self.elapsed = max(self.elapsed, s.t_end)
-        if self.phases:
+        if self.fault_phases:
             self._add_to_phase(s)
         p = self._pending.get(s.tick)
         if p is None:
