@@ -8,8 +8,10 @@ test, the ``perf`` fixture and the plugin turn it into a failed test).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Literal
 
+from perfgate._errors import Interrupted
 from perfgate.analysis.checks import Check
 from perfgate.bench._burst import BurstOutcome
 from perfgate.bench._calls import NO_ARG
@@ -190,6 +192,10 @@ def load(
     grace: float = 2.0,
     co_correct: bool | None = None,
     progress: Callable[[LiveStats], None] | None = None,
+    prometheus: str | None = None,
+    pushgateway: str | None = None,
+    otlp: str | None = None,
+    dashboard: str | bool | None = None,
 ) -> Result:
     """Load-test ``target`` — a URL, :class:`Request` (s), or a sync/async callable — and
     return a Result of kind ``load`` with the checks applied (docs/load.md).
@@ -198,6 +204,10 @@ def load(
     arrivals per second for ``duration`` with at most ``max_vus`` in flight. ``processes``
     spreads the load over worker processes (default: every core for URL targets, 1 for
     callables). ``target_pid`` adds the target's memory to the soak measurements.
+
+    Live metrics while it runs (docs/live.md): ``prometheus="127.0.0.1:9464"`` serves
+    ``/metrics``, ``pushgateway=URL`` pushes at the end, ``otlp=URL`` exports over OTLP/HTTP,
+    ``dashboard=True`` serves a live page. An output that fails is a warning in the Result.
     """
     ex = executor or make_executor(
         vus=vus, rate=rate, duration=duration, iterations=iterations, per_vu=per_vu,
@@ -211,7 +221,26 @@ def load(
         target_pid=target_pid, warmup=warmup, tick=tick, grace=grace, co_correct=co_correct,
         checks=parse_checks_for(checks, "load"),
     )
-    return run(spec, _Progress(live=progress))
+    if prometheus is None and pushgateway is None and otlp is None and not dashboard:
+        return run(spec, _Progress(live=progress))
+    from perfgate.export import live_listener, make_outputs
+
+    lst = live_listener(_Progress(live=progress), make_outputs(
+        prometheus=prometheus, pushgateway=pushgateway, otlp=otlp, dashboard=dashboard,
+    ), scenario=spec.name)
+    lst.start()
+    try:
+        result = run(spec, lst)
+    except Interrupted as exc:  # the live page still turns into the partial report
+        lst.stop(exc.results)
+        raise
+    except BaseException:
+        lst.stop([])
+        raise
+    warnings = lst.stop([result])
+    if warnings:
+        result = replace(result, warnings=(*result.warnings, *warnings))
+    return result
 
 
 def _default_load_name(target: Any) -> str:

@@ -1,0 +1,44 @@
+"""Live metrics while a load test runs: Prometheus (scrape and Pushgateway), OpenTelemetry
+(OTLP/HTTP) and a live page, each an :class:`Output` fed once per tick (docs/live.md).
+
+Outputs are a listener concern, not part of a spec: :func:`live_listener` wraps the runner's
+listener, and the entry points (``pg.load(prometheus=…)``, ``perfgate load --prometheus``,
+``perfgate run --prometheus``) build it from their options.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from perfgate.export._output import LiveListener, Output
+
+__all__ = ["LiveListener", "Output", "live_listener", "make_outputs"]
+
+
+def make_outputs(*, prometheus: str | None = None, pushgateway: str | None = None,
+                 otlp: str | None = None, dashboard: str | bool | None = None) -> list[Output]:
+    """The outputs the options ask for (none when every option is None/False).
+
+    ``prometheus``: ``HOST:PORT`` to serve ``/metrics`` on; ``pushgateway``: a URL pushed to
+    at the end; ``otlp``: an OTLP/HTTP metrics URL (extra ``perfgate[otel]``);
+    ``dashboard``: True or ``HOST:PORT`` for the live page (127.0.0.1, a free port)."""
+    outs: list[Output] = []
+    if prometheus is not None or pushgateway is not None:
+        from perfgate.export._prometheus import PrometheusOutput
+
+        outs.append(PrometheusOutput(prometheus, pushgateway))
+    if otlp is not None:
+        from perfgate.export._otlp import OtlpOutput
+
+        outs.append(OtlpOutput(otlp))
+    if dashboard:
+        from perfgate.export._dashboard import DashboardOutput
+
+        outs.append(DashboardOutput(dashboard if isinstance(dashboard, str) else None))
+    return outs
+
+
+def live_listener(inner: Any, outputs: list[Output], scenario: str = "") -> LiveListener:
+    """``inner`` (a runner listener) with ``outputs`` fed each tick; call ``start()``
+    before the run and ``stop(results)`` after it (it returns the outputs' warnings)."""
+    return LiveListener(inner, outputs, scenario)
