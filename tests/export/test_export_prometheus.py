@@ -6,12 +6,14 @@ more on the final tick, so no sleep or timing guess decides what a scrape sees.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
-from _load_servers import Reply, Server
 from _scrape import free_port, scrape, total
 
 import perfgate as pg
+from _load_servers import Reply, Server
 from perfgate.export._prometheus import BOUNDS_NS, parse_listen, prometheus_buckets
 from perfgate.load import LiveStats, LogHistogram
 from perfgate.load._histogram import _edges, bucket_index
@@ -61,7 +63,7 @@ def test_scrapes_during_a_run_are_monotonic_and_end_at_the_result() -> None:
                 "perfgate_latency_seconds_count", "perfgate_latency_seconds_bucket",
                 "perfgate_generator_cpu_seconds_total")
     seq = [*scrapes, final[0]]
-    for a, b in zip(seq, seq[1:], strict=False):
+    for a, b in itertools.pairwise(seq):
         for key, v in a.items():
             if key[0] in counters:
                 assert b.get(key, -1) >= v, key

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from _load_servers import Server, always
 from _scrape import free_port, scrape, total
 
 import perfgate as pg
+from _load_servers import Server, always
 
 
 @pytest.mark.slow

@@ -8,20 +8,24 @@ listener, and the entry points (``pg.load(prometheus=…)``, ``perfgate load --p
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from perfgate.export._output import LiveListener, Output
+from perfgate.model import Result
 
 __all__ = ["LiveListener", "Output", "live_listener", "make_outputs"]
 
 
 def make_outputs(*, prometheus: str | None = None, pushgateway: str | None = None,
-                 otlp: str | None = None, dashboard: str | bool | None = None) -> list[Output]:
+                 otlp: str | None = None, dashboard: str | bool | None = None,
+                 report: Callable[[Sequence[Result]], str] | None = None) -> list[Output]:
     """The outputs the options ask for (none when every option is None/False).
 
     ``prometheus``: ``HOST:PORT`` to serve ``/metrics`` on; ``pushgateway``: a URL pushed to
     at the end; ``otlp``: an OTLP/HTTP metrics URL (extra ``perfgate[otel]``);
-    ``dashboard``: True or ``HOST:PORT`` for the live page (127.0.0.1, a free port)."""
+    ``dashboard``: True or ``HOST:PORT`` for the live page (127.0.0.1, a free port), which
+    turns into the HTML report that ``report`` renders from the final Results."""
     outs: list[Output] = []
     if prometheus is not None or pushgateway is not None:
         from perfgate.export._prometheus import PrometheusOutput
@@ -34,7 +38,8 @@ def make_outputs(*, prometheus: str | None = None, pushgateway: str | None = Non
     if dashboard:
         from perfgate.export._dashboard import DashboardOutput
 
-        outs.append(DashboardOutput(dashboard if isinstance(dashboard, str) else None))
+        outs.append(DashboardOutput(dashboard if isinstance(dashboard, str) else None,
+                                    report=report))
     return outs
 
 
