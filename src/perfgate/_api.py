@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from perfgate._errors import Interrupted
 from perfgate.analysis.checks import Check
@@ -19,7 +19,7 @@ from perfgate.bench._engine import BenchOptions, Progress
 from perfgate.load._api import StageSpec, make_executor
 from perfgate.load._executors import Executor
 from perfgate.load._run import LiveStats
-from perfgate.model import Result
+from perfgate.model import Environment, Result
 from perfgate.runner import Clock, run
 from perfgate.spec import (
     BenchSpec,
@@ -30,6 +30,9 @@ from perfgate.spec import (
     parse_checks_for,
     sizes_of,
 )
+
+if TYPE_CHECKING:
+    from perfgate.export import Output
 
 __all__ = ["bench_callable", "burst", "load", "parallel", "sweep"]
 
@@ -196,6 +199,7 @@ def load(
     pushgateway: str | None = None,
     otlp: str | None = None,
     dashboard: str | bool | None = None,
+    outputs: Sequence[Output] = (),
 ) -> Result:
     """Load-test ``target`` — a URL, :class:`Request` (s), or a sync/async callable — and
     return a Result of kind ``load`` with the checks applied (docs/load.md).
@@ -207,7 +211,9 @@ def load(
 
     Live metrics while it runs (docs/live.md): ``prometheus="127.0.0.1:9464"`` serves
     ``/metrics``, ``pushgateway=URL`` pushes at the end, ``otlp=URL`` exports over OTLP/HTTP,
-    ``dashboard=True`` serves a live page. An output that fails is a warning in the Result.
+    ``dashboard=True`` serves a live page; ``outputs`` adds :class:`~perfgate.export.Output`
+    objects of your own (started here unless already started, stopped at the end). An output
+    that fails while the load runs is a warning in the Result.
     """
     ex = executor or make_executor(
         vus=vus, rate=rate, duration=duration, iterations=iterations, per_vu=per_vu,
@@ -221,13 +227,14 @@ def load(
         target_pid=target_pid, warmup=warmup, tick=tick, grace=grace, co_correct=co_correct,
         checks=parse_checks_for(checks, "load"),
     )
-    if prometheus is None and pushgateway is None and otlp is None and not dashboard:
+    if prometheus is None and pushgateway is None and otlp is None and not dashboard \
+            and not outputs:
         return run(spec, _Progress(live=progress))
     from perfgate.export import live_listener, make_outputs
 
-    lst = live_listener(_Progress(live=progress), make_outputs(
-        prometheus=prometheus, pushgateway=pushgateway, otlp=otlp, dashboard=dashboard,
-    ), scenario=spec.name)
+    outs = [*outputs, *make_outputs(prometheus=prometheus, pushgateway=pushgateway, otlp=otlp,
+                                    dashboard=dashboard, report=html_report)]
+    lst = live_listener(_Progress(live=progress), outs, scenario=spec.name)
     lst.start()
     try:
         result = run(spec, lst)
@@ -241,6 +248,16 @@ def load(
     if warnings:
         result = replace(result, warnings=(*result.warnings, *warnings))
     return result
+
+
+def html_report(results: Sequence[Result], environment: Environment | None = None) -> str:
+    """The HTML report of ``results``, as one string (the live page turns into it)."""
+    from perfgate.env import collect
+    from perfgate.model import ResultSet
+    from perfgate.report.html import render_html
+
+    return render_html(ResultSet(environment=environment or collect(),
+                                 results=tuple(results)))
 
 
 def _default_load_name(target: Any) -> str:

@@ -25,6 +25,7 @@ from perfgate.cli._common import (
     output_options,
     outputs_from,
 )
+from perfgate.cli._export import export_options, start_outputs
 from perfgate.env import collect
 from perfgate.load import LiveStats
 from perfgate.model import Result
@@ -121,6 +122,7 @@ def _examples(r: Result) -> None:
               help="Allow a target host that is not loopback (127.0.0.1, ::1, localhost).")
 @click.option("--name", help="Name of the result.")
 @check_option
+@export_options
 @output_options
 @handle_errors
 def load_cmd(target: str, vus: int | None, rate: str | None, max_vus: int | None,
@@ -161,6 +163,7 @@ def load_cmd(target: str, vus: int | None, rate: str | None, max_vus: int | None
     what: Any = target if is_url else load_object(target)
     title = name or target
     environment = collect()
+    live_outs = start_outputs(outs, environment)  # a bad address fails before the load
     try:
         with _live_view(title) as progress:
             result = load(
@@ -169,7 +172,7 @@ def load_cmd(target: str, vus: int | None, rate: str | None, max_vus: int | None
                 processes=processes, checks=parsed, name=name or target, method=method,
                 headers=hdrs, body=body, timeout=timeout, verify=not insecure,
                 ca_file=ca_file, allow_remote=allow_remote, target_pid=target_pid,
-                warmup=warmup, progress=progress,
+                warmup=warmup, progress=progress, outputs=live_outs,
             )
     except Interrupted as exc:
         for r in exc.results:

@@ -159,7 +159,7 @@ class PrometheusOutput:
         return f"http://{f'[{host}]' if ':' in host else host}:{self.port}/metrics"
 
     def start(self) -> None:
-        if self.listen is None:
+        if self.listen is None or self._server is not None:
             return
         from prometheus_client import start_http_server
 
