@@ -137,7 +137,9 @@ class DashboardOutput:
         warnings: list[str] = []
         if self.render is not None and results:
             try:
-                self.report = self.render(results).encode()
+                # no favicon request to a server that is about to close
+                self.report = self.render(results).encode().replace(
+                    b"<head>", b'<head><link rel="icon" href="data:,">', 1)
             except Exception as exc:  # noqa: BLE001 - the results are written elsewhere
                 warnings.append(f"dashboard: the final report could not be rendered: {exc}")
         self.done = True

@@ -1,0 +1,104 @@
+"""The cost of live metrics: HTTP requests/s of ``perfgate load`` with and without
+``--prometheus`` (scraped once a second, as Prometheus would) and ``--dashboard``.
+
+nginx (Debian's package) serves a small response on 127.0.0.1, pinned to core 0 when
+``taskset`` exists; ``perfgate load`` runs on core 1 with one worker process. Rounds
+alternate the variants so that a drift in the machine's load hits all of them alike; the
+script prints each variant's median requests/s, its ratio to the plain run, and the load
+average it saw.
+
+    apt-get install -y nginx
+    .venv/bin/python benchmarks/live_overhead.py [--duration 5] [--rounds 3] [--vus 50]
+
+Goal (issue 17): within 2 % of the plain run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from load_vs_wrk import free_port, pinned, start_nginx
+
+PY = sys.executable
+
+
+def run_load(url: str, vus: int, secs: float, tmp: Path, extra: list[str]) -> float:
+    out = tmp / "r.json"
+    cmd = pinned(1, [PY, "-m", "perfgate", "load", url, "--vus", str(vus), "--duration",
+                     f"{secs:g}s", "--processes", "1", "--json", str(out), *extra])
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    scraper = None
+    if "--prometheus" in extra:
+        port = extra[extra.index("--prometheus") + 1].rsplit(":", 1)[1]
+        stop = threading.Event()
+
+        def scrape() -> None:  # once a second, like a Prometheus server
+            while not stop.wait(1.0):
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics",
+                                                timeout=2) as r:
+                        r.read()
+                except OSError:
+                    pass
+
+        scraper = threading.Thread(target=scrape, daemon=True)
+        scraper.start()
+    proc.wait()
+    if scraper is not None:
+        stop.set()
+        scraper.join()
+    data = json.loads(out.read_text())
+    return float(data["results"][0]["metrics"]["rps"]["value"])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--duration", type=float, default=5.0)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--vus", type=int, default=50)
+    a = ap.parse_args()
+    if not shutil.which("nginx"):
+        raise SystemExit("needs nginx (apt-get install -y nginx)")
+    print(f"load average before: {os.getloadavg()}")
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        nginx, url = start_nginx(tmp)
+        try:
+            variants = {
+                "plain": lambda: [],
+                "--prometheus (scraped 1/s)": lambda: ["--prometheus",
+                                                       f"127.0.0.1:{free_port()}"],
+                "--dashboard (no browser)": lambda: ["--dashboard"],
+            }
+            got: dict[str, list[float]] = {k: [] for k in variants}
+            for i in range(a.rounds):
+                for name, extra in variants.items():
+                    rps = run_load(url, a.vus, a.duration, tmp, extra())
+                    got[name].append(rps)
+                    print(f"round {i + 1} {name:28s} {rps:10.0f} req/s", flush=True)
+        finally:
+            nginx.terminate()
+            nginx.wait()
+    base = statistics.median(got["plain"])
+    print()
+    for name, vals in got.items():
+        med = statistics.median(vals)
+        spread = (max(vals) - min(vals)) / med if med else float("nan")
+        print(f"{name:28s} median {med:10.0f} req/s  ratio {med / base:6.3f}  "
+              f"spread {spread:6.1%}")
+    print(f"load average after: {os.getloadavg()}  ({os.cpu_count()} CPUs)")
+
+
+if __name__ == "__main__":
+    main()
