@@ -7,6 +7,8 @@ more on the final tick, so no sleep or timing guess decides what a scrape sees.
 from __future__ import annotations
 
 import itertools
+import socket
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
@@ -103,3 +105,57 @@ def test_a_port_in_use_fails_before_the_load_starts() -> None:
         taken = s.getsockname()[1]
         with pytest.raises(pg.UsageError, match="cannot listen"):
             pg.load(lambda: None, iterations=1, prometheus=f"127.0.0.1:{taken}")
+
+
+def test_a_stuck_scraper_holds_neither_the_load_nor_other_scrapes() -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/metrics"
+    stuck: list[socket.socket] = []
+    final: list[dict] = []
+
+    def during(s: LiveStats) -> None:
+        if not stuck:  # a scraper that never finishes its request
+            c = socket.create_connection(("127.0.0.1", port))
+            c.sendall(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            stuck.append(c)
+        if s.final:
+            final.append(scrape(url))
+
+    try:
+        r = pg.load(lambda: None, vus=1, iterations=3000, processes=1, tick=0.02,
+                    prometheus=f"127.0.0.1:{port}", progress=during)
+    finally:
+        for c in stuck:
+            c.close()
+    assert r.error is None and stuck
+    assert total(final[0], "perfgate_requests_total") == 3000 == r.metrics["requests"].value
+
+
+class Broken:
+    """An output that fails on its second tick."""
+
+    name = "broken"
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.stopped = False
+
+    def start(self) -> None:
+        pass
+
+    def add(self, scenario: str, stats: LiveStats) -> None:
+        self.calls += 1
+        if self.calls == 2:
+            raise RuntimeError("disk full")
+
+    def stop(self, results: Sequence[Result]) -> list[str]:
+        self.stopped = True
+        return []
+
+
+def test_an_output_that_raises_is_switched_off_with_a_warning() -> None:
+    b = Broken()
+    r = pg.load(lambda: None, vus=1, iterations=2000, processes=1, tick=0.01, outputs=[b])
+    assert r.error is None and r.metrics["requests"].value == 2000
+    assert b.calls == 2 and b.stopped  # not called again after it failed
+    assert "broken: switched off after an error: disk full" in r.warnings
