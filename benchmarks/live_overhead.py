@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import urllib.request
 from pathlib import Path
 
@@ -62,15 +63,55 @@ def run_load(url: str, vus: int, secs: float, tmp: Path, extra: list[str]) -> fl
     return float(data["results"][0]["metrics"]["rps"]["value"])
 
 
+def micro(workers: int = 4, reps: int = 2000) -> None:
+    """CPU cost of the pieces, independent of the machine's load: per snapshot on the
+    coordinator's thread (the per-worker copy), and per scrape on the server's thread."""
+    import numpy as np
+    from prometheus_client import generate_latest
+
+    from perfgate.export._prometheus import PrometheusOutput
+    from perfgate.load import LiveStats, LogHistogram
+    from perfgate.load._outcomes import Tally
+    from perfgate.load._recorder import Snapshot
+    from perfgate.load._run import WorkerLive
+
+    rng = np.random.default_rng(1)
+    lat = LogHistogram.of(rng.lognormal(13, 0.5, 10_000).astype(np.int64))
+    tally = Tally({"http_5xx": 3})
+    snap = Snapshot(worker=0, tick=0, t_end=1.0, lat=lat, svc=None, tally=tally)
+    w = WorkerLive(0)
+    t0 = time.process_time()
+    for _ in range(reps):
+        w = w.advanced(snap)
+    per_snap = (time.process_time() - t0) / reps
+    out = PrometheusOutput()
+    ws = tuple(WorkerLive(i, requests=w.requests, errors=w.errors, latency=w.latency)
+               for i in range(workers))
+    out.add("s", LiveStats(elapsed=1, fraction=None, rps=0, errors=0, p99=0, requests=0,
+                           total_errors=0, inflight=0, workers=ws))
+    t0 = time.process_time()
+    for _ in range(reps // 10):
+        generate_latest(out.registry)
+    per_scrape = (time.process_time() - t0) / (reps // 10)
+    print(f"per snapshot (coordinator thread, one worker's histogram copy+merge): "
+          f"{per_snap * 1e6:.1f} µs CPU")
+    print(f"per scrape ({workers} workers, 46 buckets each; scrape thread): "
+          f"{per_scrape * 1e6:.0f} µs CPU")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration", type=float, default=5.0)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--vus", type=int, default=50)
-    a = ap.parse_args()
     if not shutil.which("nginx"):
         raise SystemExit("needs nginx (apt-get install -y nginx)")
+    ap.add_argument("--micro-only", action="store_true")
+    a = ap.parse_args()
     print(f"load average before: {os.getloadavg()}")
+    micro()
+    if a.micro_only:
+        return
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         nginx, url = start_nginx(tmp)
