@@ -34,7 +34,10 @@ from load_vs_wrk import free_port, pinned, start_nginx
 PY = sys.executable
 
 
-def run_load(url: str, vus: int, secs: float, tmp: Path, extra: list[str]) -> float:
+def run_load(url: str, vus: int, secs: float, tmp: Path, extra: list[str]
+             ) -> tuple[float, float]:
+    """(requests/s, CPU µs of the generator's process per request: exporter threads
+    included, and less sensitive than throughput to a busy machine)."""
     out = tmp / "r.json"
     cmd = pinned(1, [PY, "-m", "perfgate", "load", url, "--vus", str(vus), "--duration",
                      f"{secs:g}s", "--processes", "1", "--json", str(out), *extra])
@@ -59,8 +62,10 @@ def run_load(url: str, vus: int, secs: float, tmp: Path, extra: list[str]) -> fl
     if scraper is not None:
         stop.set()
         scraper.join()
-    data = json.loads(out.read_text())
-    return float(data["results"][0]["metrics"]["rps"]["value"])
+    r = json.loads(out.read_text())["results"][0]
+    requests = r["metrics"]["requests"]["value"]
+    cpu_s = sum(r["extra"]["generator"]["cpu"].values()) * r["extra"]["duration"]
+    return float(r["metrics"]["rps"]["value"]), cpu_s / requests * 1e6
 
 
 def micro(workers: int = 4, reps: int = 2000) -> None:
@@ -123,21 +128,26 @@ def main() -> None:
                 "--dashboard (no browser)": lambda: ["--dashboard"],
             }
             got: dict[str, list[float]] = {k: [] for k in variants}
+            cpu: dict[str, list[float]] = {k: [] for k in variants}
             for i in range(a.rounds):
                 for name, extra in variants.items():
-                    rps = run_load(url, a.vus, a.duration, tmp, extra())
+                    rps, us = run_load(url, a.vus, a.duration, tmp, extra())
                     got[name].append(rps)
-                    print(f"round {i + 1} {name:28s} {rps:10.0f} req/s", flush=True)
+                    cpu[name].append(us)
+                    print(f"round {i + 1} {name:28s} {rps:10.0f} req/s  {us:6.1f} µs CPU/req",
+                          flush=True)
         finally:
             nginx.terminate()
             nginx.wait()
     base = statistics.median(got["plain"])
+    base_cpu = statistics.median(cpu["plain"])
     print()
     for name, vals in got.items():
         med = statistics.median(vals)
         spread = (max(vals) - min(vals)) / med if med else float("nan")
+        c = statistics.median(cpu[name])
         print(f"{name:28s} median {med:10.0f} req/s  ratio {med / base:6.3f}  "
-              f"spread {spread:6.1%}")
+              f"spread {spread:6.1%}  CPU/req {c:6.1f} µs (×{c / base_cpu:.3f})")
     print(f"load average after: {os.getloadavg()}  ({os.cpu_count()} CPUs)")
 
 
