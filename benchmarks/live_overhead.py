@@ -64,7 +64,7 @@ def run_load(url: str, vus: int, secs: float, tmp: Path, extra: list[str]
         scraper.join()
     r = json.loads(out.read_text())["results"][0]
     requests = r["metrics"]["requests"]["value"]
-    cpu_s = sum(r["extra"]["generator"]["cpu"].values()) * r["extra"]["duration"]
+    cpu_s = sum(r["generator"]["cpu"].values()) * r["duration"]
     return float(r["metrics"]["rps"]["value"]), cpu_s / requests * 1e6
 
 
