@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
@@ -14,8 +14,10 @@ from rich.markup import escape
 from perfgate._api import html_report
 from perfgate._errors import Interrupted
 from perfgate.cli._common import F, err
-from perfgate.export import LiveListener, Output, live_listener, make_outputs
 from perfgate.model import Environment, Result
+
+if TYPE_CHECKING:  # the export package is imported when an option asks for it
+    from perfgate.export import LiveListener, Output
 
 
 def export_options(fn: F) -> F:
@@ -41,13 +43,14 @@ def export_options(fn: F) -> F:
 def start_outputs(opts: dict[str, Any], environment: Environment | None = None
                   ) -> list[Output]:
     """Pop the export options, start what they ask for, and say where to look."""
-    if opts.get("otlp"):  # a failed export is one warning at the end, not log lines meanwhile
+    given = {k: opts.pop(k, None) for k in ("prometheus", "pushgateway", "otlp", "dashboard")}
+    if not any(given.values()):
+        return []
+    from perfgate.export import make_outputs
+
+    if given["otlp"]:  # a failed export is one warning at the end, not log lines meanwhile
         logging.getLogger("opentelemetry").setLevel(logging.CRITICAL)
-    outs = make_outputs(
-        prometheus=opts.pop("prometheus", None), pushgateway=opts.pop("pushgateway", None),
-        otlp=opts.pop("otlp", None), dashboard=opts.pop("dashboard", None),
-        report=lambda rs: html_report(rs, environment),
-    )
+    outs = make_outputs(**given, report=lambda rs: html_report(rs, environment))
     for o in outs:
         o.start()
         url = getattr(o, "url", None)
@@ -68,6 +71,8 @@ def exporting(inner: Any, outs: list[Output]) -> Iterator[Any]:
     if not outs:
         yield inner
         return
+    from perfgate.export import live_listener
+
     lst: LiveListener = live_listener(inner, outs)
     lst.start()
     results: list[Result] | None = None

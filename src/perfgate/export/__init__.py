@@ -11,10 +11,21 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from perfgate.export._dashboard import DashboardOutput
+from perfgate.export._otlp import OtlpOutput
 from perfgate.export._output import LiveListener, Output
+from perfgate.export._prometheus import PrometheusOutput
 from perfgate.model import Result
 
-__all__ = ["LiveListener", "Output", "live_listener", "make_outputs"]
+__all__ = [
+    "DashboardOutput",
+    "LiveListener",
+    "OtlpOutput",
+    "Output",
+    "PrometheusOutput",
+    "live_listener",
+    "make_outputs",
+]
 
 
 def make_outputs(*, prometheus: str | None = None, pushgateway: str | None = None,
@@ -28,16 +39,10 @@ def make_outputs(*, prometheus: str | None = None, pushgateway: str | None = Non
     turns into the HTML report that ``report`` renders from the final Results."""
     outs: list[Output] = []
     if prometheus is not None or pushgateway is not None:
-        from perfgate.export._prometheus import PrometheusOutput
-
         outs.append(PrometheusOutput(prometheus, pushgateway))
     if otlp is not None:
-        from perfgate.export._otlp import OtlpOutput
-
         outs.append(OtlpOutput(otlp))
     if dashboard:
-        from perfgate.export._dashboard import DashboardOutput
-
         outs.append(DashboardOutput(dashboard if isinstance(dashboard, str) else None,
                                     report=report))
     return outs
