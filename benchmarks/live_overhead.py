@@ -146,8 +146,12 @@ def main() -> None:
         med = statistics.median(vals)
         spread = (max(vals) - min(vals)) / med if med else float("nan")
         c = statistics.median(cpu[name])
+        # paired by round: each variant against the plain run next to it in time
+        pr = statistics.median(v / b for v, b in zip(vals, got["plain"], strict=True))
+        pc = statistics.median(v / b for v, b in zip(cpu[name], cpu["plain"], strict=True))
         print(f"{name:28s} median {med:10.0f} req/s  ratio {med / base:6.3f}  "
-              f"spread {spread:6.1%}  CPU/req {c:6.1f} µs (×{c / base_cpu:.3f})")
+              f"spread {spread:6.1%}  CPU/req {c:6.1f} µs (×{c / base_cpu:.3f}); "
+              f"paired medians: req/s ×{pr:.3f}, CPU/req ×{pc:.3f}")
     print(f"load average after: {os.getloadavg()}  ({os.cpu_count()} CPUs)")
 
 
