@@ -87,6 +87,7 @@ class DashboardOutput:
                  ) -> None:
         self.listen = parse_listen(listen, "--dashboard") if listen else ("127.0.0.1", 0)
         self.render = report
+        self.handover = _HANDOVER_S  # the longest stop() waits for a watching page
         self.scenarios: dict[str, _Scenario] = {}
         self.report: bytes | None = None
         self.done = False
@@ -114,8 +115,8 @@ class DashboardOutput:
             raise UsageError(f"--dashboard {host}:{port}: cannot listen ({exc})") from None
         self._server.daemon_threads = True
         self.port = int(self._server.server_address[1])
-        threading.Thread(target=self._server.serve_forever, name="perfgate-dashboard",
-                         daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, args=(0.1,),
+                         name="perfgate-dashboard", daemon=True).start()
 
     def add(self, scenario: str, stats: LiveStats) -> None:
         with self._lock:
@@ -145,7 +146,7 @@ class DashboardOutput:
         self.done = True
         if (self.report is not None and self._server is not None
                 and time.monotonic() - self._last_poll < _WATCHING_S):
-            self._handed.wait(_HANDOVER_S)  # a watching page fetches the report, then we go
+            self._handed.wait(self.handover)  # a watching page fetches the report, then we go
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
