@@ -49,6 +49,7 @@ def test_state_carries_names_as_data_and_hands_over_to_the_report() -> None:
     assert sc["name"] == HOSTILE  # JSON data; the page shows it with textContent
     assert [r[0] for r in sc["rows"]] == [0.5, 0.9]
     assert sc["now"]["by_class"] == {"ok": 8, "http_5xx": 1} and sc["now"]["vus"] == 2
+    assert sc["now"]["run_p50"] == pytest.approx(1e-6)  # every sample was 1000 ns
     assert _get(d.url + "report")[0] == 404  # not before the end
     page = _get(d.url)[1].decode()
     assert "textContent" in page and "innerHTML" not in page and "http" not in page.split(

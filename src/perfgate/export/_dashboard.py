@@ -26,6 +26,7 @@ from typing import Any
 
 from perfgate._errors import UsageError
 from perfgate.export._prometheus import parse_listen
+from perfgate.load._histogram import LogHistogram
 from perfgate.load._outcomes import OK
 from perfgate.load._run import LiveStats
 from perfgate.model import Result
@@ -65,8 +66,13 @@ class _Scenario:
             for cls, n in w.errors.items():
                 by_class[cls] = by_class.get(cls, 0) + n
         p99 = s.p99 if s.p99 == s.p99 else None  # NaN (an empty tick) is a gap
+        run = LogHistogram.empty()  # the whole run so far (exact merge of the workers')
+        for w in s.workers:
+            run.merge(w.latency)
         self.now = {
             "elapsed": s.elapsed, "fraction": s.fraction, "rps": s.rps, "p99": p99,
+            "run_p50": run.quantile(0.5) / 1e9 if run.n else None,
+            "run_p99": run.quantile(0.99) / 1e9 if run.n else None,
             "requests": s.requests, "errors": s.total_errors, "inflight": s.inflight,
             "vus": sum(w.vus for w in s.workers), "cpu": cpu, "lag": lag, "rss": s.rss,
             "by_class": by_class, "final": s.final,
