@@ -37,6 +37,7 @@ ReportRenderer = Callable[[Sequence[Result]], str]
 MAX_POINTS = 1200  # per scenario; older rows are thinned (every other one dropped)
 _WATCHING_S = 3.0  # a page polled this recently is waiting for the report
 _HANDOVER_S = 5.0  # the longest stop() waits for it
+_QUANTILES_EVERY_S = 0.25
 
 
 def _plotly_js() -> bytes:
@@ -54,6 +55,8 @@ class _Scenario:
         self.now: dict[str, Any] = {}
         self._cpu = 0.0
         self._t = 0.0
+        self._q_t = 0.0
+        self._run_q: tuple[float | None, float | None] = (None, None)
 
     def add(self, s: LiveStats) -> None:
         cpu_s = sum(w.cpu_seconds for w in s.workers)
@@ -66,13 +69,18 @@ class _Scenario:
             for cls, n in w.errors.items():
                 by_class[cls] = by_class.get(cls, 0) + n
         p99 = s.p99 if s.p99 == s.p99 else None  # NaN (an empty tick) is a gap
-        run = LogHistogram.empty()  # the whole run so far (exact merge of the workers')
-        for w in s.workers:
-            run.merge(w.latency)
+        if s.final or s.elapsed - self._q_t >= _QUANTILES_EVERY_S or not self.now:
+            # the whole run so far: an exact merge of the workers' histograms, at most
+            # a few times a second however many workers report each tick
+            run = LogHistogram.empty()
+            for w in s.workers:
+                run.merge(w.latency)
+            self._run_q = (run.quantile(0.5) / 1e9 if run.n else None,
+                           run.quantile(0.99) / 1e9 if run.n else None)
+            self._q_t = s.elapsed
         self.now = {
             "elapsed": s.elapsed, "fraction": s.fraction, "rps": s.rps, "p99": p99,
-            "run_p50": run.quantile(0.5) / 1e9 if run.n else None,
-            "run_p99": run.quantile(0.99) / 1e9 if run.n else None,
+            "run_p50": self._run_q[0], "run_p99": self._run_q[1],
             "requests": s.requests, "errors": s.total_errors, "inflight": s.inflight,
             "vus": sum(w.vus for w in s.workers), "cpu": cpu, "lag": lag, "rss": s.rss,
             "by_class": by_class, "final": s.final,
