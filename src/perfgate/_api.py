@@ -8,8 +8,10 @@ test, the ``perf`` fixture and the plugin turn it into a failed test).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Literal
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Literal
 
+from perfgate._errors import Interrupted
 from perfgate.analysis.checks import Check
 from perfgate.bench._burst import BurstOutcome
 from perfgate.bench._calls import NO_ARG
@@ -18,7 +20,7 @@ from perfgate.bench._versus import NONE, VersusOptions
 from perfgate.load._api import StageSpec, fault_schedule, make_executor
 from perfgate.load._executors import Executor
 from perfgate.load._run import LiveStats
-from perfgate.model import Result
+from perfgate.model import Environment, Result
 from perfgate.runner import Clock, run
 from perfgate.spec import (
     BenchSpec,
@@ -31,6 +33,9 @@ from perfgate.spec import (
     parse_checks_for,
     sizes_of,
 )
+
+if TYPE_CHECKING:
+    from perfgate.export import Output
 
 __all__ = ["bench_callable", "burst", "capacity", "load", "parallel", "sweep", "versus"]
 
@@ -216,6 +221,11 @@ def load(
     co_correct: bool | None = None,
     progress: Callable[[LiveStats], None] | None = None,
     faults: Sequence[Any] | None = None,
+    prometheus: str | None = None,
+    pushgateway: str | None = None,
+    otlp: str | None = None,
+    dashboard: str | bool | None = None,
+    outputs: Sequence[Output] = (),
 ) -> Result:
     """Load-test ``target`` — a URL, :class:`Request` (s), or a sync/async callable — and
     return a Result of kind ``load`` with the checks applied (docs/load.md).
@@ -227,6 +237,12 @@ def load(
     ``faults``: a schedule of phases (``[pg.baseline("10s"), pg.fault("20s", ...),
     pg.recovery("20s")]``) switched on the run's clock: the result then has per-phase
     metrics, the degradation and the time to recover (docs/faults.md).
+
+    Live metrics while it runs (docs/live.md): ``prometheus="127.0.0.1:9464"`` serves
+    ``/metrics``, ``pushgateway=URL`` pushes at the end, ``otlp=URL`` exports over OTLP/HTTP,
+    ``dashboard=True`` serves a live page; ``outputs`` adds :class:`~perfgate.export.Output`
+    objects of your own (started here unless already started, stopped at the end). An output
+    that fails while the load runs is a warning in the Result.
     """
     # a fault schedule sets the run's duration (docs/faults.md)
     phases = fault_schedule(faults, tick, duration, iterations, executor)
@@ -244,7 +260,37 @@ def load(
         target_pid=target_pid, warmup=warmup, tick=tick, grace=grace, co_correct=co_correct,
         faults=phases, checks=parse_checks_for(checks, "load"),
     )
-    return run(spec, _Progress(live=progress))
+    if prometheus is None and pushgateway is None and otlp is None and not dashboard \
+            and not outputs:
+        return run(spec, _Progress(live=progress))
+    from perfgate.export import live_listener, make_outputs
+
+    outs = [*outputs, *make_outputs(prometheus=prometheus, pushgateway=pushgateway, otlp=otlp,
+                                    dashboard=dashboard, report=html_report)]
+    lst = live_listener(_Progress(live=progress), outs, scenario=spec.name)
+    lst.start()
+    try:
+        result = run(spec, lst)
+    except Interrupted as exc:  # the live page still turns into the partial report
+        lst.stop(exc.results)
+        raise
+    except BaseException:
+        lst.stop([])
+        raise
+    warnings = lst.stop([result])
+    if warnings:
+        result = replace(result, warnings=(*result.warnings, *warnings))
+    return result
+
+
+def html_report(results: Sequence[Result], environment: Environment | None = None) -> str:
+    """The HTML report of ``results``, as one string (the live page turns into it)."""
+    from perfgate.env import collect
+    from perfgate.model import ResultSet
+    from perfgate.report.html import render_html
+
+    return render_html(ResultSet(environment=environment or collect(),
+                                 results=tuple(results)))
 
 
 def _default_load_name(target: Any) -> str:

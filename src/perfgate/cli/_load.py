@@ -29,6 +29,7 @@ from perfgate.cli._common import (
     output_options,
     outputs_from,
 )
+from perfgate.cli._export import export_options, start_outputs
 from perfgate.cli._fault_options import fault_options, fault_schedule, phase_table
 from perfgate.env import collect
 from perfgate.load import LiveStats, Request
@@ -172,6 +173,7 @@ def _pid_exists(pid: int) -> bool:
 @click.option("--name", type=NAME, help="Name of the result.")
 @check_option
 @fault_options
+@export_options
 @output_options
 @handle_errors
 def load_cmd(target: str, vus: int | None, rate: str | None, max_vus: int | None,
@@ -221,6 +223,7 @@ def load_cmd(target: str, vus: int | None, rate: str | None, max_vus: int | None
     what: Any = target if is_url else load_object(target)
     title = name or target
     environment = collect()
+    live_outs = start_outputs(outs, environment)  # a bad address fails before the load
     try:
         with fault_schedule(outs, allow_remote) as faults, _live_view(title) as progress:
             result = load(
@@ -229,7 +232,7 @@ def load_cmd(target: str, vus: int | None, rate: str | None, max_vus: int | None
                 processes=processes, checks=parsed, name=name or target, method=method,
                 headers=hdrs, body=body, timeout=timeout, verify=not insecure,
                 ca_file=ca_file, allow_remote=allow_remote, target_pid=target_pid,
-                warmup=warmup, progress=progress, faults=faults,
+                warmup=warmup, progress=progress, faults=faults, outputs=live_outs,
             )
     except Interrupted as exc:
         for r in exc.results:

@@ -21,6 +21,7 @@ from perfgate.cli._common import (
     output_options,
     outputs_from,
 )
+from perfgate.cli._export import export_options, exporting, start_outputs
 from perfgate.env import collect
 from perfgate.runner import run_all
 from perfgate.spec import BenchSpec
@@ -28,9 +29,10 @@ from perfgate.suite import discover, suite_files
 
 
 def run_paths(paths: tuple[str, ...], keyword: str | None, outputs: Outputs,
-              **overrides: Any) -> int:
+              live: dict[str, Any] | None = None, **overrides: Any) -> int:
     """Discover and run; ``overrides`` (BenchOptions fields such as ``processes``,
-    ``max_time``) apply to every plain benchmark, over what its decorator says."""
+    ``max_time``) apply to every plain benchmark, over what its decorator says. ``live``:
+    the export options (``--prometheus``…) for the load tests among them."""
     roots = paths or (".",)
     specs = discover(roots, keyword)
     given = {k: v for k, v in overrides.items() if v is not None}
@@ -46,8 +48,9 @@ def run_paths(paths: tuple[str, ...], keyword: str | None, outputs: Outputs,
                       "*_perf.py)")
         return EXIT_USAGE
     environment = collect()
+    live_outs = start_outputs(dict(live or {}), environment)
     try:
-        with live_progress() as listener:
+        with live_progress() as progress, exporting(progress, live_outs) as listener:
             results = run_all(specs, listener)
         return emit(results, outputs, environment=environment)
     except Interrupted as exc:
@@ -63,10 +66,12 @@ def run_paths(paths: tuple[str, ...], keyword: str | None, outputs: Outputs,
 @click.option("--max-time", type=NON_NEGATIVE_FLOAT, help="Seconds of timed rounds per benchmark.")
 @click.option("--measure", type=click.Choice(["time", "instructions"]), default=None,
               help="instructions: also count instructions per call under valgrind.")
+@export_options
 @output_options
 @handle_errors
 def run_cmd(paths: tuple[str, ...], keyword: str | None, processes: int | None,
             max_time: float | None, measure: str | None = None, **outs: Any) -> None:
     """Discover suite files (perf_*.py, *_perf.py) under PATHS and run them."""
-    sys.exit(run_paths(paths, keyword, outputs_from(outs), processes=processes,
+    live = {k: outs.pop(k, None) for k in ("prometheus", "pushgateway", "otlp", "dashboard")}
+    sys.exit(run_paths(paths, keyword, outputs_from(outs), live=live, processes=processes,
                        max_time=max_time, measure=measure))

@@ -9,31 +9,63 @@ distributed backend only needs another way to start workers and carry those mess
 from __future__ import annotations
 
 import contextlib
+import math
 import multiprocessing as mp
 import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from perfgate.faults._schedule import Phase, PhaseDriver, PhaseRecord, windows
 from perfgate.load._engine import WorkerPlan, process_main, run_worker
 from perfgate.load._executors import Closed, Executor, Open
+from perfgate.load._histogram import LogHistogram
 from perfgate.load._recorder import Aggregator, Snapshot
 from perfgate.load._soak import RssSampler
 from perfgate.load._targets import Target
 
-__all__ = ["LiveStats", "RunOutcome", "coordinate"]
+__all__ = ["LiveStats", "RunOutcome", "WorkerLive", "coordinate"]
 
 _READY_TIMEOUT_S = 120.0
 _START_DELAY_NS = 20_000_000
 
 
 @dataclass(frozen=True)
+class WorkerLive:
+    """One worker's run so far, as live exporters need it (cumulative, so a scrape that
+    misses ticks loses nothing). Replaced, never mutated: a reader on another thread (a
+    Prometheus scrape) always sees one consistent state."""
+
+    index: int
+    requests: int = 0
+    errors: Mapping[str, int] = field(default_factory=dict)  # by outcome class
+    dropped: int = 0
+    inflight: int = 0  # at the end of the last tick
+    vus: int = 0
+    cpu_seconds: float = 0.0
+    loop_lag: float = 0.0  # max event-loop lag (s) in the last tick
+    latency: LogHistogram = field(default_factory=LogHistogram.empty)
+
+    def advanced(self, s: Snapshot) -> WorkerLive:
+        lat = self.latency.copy()
+        lat.merge(s.lat)
+        errors = dict(self.errors)
+        for cls, n in s.tally.errors.items():
+            errors[cls] = errors.get(cls, 0) + n
+        return WorkerLive(
+            index=self.index, requests=self.requests + s.count, errors=errors,
+            dropped=self.dropped + s.dropped, inflight=s.inflight, vus=s.vus,
+            cpu_seconds=self.cpu_seconds + s.cpu, loop_lag=s.lag_max, latency=lat,
+        )
+
+
+@dataclass(frozen=True)
 class LiveStats:
-    """What a progress callback is told once per tick."""
+    """What a progress callback is told once per tick (and once more, ``final``, when every
+    worker's last numbers are in: the totals then equal the Result's exactly)."""
 
     elapsed: float
     fraction: float | None  # of the planned duration; None for an iterations budget
@@ -43,6 +75,9 @@ class LiveStats:
     requests: int  # whole run so far
     total_errors: int
     inflight: int
+    workers: tuple[WorkerLive, ...] = ()  # per worker, cumulative: for live exporters
+    rss: float = 0.0  # B, the generator's processes, last sample
+    final: bool = False
 
 
 @dataclass
@@ -144,12 +179,17 @@ def coordinate(
         agg.set_phases(windows(driver.phases))
     total = executor.total_duration
     finished: set[int] = set()
+    # per-worker cumulative numbers, kept only for a live listener (one histogram copy per
+    # snapshot, off the workers' hot path)
+    per: dict[int, WorkerLive] | None = {} if progress is not None else None
 
     def handle(msg: Any) -> Snapshot | None:
         kind = msg[0]
         if kind in ("tick", "final"):
             snap: Snapshot = msg[1]
             agg.add(snap)
+            if per is not None:
+                per[snap.worker] = per.get(snap.worker, WorkerLive(snap.worker)).advanced(snap)
             if kind == "final":
                 finished.add(snap.worker)
             return snap
@@ -192,7 +232,7 @@ def coordinate(
             if msg is not None:
                 snap = handle(msg)
                 if snap is not None and progress is not None and agg.last is not None:
-                    progress(_live(agg, total))
+                    progress(_live(agg, total, per, sampler))
             if hard_end is not None and now > hard_end:
                 out.failures.append("workers did not finish in time; their last tick is lost")
                 break
@@ -214,15 +254,20 @@ def coordinate(
         for w in workers:
             w.close()
         agg.finish()
+    if progress is not None:  # every snapshot merged: the totals a Result will report
+        progress(_live(agg, total, per, sampler, final=True))
     return out
 
 
-def _live(agg: Aggregator, total: float | None) -> LiveStats:
+def _live(agg: Aggregator, total: float | None, per: dict[int, WorkerLive] | None,
+          sampler: RssSampler, *, final: bool = False) -> LiveStats:
     p = agg.last
-    assert p is not None
-    elapsed = p.t + p.span
+    elapsed = p.t + p.span if p is not None and not final else agg.elapsed
     return LiveStats(
         elapsed=elapsed, fraction=min(1.0, elapsed / total) if total else None,
-        rps=p.rps, errors=p.errors, p99=p.p99, requests=agg.requests,
-        total_errors=agg.tally.total, inflight=p.inflight,
+        rps=p.rps if p is not None else 0.0, errors=p.errors if p is not None else 0,
+        p99=p.p99 if p is not None else math.nan, requests=agg.requests,
+        total_errors=agg.tally.total, inflight=p.inflight if p is not None else 0,
+        workers=tuple(per[k] for k in sorted(per)) if per else (),
+        rss=sampler.generator[-1] if sampler.generator else 0.0, final=final,
     )
