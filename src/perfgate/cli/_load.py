@@ -81,7 +81,7 @@ def _summary(r: Result) -> Group:
     errors = v("errors") + (f" ({er.value:.2%})" if er is not None and er.value else "")
     counts = {"iterations": v("iterations"), "requests": v("requests")} if apart else \
         {"count": v("iterations" if it else "requests")}
-    top = Table(title=f"load: {r.name}", show_header=True)
+    top = Table(title=Text(terminal_text(f"load: {r.name}")), show_header=True)
     row1 = {**counts, "success": success, "rps": v("rps"), "errors": errors,
             "dropped": v("dropped")}
     for col in row1:
@@ -97,7 +97,7 @@ def _summary(r: Result) -> Group:
                  *row2.values())
     for key in sorted(k for k in m if k.startswith("latency.")):  # pg.phase steps
         ph = m[key]
-        lows.add_row(f"{key[len('latency.'):]} n={ph.n or 0:,}",
+        lows.add_row(Text(terminal_text(f"{key[len('latency.'):]} n={ph.n or 0:,}")),
                      *(_q_of(ph, a) for a in ("mean", "min", "p50", "p95", "p99", "max")))
     svc = m.get("service_time")
     corr = r.extra.get("latency_correction")

@@ -47,10 +47,11 @@ def _headline(r: Result) -> str:
 def _probe_notes(r: Result) -> list[str]:
     """Counts per operation (queries, HTTP calls, cache commands) and N+1 findings."""
     counted = probe_counts_line(r)
-    notes = [f"- 🔢 **{r.name}**: {_cell(counted)}"] if counted else []
+    name = markdown_text(r.name)
+    notes = [f"- 🔢 **{name}**: {_cell(counted)}"] if counted else []
     for item in r.extra.get("n_plus_one") or ():
         if isinstance(item, dict):
-            notes.append(f"- ⚠️ **{r.name}**: {_cell(n_plus_one_line(item))}")
+            notes.append(f"- ⚠️ **{name}**: {_cell(n_plus_one_line(item))}")
     return notes
 
 
