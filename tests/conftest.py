@@ -7,12 +7,19 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
 
 import pytest
+
+# Helpers shared by test folders (servers, fake services) live in tests/ itself: importable
+# by name (``from _load_servers import Server``) from every folder, whatever runs first.
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
 
 from perfgate.bench import BenchOptions
 

@@ -33,7 +33,7 @@ def bucket() -> Iterator[tuple[str, float]]:
     """A server refusing (503) what exceeds 400 requests/s; readiness is its port line."""
     rate = 400.0
     proc = subprocess.Popen(
-        [sys.executable, str(HERE / "_token_bucket.py"), "--rate", str(rate), "--mode",
+        [sys.executable, str(HERE.parent / "_token_bucket.py"), "--rate", str(rate), "--mode",
          "reject"], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None

@@ -56,7 +56,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_worker_discovers_benchmark_fixture_tests(repo: Path) -> None:
-    worker = Path(__file__).parents[1] / "src/perfgate/gate/_worker.py"
+    worker = Path(__file__).parents[2] / "src/perfgate/gate/_worker.py"
     job = {"root": str(repo), "targets": ["test_bench.py"], "time": 0.001, "warmup": 0.0,
            "round_time": 1e-4}
     proc = subprocess.run([sys.executable, str(worker), json.dumps(job)], cwd=repo,

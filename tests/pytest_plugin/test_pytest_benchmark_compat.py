@@ -328,6 +328,6 @@ def test_all_upstream_options_are_accepted() -> None:
 def test_docs_name_every_option() -> None:
     from perfgate._pytest import bm_options
 
-    doc = (Path(__file__).resolve().parents[1] / "docs" / "pytest.md").read_text()
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "pytest.md").read_text()
     missing = [f for f, _, _ in bm_options._OPTIONS if f not in doc]
     assert not missing, missing
