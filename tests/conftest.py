@@ -15,13 +15,13 @@ from typing import NoReturn
 
 import pytest
 
+from perfgate.bench import BenchOptions
+
 # Helpers shared by test folders (servers, fake services) live in tests/ itself: importable
 # by name (``from _load_servers import Server``) from every folder, whatever runs first.
 _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
-
-from perfgate.bench import BenchOptions
 
 
 @pytest.fixture
