@@ -190,6 +190,7 @@ def load(
     grace: float = 2.0,
     co_correct: bool | None = None,
     progress: Callable[[LiveStats], None] | None = None,
+    cluster: str | None = None,
 ) -> Result:
     """Load-test ``target`` — a URL, :class:`Request` (s), or a sync/async callable — and
     return a Result of kind ``load`` with the checks applied (docs/load.md).
@@ -198,6 +199,8 @@ def load(
     arrivals per second for ``duration`` with at most ``max_vus`` in flight. ``processes``
     spreads the load over worker processes (default: every core for URL targets, 1 for
     callables). ``target_pid`` adds the target's memory to the soak measurements.
+    ``cluster``: run the workers on Dask — ``"tcp://host:8786"`` (a running scheduler) or
+    ``"local:N"`` (a LocalCluster of N processes); see docs/distributed.md.
     """
     ex = executor or make_executor(
         vus=vus, rate=rate, duration=duration, iterations=iterations, per_vu=per_vu,
@@ -209,7 +212,7 @@ def load(
         body=body.encode() if isinstance(body, str) else body, timeout=timeout,
         verify=verify, ca_file=ca_file, base_url=base_url, allow_remote=allow_remote,
         target_pid=target_pid, warmup=warmup, tick=tick, grace=grace, co_correct=co_correct,
-        checks=parse_checks_for(checks, "load"),
+        checks=parse_checks_for(checks, "load"), cluster=cluster,
     )
     return run(spec, _Progress(live=progress))
 

@@ -162,9 +162,14 @@ class LoadSpec(Spec):
     tick: float = 1.0
     grace: float = 2.0
     co_correct: bool | None = None
+    cluster: str | None = None  # a Dask scheduler or local:N (docs/distributed.md)
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.cluster is not None:
+            from perfgate.load._dask import parse_cluster
+
+            parse_cluster(self.cluster)
         if self.processes is not None and self.processes < 1:
             raise UsageError(f"processes must be ≥ 1, got {self.processes}")
         if self.tick <= 0 or self.grace < 0:

@@ -6,6 +6,7 @@ runner calls :func:`run_load` with it.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -75,25 +76,36 @@ def run_load(
     grace: float = 2.0,
     co_correct: bool | None = None,
     progress: Callable[[LiveStats], None] | None = None,
+    cluster: str | None = None,
 ) -> Result:
     """The load engine: run ``executor`` against ``target`` (a URL, Request(s) or callable)
     and return a ``load`` Result, without checks (the runner applies them).
 
     ``processes``: worker processes (default: every core for URL targets, 1 for callables,
-    whose state lives in this process). ``co_correct``: see docs/load.md.
+    whose state lives in this process). ``co_correct``: see docs/load.md. ``cluster``: a
+    Dask scheduler (``tcp://host:8786``) or ``local:N``; ``processes`` then counts Dask
+    workers used (default: all of them). See docs/distributed.md.
     """
     tgt = make_target(
         target, method=method, headers=dict(headers or {}), body=body, timeout=timeout,
         verify=verify, ca_file=ca_file, base_url=base_url, allow_remote=allow_remote,
     )
-    if processes is None:
-        processes = default_processes() if isinstance(tgt, HttpTarget) else 1
-    if processes < 1:
+    if processes is not None and processes < 1:
         raise UsageError(f"processes must be ≥ 1, got {processes}")
     if co_correct is None:
         co_correct = isinstance(tgt, HttpTarget) or tgt.is_async
-    run = coordinate(tgt, executor, processes=processes, tick=tick, grace=grace,
-                     target_pid=target_pid, progress=progress, co_correct=co_correct)
+    with contextlib.ExitStack() as stack:
+        starter = None
+        if cluster is not None:
+            from perfgate.load._dask import connect
+
+            starter = stack.enter_context(connect(cluster))
+            processes = processes or starter.size
+        elif processes is None:
+            processes = default_processes() if isinstance(tgt, HttpTarget) else 1
+        run = coordinate(tgt, executor, processes=processes, tick=tick, grace=grace,
+                         target_pid=target_pid, progress=progress, co_correct=co_correct,
+                         starter=starter)
     ex = executor
     params: dict[str, Any] = {"target": tgt.describe(), "model": ex.model,
                               "processes": run.processes}
@@ -107,6 +119,8 @@ def run_load(
                       max_wait=ex.max_wait)
     if ex.stages:
         params["stages"] = [list(s) for s in ex.stages]
+    if cluster is not None:
+        params["cluster"] = cluster
     params = {k: v for k, v in params.items() if v is not None}
     result = build_result(
         name or _default_name(tgt.describe()), run, params,

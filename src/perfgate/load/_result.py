@@ -154,6 +154,7 @@ def build_result(
             f"{agg.interrupted} iteration(s) still in flight at the end were abandoned after "
             "the grace period (not counted in latency)"
         )
+    warnings.extend(run.warnings)
     error: str | None = None
     if run.failures:
         warnings.extend(run.failures)
@@ -176,6 +177,11 @@ def build_result(
         },
         "duration": elapsed,
     }
+    for key, value in run.extra.items():  # a starter's: per-worker hosts, a partial run
+        if key == "generator" and isinstance(value, dict):
+            extra["generator"].update(value)
+        else:
+            extra[key] = value
     if agg.synthetic:
         extra["co_synthetic_samples"] = agg.synthetic
     if agg.tally.statuses:
