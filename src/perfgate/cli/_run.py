@@ -22,16 +22,24 @@ from perfgate.cli._common import (
 )
 from perfgate.env import collect
 from perfgate.runner import run_all
-from perfgate.spec import BenchSpec
+from perfgate.spec import BenchSpec, LoadSpec
 from perfgate.suite import discover, suite_files
 
 
 def run_paths(paths: tuple[str, ...], keyword: str | None, outputs: Outputs,
-              **overrides: Any) -> int:
+              cluster: str | None = None, **overrides: Any) -> int:
     """Discover and run; ``overrides`` (BenchOptions fields such as ``processes``,
-    ``max_time``) apply to every plain benchmark, over what its decorator says."""
+    ``max_time``) apply to every plain benchmark, over what its decorator says; ``cluster``
+    to every load scenario."""
     roots = paths or (".",)
+    if cluster is not None:
+        from perfgate.load._dask import require_cluster
+
+        require_cluster(cluster)
     specs = discover(roots, keyword)
+    if cluster is not None:  # the scenario's own processes=1 means "this machine's"
+        specs = [replace(s, cluster=cluster, processes=None) if isinstance(s, LoadSpec)
+                 else s for s in specs]
     given = {k: v for k, v in overrides.items() if v is not None}
     if given:
         specs = [replace(s, options=s.options.merged(**given)) if isinstance(s, BenchSpec)
@@ -62,10 +70,14 @@ def run_paths(paths: tuple[str, ...], keyword: str | None, outputs: Outputs,
 @click.option("--max-time", type=float, help="Seconds of timed rounds per benchmark.")
 @click.option("--measure", type=click.Choice(["time", "instructions"]), default=None,
               help="instructions: also count instructions per call under valgrind.")
+@click.option("--cluster", metavar="URL",
+              help="Run every load scenario's workers on Dask: tcp://HOST:8786 or local:N "
+                   "(needs perfgate[distributed]; docs/distributed.md).")
 @output_options
 @handle_errors
 def run_cmd(paths: tuple[str, ...], keyword: str | None, processes: int | None,
-            max_time: float | None, measure: str | None = None, **outs: Any) -> None:
+            max_time: float | None, measure: str | None = None, cluster: str | None = None,
+            **outs: Any) -> None:
     """Discover suite files (perf_*.py, *_perf.py) under PATHS and run them."""
-    sys.exit(run_paths(paths, keyword, outputs_from(outs), processes=processes,
-                       max_time=max_time, measure=measure))
+    sys.exit(run_paths(paths, keyword, outputs_from(outs), cluster=cluster,
+                       processes=processes, max_time=max_time, measure=measure))

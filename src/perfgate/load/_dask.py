@@ -67,7 +67,7 @@ from perfgate.load._run import RunOutcome, WorkerHandle
 from perfgate.load._schedule import arrivals
 from perfgate.load._targets import CallTarget, HttpTarget, Target
 
-__all__ = ["DaskStarter", "connect", "parse_cluster"]
+__all__ = ["DaskStarter", "connect", "parse_cluster", "require_cluster"]
 
 EXTRA_HINT = "pip install 'perfgate[distributed]'"
 _CONNECT_TIMEOUT_S = 30
@@ -91,6 +91,12 @@ def _distributed() -> Any:
             f"a cluster needs Dask's distributed scheduler, which is not installed: {EXTRA_HINT}"
         ) from None
     return distributed
+
+
+def require_cluster(url: str) -> None:
+    """Fail early (before anything runs) on a malformed URL or a missing extra."""
+    parse_cluster(url)
+    _distributed()
 
 
 def parse_cluster(url: str) -> tuple[str, str | int]:
@@ -417,7 +423,8 @@ class DaskStarter:
             planned: int | None = sum(int(c.size) for c in arrivals(ex))
         else:
             assert isinstance(ex, Closed)
-            total = sum(x.plan.executor.peak_vus for x in self.slots)  # type: ignore[union-attr]
+            total = sum(x.plan.executor.peak_vus for x in self.slots
+                        if isinstance(x.plan.executor, Closed))
             out["share"] = ex.peak_vus / total if total else 0.0
             planned = None
             if ex.iterations is not None:
@@ -427,7 +434,8 @@ class DaskStarter:
         else:
             at = out["at"] or 0.0
             left = max(0.0, (ex.total_duration or 0.0) - at)
-            out.update(vu_seconds_not_run=ex.peak_vus * left,
+            vus = ex.peak_vus if isinstance(ex, Closed) else 0
+            out.update(vu_seconds_not_run=vus * left,
                        not_sent_estimate=round(measured / at * left) if at > 0 else None)
         return out
 
@@ -495,10 +503,9 @@ def _check_loopback(target: Target) -> None:
 
 def _task(plan: WorkerPlan, shipped: _Shipped | None, run: str) -> None:
     """One perfgate worker, as a Dask task (see the module's docstring)."""
-    from distributed import Queue, get_worker
-
-    up = Queue(f"{run}-up")
-    down = Queue(f"{run}-to-{plan.index}")
+    dist = _distributed()
+    up = dist.Queue(f"{run}-up")
+    down = dist.Queue(f"{run}-to-{plan.index}")
     outbox: queue.Queue[Any] = queue.Queue()
 
     def sender() -> None:
@@ -508,7 +515,7 @@ def _task(plan: WorkerPlan, shipped: _Shipped | None, run: str) -> None:
             except Exception:  # noqa: BLE001 - the coordinator is gone: nobody to tell
                 return
 
-    info = {"host": socket.gethostname(), "address": get_worker().address,
+    info = {"host": socket.gethostname(), "address": dist.get_worker().address,
             "pid": os.getpid(), "cpus": os.cpu_count()}
 
     def send(msg: Any) -> None:
