@@ -1,0 +1,204 @@
+"""Distributed load on Dask: a real ``dask scheduler`` and ``dask worker`` processes on
+127.0.0.1, a real HTTP server, counts and percentiles merged, a worker killed mid-run."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+import perfgate as pg
+from _load_servers import Reply, Server
+from perfgate._errors import UsageError
+from perfgate.load import LiveStats, LogHistogram
+from perfgate.load._dask import parse_cluster, require_cluster
+from perfgate.load._http import Request
+from perfgate.load._targets import HttpTarget
+
+distributed = pytest.importorskip("distributed")
+
+_SRC = str(Path(pg.__file__).resolve().parents[1])  # this checkout's perfgate, for workers
+_START_S = 120  # a busy CI machine starts a Dask process in seconds; this only bounds a hang
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _Proc:
+    """A Dask process whose log lines are read by a thread; ``wait_for`` blocks on them."""
+
+    def __init__(self, args: list[str]) -> None:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            [_SRC, *filter(None, [os.environ.get("PYTHONPATH")])])}
+        self.p = subprocess.Popen([sys.executable, "-m", *args], env=env, text=True,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.p.stderr is not None
+        for line in self.p.stderr:
+            self.lines.put(line)
+        self.lines.put("")
+
+    def wait_for(self, marker: str) -> str:
+        """The text after ``marker`` on the first log line holding it."""
+        while True:
+            try:
+                line = self.lines.get(timeout=_START_S)
+            except queue.Empty:
+                raise AssertionError(f"no {marker!r} line from {self.p.args}") from None
+            if not line:
+                raise AssertionError(f"{self.p.args} exited before {marker!r}")
+            if marker in line:
+                return line.split(marker, 1)[1].strip()
+
+    def stop(self) -> None:
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(15)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait(5)
+        self.reader.join(10)  # it has read up to the end of the exited process's log
+        if self.p.stderr is not None:
+            self.p.stderr.close()
+
+
+@dataclass
+class Cluster:
+    url: str
+    workers: dict[str, _Proc] = field(default_factory=dict)  # address → process
+
+
+@pytest.fixture
+def cluster() -> Iterator[Cluster]:
+    """``dask scheduler`` + two ``dask worker`` processes (one thread each, no nanny, so a
+    killed worker stays dead) on 127.0.0.1."""
+    port = _free_port()
+    sched = _Proc(["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port",
+                   str(port), "--no-dashboard"])
+    procs = [sched]
+    try:
+        url = sched.wait_for("Scheduler at:")
+        c = Cluster(url)
+        for _ in range(2):
+            w = _Proc(["distributed.cli.dask_worker", url, "--nthreads", "1", "--no-nanny",
+                       "--host", "127.0.0.1", "--no-dashboard"])
+            procs.append(w)
+            c.workers[w.wait_for("Start worker at:")] = w
+        for w in c.workers.values():
+            w.wait_for("Registered to:")
+        yield c
+    finally:
+        for p in reversed(procs):
+            p.stop()
+
+
+def _workers(r: pg.Result) -> list[dict[str, object]]:
+    rows = r.extra["generator"]["workers"]
+    assert isinstance(rows, list)
+    return rows
+
+
+@pytest.mark.slow
+def test_closed_model_on_two_dask_workers(cluster: Cluster) -> None:
+    with Server(lambda n, p: Reply()) as s:
+        r = pg.load(s.url, vus=4, duration=1.5, cluster=cluster.url,
+                    checks=["requests > 100", "error_rate == 0", "p(99) < 1s"])
+    assert r.error is None, r.error
+    n = int(r.metrics["requests"].value or 0)
+    assert n == s.answered  # every answer the server gave was merged, once
+    rows = _workers(r)
+    assert {str(w["address"]) for w in rows} == set(cluster.workers)  # both Dask workers
+    assert sum(int(str(w["requests"])) for w in rows) == n
+    assert all(not w["lost"] and w["clock_offset_error"] is not None for w in rows)
+    assert r.params["cluster"] == cluster.url and r.params["processes"] == 2
+    # the merged percentiles are those of one histogram holding every sample
+    lat = r.metrics["latency"]
+    h = LogHistogram.from_sparse(lat.extra["histogram"])
+    assert h.n == lat.n == n + r.extra.get("co_synthetic_samples", 0)
+    assert lat.p99 == pytest.approx(h.quantile(0.99) * 1e-9)
+    assert [v.status for v in r.verdicts] == ["pass", "pass", "pass"]
+    assert "partial" not in r.extra
+
+
+@pytest.mark.slow
+def test_open_model_splits_one_schedule(cluster: Cluster) -> None:
+    """200/s for 2 s over two workers: 400 arrivals in all, not 2 × 400."""
+    with Server(lambda n, p: Reply()) as s:
+        r = pg.load(s.url, rate="200/s", duration=2, cluster=cluster.url)
+    sent = int(r.metrics["requests"].value or 0) + int(r.metrics["dropped"].value or 0)
+    assert sent == 400
+    assert [w["requests"] for w in _workers(r)] == [200, 200]
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_run_gives_a_partial_result(cluster: Cluster) -> None:
+    """Kill one Dask worker once the run is 1.5 s into its 3 s: the other finishes, what
+    the lost one sent before is merged, and its unsent share is counted."""
+    addr, victim = sorted(cluster.workers.items())[0]
+    killed: list[float] = []
+
+    def progress(s: LiveStats) -> None:
+        if not killed and s.elapsed >= 1.5:
+            killed.append(s.elapsed)
+            os.kill(victim.p.pid, signal.SIGKILL)
+
+    with Server(lambda n, p: Reply()) as s:
+        r = pg.load(s.url, rate="100/s", duration=3, cluster=cluster.url, progress=progress)
+    assert killed
+    lost = r.extra["partial"]["lost"]
+    assert [x["address"] for x in lost] == [addr]
+    x = lost[0]
+    assert x["at"] >= 1.5 and x["planned"] == 150 and x["share"] == 0.5
+    assert 0 < x["measured"] < 150 and x["not_sent"] == 150 - x["measured"]
+    merged = int(r.metrics["requests"].value or 0) + int(r.metrics["dropped"].value or 0)
+    assert merged + x["not_sent"] == 300  # never silently short
+    assert r.warnings[0].startswith("partial result: worker")
+    assert any(addr in w for w in r.warnings)
+    assert r.error is None  # the survivor's measurements stand
+    json.dumps(r.to_dict())  # the partial marker is plain JSON
+
+
+@pytest.mark.slow
+def test_each_worker_applies_the_loopback_rule(cluster: Cluster) -> None:
+    """A target that skipped the coordinator's check (an HttpTarget built by hand) is
+    refused on the workers: nothing is sent to 192.0.2.1."""
+    tgt = HttpTarget((Request("http://192.0.2.1:9/"),))
+    r = pg.load(tgt, vus=1, duration=1, cluster=cluster.url, processes=1)
+    assert r.error is not None and "not a loopback address" in r.error
+    assert r.metrics["requests"].value == 0
+
+
+def test_cluster_urls_are_checked() -> None:
+    assert parse_cluster("local:3") == ("local", 3)
+    assert parse_cluster("tcp://10.0.0.5:8786") == ("connect", "tcp://10.0.0.5:8786")
+    for bad in ("local:0", "local:x", "10.0.0.5:8786", "http://h:1", "tcp://"):
+        with pytest.raises(UsageError, match="cluster"):
+            parse_cluster(bad)
+    with pytest.raises(UsageError, match="local:N"):
+        pg.load("http://127.0.0.1:1/", vus=1, duration=1, cluster="nowhere")
+
+
+def test_without_the_extra_a_cluster_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import fails as if not installed
+    with pytest.raises(UsageError, match=r"perfgate\[distributed\]"):
+        require_cluster("local:2")
+    with pytest.raises(UsageError, match=r"perfgate\[distributed\]"):
+        pg.load("http://127.0.0.1:1/", vus=1, duration=1, cluster="local:2")
