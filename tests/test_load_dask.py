@@ -202,3 +202,24 @@ def test_without_the_extra_a_cluster_is_a_usage_error(monkeypatch: pytest.Monkey
         require_cluster("local:2")
     with pytest.raises(UsageError, match=r"perfgate\[distributed\]"):
         pg.load("http://127.0.0.1:1/", vus=1, duration=1, cluster="local:2")
+
+
+def test_snapshots_travel_sparse_and_come_back_exact() -> None:
+    import pickle
+
+    from perfgate.load._dask import from_wire, to_wire
+    from perfgate.load._outcomes import Tally
+    from perfgate.load._recorder import Snapshot
+
+    lat = LogHistogram.of([1_000_000 + 997 * i for i in range(5000)])
+    snap = Snapshot(worker=3, tick=7, t_end=8.0, lat=lat, svc=lat.copy(), tally=Tally(),
+                    dropped=2, cpu=0.4, lag_max=0.003, requests=5000)
+    wire = to_wire(("tick", snap))
+    back = from_wire(pickle.loads(pickle.dumps(wire)))[1]
+    assert (back.worker, back.tick, back.dropped, back.requests, back.cpu) == (3, 7, 2, 5000, 0.4)
+    for h in (back.lat, back.svc):
+        assert h is not None and (h.counts == lat.counts).all()
+        assert (h.n, h.total, h.sumsq, h.vmin, h.vmax) == (
+            lat.n, lat.total, lat.sumsq, lat.vmin, lat.vmax)
+    assert len(pickle.dumps(wire)) * 10 < len(pickle.dumps(("tick", snap)))
+    assert to_wire(("ready", 1)) == ("ready", 1)
