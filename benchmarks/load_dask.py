@@ -23,12 +23,14 @@ Run it on a quiet machine: it prints ``uptime`` beside the figures.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import pickle
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +44,32 @@ from perfgate.load import LogHistogram  # noqa: E402
 from perfgate.load._dask import from_wire, to_wire  # noqa: E402
 from perfgate.load._outcomes import Tally  # noqa: E402
 from perfgate.load._recorder import Aggregator, Snapshot  # noqa: E402
+
+
+SERVER = """
+import sys
+sys.path.insert(0, sys.argv[2])
+from _load_servers import Reply, Server
+delay = float(sys.argv[1])
+with Server(lambda n, p: Reply(delay=delay)) as s:
+    print(s.url, flush=True)
+    sys.stdin.read()  # until the benchmark closes our stdin
+"""
+
+
+@contextlib.contextmanager
+def serve(delay: float = 0.0) -> Iterator[str]:
+    """tests/_load_servers.py's server in its own process (not competing with the
+    coordinator, nor with a LocalCluster's scheduler, for this process's GIL)."""
+    p = subprocess.Popen([sys.executable, "-c", SERVER, str(delay), str(HERE.parent / "tests")],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout is not None
+        yield p.stdout.readline().strip()
+    finally:
+        assert p.stdin is not None
+        p.stdin.close()
+        p.wait(10)
 
 
 def uptime() -> str:
@@ -145,15 +173,13 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=3.0)
     ap.add_argument("--rounds", type=int, default=2)
     args = ap.parse_args()
-    from _load_servers import Reply, Server
-
     print(f"machine: {uptime()}")
     merged_p99()
     plan_100()
-    with Server(lambda n, p: Reply(delay=0.005)) as slow:
-        closed_counts(slow.url, args.duration, args.rounds)
-    with Server(lambda n, p: Reply()) as fast:
-        open_total(fast.url, args.duration)
+    with serve(0.005) as slow:
+        closed_counts(slow, args.duration, args.rounds)
+    with serve() as fast:
+        open_total(fast, args.duration)
         if shutil.which("nginx"):
             from load_vs_wrk import start_nginx
 
@@ -165,7 +191,7 @@ def main() -> None:
                     proc.terminate()
                     proc.wait(10)
         else:
-            throughput(fast.url, args.duration, args.rounds)
+            throughput(fast, args.duration, args.rounds)
     print(f"\nmachine after: {uptime()}")
 
 

@@ -223,3 +223,47 @@ def test_snapshots_travel_sparse_and_come_back_exact() -> None:
             lat.n, lat.total, lat.sumsq, lat.vmin, lat.vmax)
     assert len(pickle.dumps(wire)) * 5 < len(pickle.dumps(("tick", snap)))
     assert to_wire(("ready", 1)) == ("ready", 1)
+
+
+SUITE = '''
+import perfgate as pg
+
+@pg.scenario(executor=pg.closed(vus=2, duration=1), base_url="{url}",
+             checks=["requests > 10", "error_rate == 0"])
+async def hit(client):
+    r = await client.get("/")
+    pg.expect(r.status == 200)
+'''
+
+
+@pytest.mark.slow
+def test_perfgate_run_ships_a_suite_file_scenario_to_the_cluster(
+        cluster: Cluster, tmp_path: Path) -> None:
+    with Server(lambda n, p: Reply()) as s:
+        (tmp_path / "perf_remote.py").write_text(SUITE.format(url=s.url.rstrip("/")))
+        env = {**os.environ, "PYTHONPATH": _SRC, "NO_COLOR": "1"}
+        out = subprocess.run(
+            [sys.executable, "-m", "perfgate", "run", "perf_remote.py", "--cluster",
+             cluster.url, "--json", "out.json"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert out.returncode == 0, out.stderr
+    (r,) = json.loads((tmp_path / "out.json").read_text())["results"]
+    assert r["params"]["cluster"] == cluster.url and r["params"]["processes"] == 2
+    assert r["metrics"]["requests"]["value"] == s.answered > 10
+    assert [v["status"] for v in r["verdicts"]] == ["pass", "pass"]
+
+
+def test_a_suite_file_missing_on_the_worker_is_imported_from_its_shipped_source(
+        tmp_path: Path) -> None:
+    from perfgate._importer import import_file
+    from perfgate.load._dask import _rebuild, _shippable
+    from perfgate.load._targets import make_target
+
+    f = tmp_path / "perf_ship.py"
+    f.write_text("def fn():\n    return 42\n")
+    target = make_target(import_file(f).fn)
+    stripped, shipped = _shippable(target)
+    assert shipped is not None and shipped.qualname == "fn"
+    f.unlink()  # as on another host: the path does not exist there
+    rebuilt = _rebuild(stripped, shipped)
+    assert rebuilt.fn() == 42  # type: ignore[union-attr]

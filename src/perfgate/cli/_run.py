@@ -37,9 +37,8 @@ def run_paths(paths: tuple[str, ...], keyword: str | None, outputs: Outputs,
 
         require_cluster(cluster)
     specs = discover(roots, keyword)
-    if cluster is not None:  # the scenario's own processes=1 means "this machine's"
-        specs = [replace(s, cluster=cluster, processes=None) if isinstance(s, LoadSpec)
-                 else s for s in specs]
+    if cluster is not None:
+        specs = [replace(s, cluster=cluster) if isinstance(s, LoadSpec) else s for s in specs]
     given = {k: v for k, v in overrides.items() if v is not None}
     if given:
         specs = [replace(s, options=s.options.merged(**given)) if isinstance(s, BenchSpec)
