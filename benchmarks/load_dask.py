@@ -45,7 +45,6 @@ from perfgate.load._dask import from_wire, to_wire  # noqa: E402
 from perfgate.load._outcomes import Tally  # noqa: E402
 from perfgate.load._recorder import Aggregator, Snapshot  # noqa: E402
 
-
 SERVER = """
 import sys
 sys.path.insert(0, sys.argv[2])
