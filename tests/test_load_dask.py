@@ -42,7 +42,8 @@ class _Proc:
 
     def __init__(self, args: list[str]) -> None:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            [_SRC, *filter(None, [os.environ.get("PYTHONPATH")])])}
+            [_SRC, *filter(None, [os.environ.get("PYTHONPATH")])]),
+            "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}  # as docs/distributed.md
         self.p = subprocess.Popen([sys.executable, "-m", *args], env=env, text=True,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.lines: queue.Queue[str] = queue.Queue()
@@ -136,6 +137,7 @@ def test_closed_model_on_two_dask_workers(cluster: Cluster) -> None:
     assert lat.p99 == pytest.approx(h.quantile(0.99) * 1e-9)
     assert [v.status for v in r.verdicts] == ["pass", "pass", "pass"]
     assert "partial" not in r.extra
+    assert r.warnings == ()  # nothing saturated, lost or profiled
 
 
 @pytest.mark.slow
@@ -267,3 +269,14 @@ def test_a_suite_file_missing_on_the_worker_is_imported_from_its_shipped_source(
     f.unlink()  # as on another host: the path does not exist there
     rebuilt = _rebuild(stripped, shipped)
     assert rebuilt.fn() == 42  # type: ignore[union-attr]
+
+
+@pytest.mark.slow
+def test_cli_refuses_a_malformed_cluster_with_exit_2(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": _SRC, "NO_COLOR": "1"}
+    out = subprocess.run(
+        [sys.executable, "-m", "perfgate", "load", "http://127.0.0.1:9/", "--cluster",
+         "10.0.0.5:8786", "--duration", "1s"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 2
+    assert "tcp://HOST:PORT" in out.stderr + out.stdout

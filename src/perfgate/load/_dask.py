@@ -81,6 +81,11 @@ _POLL_S = 0.5
 _SILENT_TICKS = 5
 _SILENT_MIN_S = 10.0
 _CLOSE_WAIT_S = 5.0
+# Dask's statistical profiler samples every task thread's stack every 10 ms, holding the GIL:
+# it took ~10 ms of event-loop lag from a perfgate worker on a busy machine. Off for the
+# workers perfgate starts (local:N); docs/distributed.md says how to start others alike.
+_WORKER_CONFIG = {"distributed.worker.profile.enabled": False,
+                  "distributed.admin.system-monitor.gil.enabled": False}
 # per-worker saturation: the same limits as the whole run's (see ._result)
 _CPU_LIMIT = 0.9
 _LAG_MEAN_LIMIT = 0.02
@@ -130,9 +135,12 @@ def connect(url: str) -> Iterator[DaskStarter]:
     cluster: Any = None
     try:
         if kind == "local":
-            cluster = dist.LocalCluster(
-                n_workers=int(arg), threads_per_worker=1, processes=True, host="127.0.0.1",
-                dashboard_address=None, silence_logs=logging.ERROR)
+            import dask
+
+            with dask.config.set(_WORKER_CONFIG):
+                cluster = dist.LocalCluster(
+                    n_workers=int(arg), threads_per_worker=1, processes=True,
+                    host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)
             client = dist.Client(cluster)
         else:
             client = dist.Client(arg, timeout=_CONNECT_TIMEOUT_S)
@@ -436,7 +444,14 @@ class DaskStarter:
                 "clock_offset": s.offset_ns / 1e9,
                 "clock_offset_error": None if s.rtt_ns is None else s.rtt_ns / 2e9,
                 "saturated": bool(reasons), "lost": s.lost is not None,
+                "dask_profiler": s.info.get("profiler"),
             })
+        profiled = [f"{s.index} on {s.host}" for s in self.slots if s.info.get("profiler")]
+        if profiled:
+            out.warnings.append(
+                f"Dask's profiler samples worker(s) {', '.join(profiled)} every 10 ms, which "
+                "adds event-loop lag: start them with "
+                "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False (docs/distributed.md)")
         out.extra["generator"] = {"backend": "dask", "cluster": self.url, "workers": rows}
         lost = [self._unsent(s) for s in self.slots if s.lost is not None]
         if lost:
@@ -554,8 +569,11 @@ def _task(plan: WorkerPlan, shipped: _Shipped | None, run: str) -> None:
             except Exception:  # noqa: BLE001 - the coordinator is gone: nobody to tell
                 return
 
+    import dask
+
     info = {"host": socket.gethostname(), "address": dist.get_worker().address,
-            "pid": os.getpid(), "cpus": os.cpu_count()}
+            "pid": os.getpid(), "cpus": os.cpu_count(),
+            "profiler": bool(dask.config.get("distributed.worker.profile.enabled", True))}
 
     def send(msg: Any) -> None:
         outbox.put(("ready", plan.index, info) if msg[0] == "ready" else to_wire(msg))
