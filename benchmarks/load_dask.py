@@ -41,7 +41,7 @@ sys.path.insert(0, str(HERE))
 
 import perfgate as pg  # noqa: E402
 from perfgate.load import LogHistogram  # noqa: E402
-from perfgate.load._dask import from_wire, to_wire  # noqa: E402
+from perfgate.load._dask_task import from_wire, to_wire  # noqa: E402
 from perfgate.load._outcomes import Tally  # noqa: E402
 from perfgate.load._recorder import Aggregator, Snapshot  # noqa: E402
 

@@ -209,7 +209,7 @@ def test_without_the_extra_a_cluster_is_a_usage_error(monkeypatch: pytest.Monkey
 def test_snapshots_travel_sparse_and_come_back_exact() -> None:
     import pickle
 
-    from perfgate.load._dask import from_wire, to_wire
+    from perfgate.load._dask_task import from_wire, to_wire
     from perfgate.load._outcomes import Tally
     from perfgate.load._recorder import Snapshot
 
@@ -258,16 +258,16 @@ def test_perfgate_run_ships_a_suite_file_scenario_to_the_cluster(
 def test_a_suite_file_missing_on_the_worker_is_imported_from_its_shipped_source(
         tmp_path: Path) -> None:
     from perfgate._importer import import_file
-    from perfgate.load._dask import _rebuild, _shippable
+    from perfgate.load._dask_task import rebuild, shippable
     from perfgate.load._targets import make_target
 
     f = tmp_path / "perf_ship.py"
     f.write_text("def fn():\n    return 42\n")
     target = make_target(import_file(f).fn)
-    stripped, shipped = _shippable(target)
+    stripped, shipped = shippable(target)
     assert shipped is not None and shipped.qualname == "fn"
     f.unlink()  # as on another host: the path does not exist there
-    rebuilt = _rebuild(stripped, shipped)
+    rebuilt = rebuild(stripped, shipped)
     assert rebuilt.fn() == 42  # type: ignore[union-attr]
 
 

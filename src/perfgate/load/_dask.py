@@ -5,7 +5,7 @@ starts a ``LocalCluster`` of N worker processes for the run. Each perfgate worke
 long-running Dask task, pinned to one Dask worker (never moved: a task restarted elsewhere
 would send its share twice), that runs the very worker of a local run,
 :func:`perfgate.load._engine.run_worker`, with its messages carried by Dask queues instead
-of a pipe:
+of a pipe (the worker's side is :mod:`._dask_task`):
 
 - ``<run>-up``: every worker → the coordinator (``ready``, ``tick``/``final`` snapshots:
   two sparse histograms, a tally and a few gauges, ~1–3 kB a second per worker);
@@ -44,36 +44,33 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import queue
-import socket
-import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
-
-from perfgate._errors import TargetError, UsageError
-from perfgate._importer import import_file, ref_of, suite_name
-from perfgate._net import resolve
-from perfgate.load._engine import WorkerPlan, run_worker
+from perfgate._errors import UsageError
+from perfgate.load._dask_task import (
+    EXTRA_HINT,
+    distributed,
+    from_wire,
+    shippable,
+    task,
+    wall_minus_perf,
+)
+from perfgate.load._engine import WorkerPlan
 from perfgate.load._executors import Closed, Open
-from perfgate.load._histogram import LogHistogram
-from perfgate.load._http import Request
 from perfgate.load._recorder import Snapshot
+from perfgate.load._result import CPU_LIMIT, LAG_MAX_LIMIT, LAG_MEAN_LIMIT
 from perfgate.load._run import RunOutcome, WorkerHandle
 from perfgate.load._schedule import arrivals
-from perfgate.load._targets import CallTarget, HttpTarget, Target
+from perfgate.load._targets import HttpTarget
 
-__all__ = ["DaskStarter", "connect", "from_wire", "parse_cluster", "require_cluster",
-           "to_wire"]
+__all__ = ["EXTRA_HINT", "DaskStarter", "connect", "parse_cluster", "require_cluster"]
 
-EXTRA_HINT = "pip install 'perfgate[distributed]'"
 _CONNECT_TIMEOUT_S = 30
 _START_DELAY_NS = 500_000_000  # the start message reaches every worker through the scheduler
 _SYNC_ROUNDS = 3
@@ -82,30 +79,16 @@ _SILENT_TICKS = 5
 _SILENT_MIN_S = 10.0
 _CLOSE_WAIT_S = 5.0
 # Dask's statistical profiler samples every task thread's stack every 10 ms, holding the GIL:
-# it took ~10 ms of event-loop lag from a perfgate worker on a busy machine. Off for the
+# it took ~8 ms of mean event-loop lag from a perfgate worker on a busy machine. Off for the
 # workers perfgate starts (local:N); docs/distributed.md says how to start others alike.
 _WORKER_CONFIG = {"distributed.worker.profile.enabled": False,
                   "distributed.admin.system-monitor.gil.enabled": False}
-# per-worker saturation: the same limits as the whole run's (see ._result)
-_CPU_LIMIT = 0.9
-_LAG_MEAN_LIMIT = 0.02
-_LAG_MAX_LIMIT = 0.25
-
-
-def _distributed() -> Any:
-    try:
-        import distributed
-    except ImportError:
-        raise UsageError(
-            f"a cluster needs Dask's distributed scheduler, which is not installed: {EXTRA_HINT}"
-        ) from None
-    return distributed
 
 
 def require_cluster(url: str) -> None:
     """Fail early (before anything runs) on a malformed URL or a missing extra."""
     parse_cluster(url)
-    _distributed()
+    distributed()
 
 
 def parse_cluster(url: str) -> tuple[str, str | int]:
@@ -131,7 +114,7 @@ def connect(url: str) -> Iterator[DaskStarter]:
     """A :class:`DaskStarter` on the cluster ``url``; a ``local:N`` cluster lives as long as
     the context."""
     kind, arg = parse_cluster(url)
-    dist = _distributed()
+    dist = distributed()
     cluster: Any = None
     try:
         if kind == "local":
@@ -154,40 +137,6 @@ def connect(url: str) -> Iterator[DaskStarter]:
         client.close()
         if cluster is not None:
             cluster.close()
-
-
-# ------------------------------------------------------------------ the wire form
-
-
-def _sparse(h: LogHistogram) -> tuple[Any, ...]:
-    nz = np.flatnonzero(h.counts)
-    return nz.astype(np.int32), h.counts[nz], h.n, h.total, h.sumsq, h.vmin, h.vmax
-
-
-def _dense(p: tuple[Any, ...]) -> LogHistogram:
-    idx, counts, n, total, sumsq, vmin, vmax = p
-    h = LogHistogram.empty()
-    h.counts[idx] = counts
-    h.n, h.total, h.sumsq, h.vmin, h.vmax = n, total, sumsq, vmin, vmax
-    return h
-
-
-def to_wire(msg: Any) -> Any:
-    """A snapshot message with its histograms sparse: the non-empty buckets only (a few
-    hundred of the 4736), far smaller than the dense arrays a local pipe carries."""
-    if msg[0] not in ("tick", "final"):
-        return msg
-    snap: Snapshot = msg[1]
-    rest = {f.name: getattr(snap, f.name) for f in fields(snap) if f.name not in ("lat", "svc")}
-    return (msg[0], rest, _sparse(snap.lat), None if snap.svc is None else _sparse(snap.svc))
-
-
-def from_wire(msg: Any) -> Any:
-    """The inverse of :func:`to_wire`."""
-    if msg[0] not in ("tick", "final") or not isinstance(msg[1], dict):
-        return msg
-    return (msg[0], Snapshot(**msg[1], lat=_dense(msg[2]),
-                             svc=None if msg[3] is None else _dense(msg[3])))
 
 
 # ------------------------------------------------------------------ the coordinator's side
@@ -235,7 +184,7 @@ class _Handle:
             return
         if msg[0] == "start":  # a monotonic instant of this machine → the worker's wall clock
             self.starter.t0_perf = int(msg[1])
-            msg = ("start_wall", int(msg[1]) + _wall_minus_perf() + s.offset_ns)
+            msg = ("start_wall", int(msg[1]) + wall_minus_perf() + s.offset_ns)
         with contextlib.suppress(Exception):  # a worker gone is reported by the watcher
             s.down.put(msg)
 
@@ -248,10 +197,6 @@ class _Handle:
             fut.cancel()
 
 
-def _wall_minus_perf() -> int:
-    return time.time_ns() - time.perf_counter_ns()
-
-
 class DaskStarter:
     """Starts perfgate workers as Dask tasks and carries their messages (see the module's
     docstring); it satisfies :class:`perfgate.load._run.Starter`."""
@@ -259,7 +204,7 @@ class DaskStarter:
     start_delay_ns = _START_DELAY_NS
 
     def __init__(self, client: Any, url: str) -> None:
-        self.dist = _distributed()
+        self.dist = distributed()
         self.client = client
         self.url = url
         self.run = f"perfgate-{uuid.uuid4().hex[:12]}"
@@ -293,10 +238,10 @@ class DaskStarter:
         self.up = self.dist.Queue(f"{self.run}-up", client=self.client)
         handles: list[WorkerHandle] = []
         for plan, address in zip(plans, order, strict=False):
-            target, shipped = _shippable(plan.target)
+            target, shipped = shippable(plan.target)
             down = self.dist.Queue(f"{self.run}-to-{plan.index}", client=self.client)
             fut = self.client.submit(
-                _task, replace(plan, target=target), shipped, self.run,
+                task, replace(plan, target=target), shipped, self.run,
                 key=f"{self.run}-{plan.index}", workers=[address], allow_other_workers=False,
                 pure=False, retries=0)
             slot = _Slot(plan.index, address, plan, down, fut, last_seen=time.monotonic())
@@ -427,9 +372,9 @@ class DaskStarter:
             lag_mean = sum(s.lag_means) / len(s.lag_means) if s.lag_means else 0.0
             cpu = s.cpu / elapsed if elapsed > 0 else 0.0
             reasons = []
-            if check_cpu and cpu >= _CPU_LIMIT:
+            if check_cpu and cpu >= CPU_LIMIT:
                 reasons.append(f"CPU {cpu:.0%} of a core")
-            if lag_mean > _LAG_MEAN_LIMIT or s.lag_max > _LAG_MAX_LIMIT:
+            if lag_mean > LAG_MEAN_LIMIT or s.lag_max > LAG_MAX_LIMIT:
                 reasons.append(f"event-loop lag mean {lag_mean * 1e3:.1f} ms, "
                                f"max {s.lag_max * 1e3:.1f} ms")
             if reasons:
@@ -500,105 +445,3 @@ def _exception_of(fut: Any) -> str:
     except Exception as e:  # noqa: BLE001
         exc = e
     return f"{type(exc).__name__}: {exc}"
-
-
-# ------------------------------------------------------------------ the worker's side
-
-
-@dataclass(frozen=True)
-class _Shipped:
-    """A suite file's function, with the file's source (workers cannot import it by name)."""
-
-    path: str
-    source: bytes
-    qualname: str
-
-
-def _shipped_separately(*args: Any) -> Any:
-    raise TargetError("this function travels with its suite file's source")
-
-
-def _shippable(target: Target) -> tuple[Target, _Shipped | None]:
-    if isinstance(target, CallTarget):
-        ref = ref_of(target.fn)
-        if ref is not None:
-            path, qualname = ref
-            return (replace(target, fn=_shipped_separately),
-                    _Shipped(path, Path(path).read_bytes(), qualname))
-    return target, None
-
-
-def _rebuild(target: Target, shipped: _Shipped | None) -> Target:
-    if shipped is None or not isinstance(target, CallTarget):
-        return target
-    path = Path(shipped.path)
-    if path.is_file() and path.read_bytes() == shipped.source:
-        module = import_file(path)
-    else:  # another host: a copy, imported under the coordinator's module name
-        copy = Path(tempfile.mkdtemp(prefix="perfgate-suite-")) / path.name
-        copy.write_bytes(shipped.source)
-        module = import_file(copy, suite_name(path))
-    obj: Any = module
-    for part in shipped.qualname.split("."):
-        obj = getattr(obj, part)
-    return replace(target, fn=obj)
-
-
-def _check_loopback(target: Target) -> None:
-    """The loopback rule again, on this host: a name may resolve differently here."""
-    if isinstance(target, HttpTarget):
-        _, host, port = target.origin
-    elif target.base_url:
-        _, host, port, _ = Request(target.base_url).parts
-    else:
-        return
-    resolve(host, port, allow_remote=target.allow_remote)
-
-
-def _task(plan: WorkerPlan, shipped: _Shipped | None, run: str) -> None:
-    """One perfgate worker, as a Dask task (see the module's docstring)."""
-    dist = _distributed()
-    up = dist.Queue(f"{run}-up")
-    down = dist.Queue(f"{run}-to-{plan.index}")
-    outbox: queue.Queue[Any] = queue.Queue()
-
-    def sender() -> None:
-        while (m := outbox.get()) is not None:
-            try:
-                up.put(m)
-            except Exception:  # noqa: BLE001 - the coordinator is gone: nobody to tell
-                return
-
-    import dask
-
-    info = {"host": socket.gethostname(), "address": dist.get_worker().address,
-            "pid": os.getpid(), "cpus": os.cpu_count(),
-            "profiler": bool(dask.config.get("distributed.worker.profile.enabled", True))}
-
-    def send(msg: Any) -> None:
-        outbox.put(("ready", plan.index, info) if msg[0] == "ready" else to_wire(msg))
-
-    def recv() -> Any:
-        while True:
-            try:  # blocking: the coordinator always ends with ("stop",)
-                m = down.get()
-            except Exception:  # noqa: BLE001 - the scheduler is gone: stop
-                return ("stop",)
-            if m[0] == "sync":
-                outbox.put(("synced", plan.index, time.time_ns()))
-            elif m[0] == "start_wall":
-                return ("start", int(m[1]) - _wall_minus_perf())
-            else:
-                return m
-
-    thread = threading.Thread(target=sender, name="perfgate-dask-sender", daemon=True)
-    thread.start()
-    try:
-        target = _rebuild(plan.target, shipped)
-        _check_loopback(target)
-        run_worker(replace(plan, target=target), send, recv)
-    except BaseException as exc:  # noqa: BLE001 - reported to the coordinator
-        send(("error", plan.index, f"{type(exc).__name__}: {exc}"))
-    finally:
-        outbox.put(None)
-        thread.join(timeout=30)
