@@ -8,7 +8,7 @@ would send its share twice), that runs the very worker of a local run,
 of a pipe (the worker's side is :mod:`._dask_task`):
 
 - ``<run>-up``: every worker → the coordinator (``ready``, ``tick``/``final`` snapshots:
-  two sparse histograms, a tally and a few gauges, ~1–3 kB a second per worker);
+  two sparse histograms, a tally and a few gauges, 2–15 kB a second per worker);
 - ``<run>-to-<i>``: the coordinator → worker *i* (``sync``, ``start_wall``, ``stop``).
 
 A worker's sends go through a local queue and a sender thread, so its event loop never waits
