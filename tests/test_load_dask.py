@@ -179,6 +179,31 @@ def test_a_worker_killed_mid_run_gives_a_partial_result(cluster: Cluster) -> Non
 
 
 @pytest.mark.slow
+def test_a_closed_model_worker_lost_reports_the_vu_seconds_not_run(cluster: Cluster) -> None:
+    addr, victim = sorted(cluster.workers.items())[1]
+    killed: list[float] = []
+
+    def progress(s: LiveStats) -> None:
+        if not killed and s.elapsed >= 1.0:
+            killed.append(s.elapsed)
+            os.kill(victim.p.pid, signal.SIGKILL)
+
+    with Server(lambda n, p: Reply()) as s:
+        r = pg.load(s.url, vus=4, duration=3, cluster=cluster.url, progress=progress)
+    (x,) = r.extra["partial"]["lost"]
+    assert x["address"] == addr and x["share"] == 0.5 and "planned" not in x
+    assert 1.0 <= x["at"] < 3.0
+    assert x["vu_seconds_not_run"] == pytest.approx(2 * (3.0 - x["at"]))
+    assert x["not_sent_estimate"] > 0
+    rows = {str(w["address"]): w for w in _workers(r)}
+    assert rows[addr]["lost"] and not next(w for a, w in rows.items() if a != addr)["lost"]
+    # what both sent before the loss is merged; the lost worker's last tick never arrived
+    n = int(r.metrics["requests"].value or 0)
+    assert n == sum(int(str(w["requests"])) for w in rows.values()) <= s.answered
+    assert "VU-seconds not run" in r.warnings[0]
+
+
+@pytest.mark.slow
 def test_each_worker_applies_the_loopback_rule(cluster: Cluster) -> None:
     """A target that skipped the coordinator's check (an HttpTarget built by hand) is
     refused on the workers: nothing is sent to 192.0.2.1."""
