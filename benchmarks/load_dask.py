@@ -15,7 +15,7 @@ Against the same local server, ``cluster="local:2"`` (two Dask worker processes)
 5. the 100-worker plan: bytes per snapshot on the wire, the coordinator's cost to unpack and
    merge one, measured with 2–8 workers' snapshots, and the message rate extrapolated.
 
-    .venv/bin/python benchmarks/load_dask.py [--duration 3] [--rounds 2]
+    .venv/bin/python benchmarks/load_dask.py [--duration 3] [--rounds 2] [--only throughput]
 
 Run it on a quiet machine: it prints ``uptime`` beside the figures.
 """
@@ -171,15 +171,24 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--duration", type=float, default=3.0)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--only", choices=["merge", "plan", "closed", "open", "throughput"],
+                    action="append", help="run only these parts (repeatable)")
     args = ap.parse_args()
+    want = set(args.only or ["merge", "plan", "closed", "open", "throughput"])
     print(f"machine: {uptime()}")
-    merged_p99()
-    plan_100()
-    with serve(0.005) as slow:
-        closed_counts(slow, args.duration, args.rounds)
+    if "merge" in want:
+        merged_p99()
+    if "plan" in want:
+        plan_100()
+    if "closed" in want:
+        with serve(0.005) as slow:
+            closed_counts(slow, args.duration, args.rounds)
     with serve() as fast:
-        open_total(fast, args.duration)
-        if shutil.which("nginx"):
+        if "open" in want:
+            open_total(fast, args.duration)
+        if "throughput" not in want:
+            pass
+        elif shutil.which("nginx"):
             from load_vs_wrk import start_nginx
 
             with tempfile.TemporaryDirectory() as tmp:
