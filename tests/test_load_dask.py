@@ -305,3 +305,13 @@ def test_cli_refuses_a_malformed_cluster_with_exit_2(tmp_path: Path) -> None:
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert out.returncode == 2
     assert "tcp://HOST:PORT" in out.stderr + out.stdout
+
+
+@pytest.mark.slow
+def test_local_n_starts_and_stops_its_own_cluster() -> None:
+    with Server(lambda n, p: Reply()) as s:
+        r = pg.load(s.url, rate="100/s", duration=1, cluster="local:2")
+    assert int(r.metrics["requests"].value or 0) == s.answered == 100
+    rows = _workers(r)
+    assert len(rows) == 2 and all(w["dask_profiler"] is False for w in rows)
+    assert r.warnings == ()
