@@ -125,6 +125,10 @@ def connect(url: str) -> Iterator[DaskStarter]:
                     n_workers=int(arg), threads_per_worker=1, processes=True,
                     host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)
             client = dist.Client(cluster)
+            # Ctrl-C reaches the whole process group: it is the coordinator's business
+            # (it stops the workers, which then send their final snapshots), as for local
+            # worker processes.
+            client.register_plugin(_ignore_sigint(dist), name="perfgate-ignore-sigint")
         else:
             client = dist.Client(arg, timeout=_CONNECT_TIMEOUT_S)
     except (OSError, TimeoutError) as exc:
@@ -137,6 +141,19 @@ def connect(url: str) -> Iterator[DaskStarter]:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _ignore_sigint(dist: Any) -> Any:
+    """A worker plugin (a local class: it travels by value) that ignores SIGINT."""
+
+    class IgnoreSigint(dist.WorkerPlugin):  # type: ignore[misc]
+        def setup(self, worker: Any) -> None:
+            import signal
+
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    return IgnoreSigint()
 
 
 # ------------------------------------------------------------------ the coordinator's side
