@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -51,35 +51,53 @@ def wall_minus_perf() -> int:
     return time.time_ns() - time.perf_counter_ns()
 
 
-def _sparse(h: LogHistogram) -> tuple[Any, ...]:
-    nz = np.flatnonzero(h.counts)
-    return nz.astype(np.int32), h.counts[nz], h.n, h.total, h.sumsq, h.vmin, h.vmax
+class _Sparse(NamedTuple):
+    """A histogram's non-empty buckets (a few hundred of its 4736), with its exact totals."""
+
+    idx: Any
+    counts: Any
+    n: int
+    total: float
+    sumsq: float
+    vmin: int
+    vmax: int
 
 
-def _dense(p: tuple[Any, ...]) -> LogHistogram:
-    idx, counts, n, total, sumsq, vmin, vmax = p
-    h = LogHistogram.empty()
-    h.counts[idx] = counts
-    h.n, h.total, h.sumsq, h.vmin, h.vmax = n, total, sumsq, vmin, vmax
-    return h
+def _pack(v: Any) -> Any:
+    if isinstance(v, LogHistogram):
+        nz = np.flatnonzero(v.counts)
+        return _Sparse(nz.astype(np.int32), v.counts[nz], v.n, v.total, v.sumsq, v.vmin,
+                       v.vmax)
+    if isinstance(v, dict) and v and all(isinstance(x, LogHistogram) for x in v.values()):
+        return {k: _pack(x) for k, x in v.items()}  # per-phase histograms
+    return v
+
+
+def _unpack(v: Any) -> Any:
+    if isinstance(v, _Sparse):
+        h = LogHistogram.empty()
+        h.counts[v.idx] = v.counts
+        h.n, h.total, h.sumsq, h.vmin, h.vmax = v.n, v.total, v.sumsq, v.vmin, v.vmax
+        return h
+    if isinstance(v, dict) and v and all(isinstance(x, _Sparse) for x in v.values()):
+        return {k: _unpack(x) for k, x in v.items()}
+    return v
 
 
 def to_wire(msg: Any) -> Any:
-    """A snapshot message with its histograms sparse: the non-empty buckets only (a few
-    hundred of the 4736), far smaller than the dense arrays a local pipe carries."""
+    """A snapshot message with every histogram sparse: several times smaller than the dense
+    arrays a local pipe carries (15 kB against 77 kB for 20 000 lognormal latencies)."""
     if msg[0] not in ("tick", "final"):
         return msg
     snap: Snapshot = msg[1]
-    rest = {f.name: getattr(snap, f.name) for f in fields(snap) if f.name not in ("lat", "svc")}
-    return (msg[0], rest, _sparse(snap.lat), None if snap.svc is None else _sparse(snap.svc))
+    return (msg[0], {f.name: _pack(getattr(snap, f.name)) for f in fields(snap)})
 
 
 def from_wire(msg: Any) -> Any:
     """The inverse of :func:`to_wire`."""
     if msg[0] not in ("tick", "final") or not isinstance(msg[1], dict):
         return msg
-    return (msg[0], Snapshot(**msg[1], lat=_dense(msg[2]),
-                             svc=None if msg[3] is None else _dense(msg[3])))
+    return (msg[0], Snapshot(**{k: _unpack(v) for k, v in msg[1].items()}))
 
 
 @dataclass(frozen=True)

@@ -154,7 +154,6 @@ def build_result(
             f"{agg.interrupted} iteration(s) still in flight at the end were abandoned after "
             "the grace period (not counted in latency)"
         )
-    warnings.extend(run.warnings)
     error: str | None = None
     if run.failures:
         warnings.extend(run.failures)
@@ -177,15 +176,16 @@ def build_result(
         },
         "duration": elapsed,
     }
+    if agg.synthetic:
+        extra["co_synthetic_samples"] = agg.synthetic
+    if agg.tally.statuses:
+        extra["status_codes"] = {str(k): v for k, v in sorted(agg.tally.statuses.items())}
+    warnings[:0] = run.warnings  # a starter's first: a partial run, a saturated host
     for key, value in run.extra.items():  # a starter's: per-worker hosts, a partial run
         if key == "generator" and isinstance(value, dict):
             extra["generator"].update(value)
         else:
             extra[key] = value
-    if agg.synthetic:
-        extra["co_synthetic_samples"] = agg.synthetic
-    if agg.tally.statuses:
-        extra["status_codes"] = {str(k): v for k, v in sorted(agg.tally.statuses.items())}
     return Result(
         name=name, kind="load", params=dict(params), metrics=metrics,
         warnings=tuple(warnings), error=error, extra=extra,

@@ -143,9 +143,9 @@ def coordinate(
     tick: float = 1.0,
     grace: float = 2.0,
     target_pid: int | None = None,
+    starter: Starter | None = None,
     progress: Callable[[LiveStats], None] | None = None,
     co_correct: bool = True,
-    starter: Starter | None = None,
 ) -> RunOutcome:
     """Run the load to its end (or Ctrl-C: ``interrupted`` set, nothing measured lost).
     ``starter``: where the workers run (default: threads or processes of this machine)."""
