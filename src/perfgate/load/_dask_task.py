@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -51,8 +51,10 @@ def wall_minus_perf() -> int:
     return time.time_ns() - time.perf_counter_ns()
 
 
-class _Sparse(NamedTuple):
-    """A histogram's non-empty buckets (a few hundred of its 4736), with its exact totals."""
+@dataclass(frozen=True)
+class _Sparse:
+    """A histogram's non-empty buckets (a few hundred of its 4736), with its exact totals.
+    (A class, not a tuple: Dask's messages turn tuples into lists.)"""
 
     idx: Any
     counts: Any
