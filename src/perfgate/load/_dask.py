@@ -231,6 +231,7 @@ class DaskStarter:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
+        self.errors: list[str] = []
 
     def workers(self) -> dict[str, int]:
         """The cluster's Dask workers now: address → threads."""
@@ -287,7 +288,11 @@ class DaskStarter:
                 if m[0] == "end":
                     return
                 with self._lock:
-                    self._on_message(m)
+                    try:
+                        self._on_message(m)
+                    except Exception as exc:  # noqa: BLE001 - one bad message, not the run
+                        self.errors.append(f"a worker message could not be read: "
+                                           f"{type(exc).__name__}: {exc}")
 
     def _watch_loop(self) -> None:
         while not self._stop.wait(_POLL_S):
@@ -414,6 +419,7 @@ class DaskStarter:
                 f"Dask's profiler samples worker(s) {', '.join(profiled)} every 10 ms, which "
                 "adds event-loop lag: start them with "
                 "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False (docs/distributed.md)")
+        out.warnings.extend(self.errors[:3])
         out.extra["generator"] = {"backend": "dask", "cluster": self.url, "workers": rows}
         lost = [self._unsent(s) for s in self.slots if s.lost is not None]
         if lost:
