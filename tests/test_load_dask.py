@@ -315,3 +315,21 @@ def test_local_n_starts_and_stops_its_own_cluster() -> None:
     rows = _workers(r)
     assert len(rows) == 2 and all(w["dask_profiler"] is False for w in rows)
     assert r.warnings == ()
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_workers_and_keeps_what_they_measured(cluster: Cluster) -> None:
+    def progress(s: LiveStats) -> None:
+        if s.elapsed >= 1.0:
+            raise KeyboardInterrupt  # as Ctrl-C would, in the coordinator's loop
+
+    with Server(lambda n, p: Reply()) as s, pytest.raises(pg.Interrupted) as caught:
+        pg.load(s.url, vus=2, duration=30, cluster=cluster.url, progress=progress)
+    (r,) = caught.value.results
+    n = int(r.metrics["requests"].value or 0)
+    assert n > 0 and n == sum(int(str(w["requests"])) for w in _workers(r))
+    # every answer measured (final snapshots included) but those of the ≤ 2 iterations in
+    # flight at the stop, which are abandoned and reported as such
+    assert 0 <= s.answered - n <= 2
+    assert "partial" not in r.extra  # stopped, not lost
+    assert any("interrupted" in w for w in r.warnings)
