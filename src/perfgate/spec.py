@@ -149,6 +149,7 @@ class LoadSpec(Spec):
     target: Any
     executor: Executor
     processes: int | None = None
+    cluster: str | None = None  # a Dask scheduler or local:N (docs/distributed.md)
     method: str = "GET"
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
@@ -162,7 +163,6 @@ class LoadSpec(Spec):
     tick: float = 1.0
     grace: float = 2.0
     co_correct: bool | None = None
-    cluster: str | None = None  # a Dask scheduler or local:N (docs/distributed.md)
 
     def __post_init__(self) -> None:
         super().__post_init__()

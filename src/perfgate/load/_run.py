@@ -25,7 +25,7 @@ from perfgate.load._recorder import Aggregator, Snapshot
 from perfgate.load._soak import RssSampler
 from perfgate.load._targets import Target
 
-__all__ = ["LiveStats", "RunOutcome", "Starter", "WorkerHandle", "coordinate", "split"]
+__all__ = ["LiveStats", "RunOutcome", "coordinate"]
 
 _READY_TIMEOUT_S = 120.0
 _START_DELAY_NS = 20_000_000
@@ -51,31 +51,9 @@ class RunOutcome:
     sampler: RssSampler
     failures: list[str] = field(default_factory=list)
     interrupted: bool = False
-    processes: int = 1
     warnings: list[str] = field(default_factory=list)  # from a starter: a saturated host…
     extra: dict[str, Any] = field(default_factory=dict)  # merged into the Result's extra
-
-
-class WorkerHandle(Protocol):
-    """The coordinator's end of one started worker."""
-
-    pid: int | None  # a process of this machine whose memory is sampled (None: remote)
-
-    def tell(self, msg: Any) -> None: ...
-
-    def close(self) -> None: ...
-
-
-class Starter(Protocol):
-    """Starts workers elsewhere. Their messages (and ``("gone", index, why)`` for a worker
-    lost on the way) go to ``inbox``; ``finish`` adds what it knows to the outcome."""
-
-    start_delay_ns: int  # from the ``start`` message to the common start instant
-
-    def start(self, plans: list[WorkerPlan], inbox: queue.Queue[Any]) -> list[WorkerHandle]:
-        ...
-
-    def finish(self, out: RunOutcome) -> None: ...
+    processes: int = 1
 
 
 class _Worker:
@@ -127,6 +105,28 @@ class _Worker:
             self.conn.close()
 
 
+class WorkerHandle(Protocol):
+    """The coordinator's end of one started worker."""
+
+    pid: int | None  # a process of this machine whose memory is sampled (None: remote)
+
+    def tell(self, msg: Any) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Starter(Protocol):
+    """Starts workers elsewhere. Their messages (and ``("gone", index, why)`` for a worker
+    lost on the way) go to ``inbox``; ``finish`` adds what it knows to the outcome."""
+
+    start_delay_ns: int  # from the ``start`` message to the common start instant
+
+    def start(self, plans: list[WorkerPlan], inbox: queue.Queue[Any]) -> list[WorkerHandle]:
+        ...
+
+    def finish(self, out: RunOutcome) -> None: ...
+
+
 def split(executor: Executor, processes: int) -> list[Executor]:
     if isinstance(executor, Closed):
         parts = [executor.split(processes, i) for i in range(processes)]
@@ -143,12 +143,11 @@ def coordinate(
     tick: float = 1.0,
     grace: float = 2.0,
     target_pid: int | None = None,
-    starter: Starter | None = None,
+    starter: Starter | None = None,  # where workers run (default: this machine's)
     progress: Callable[[LiveStats], None] | None = None,
     co_correct: bool = True,
 ) -> RunOutcome:
-    """Run the load to its end (or Ctrl-C: ``interrupted`` set, nothing measured lost).
-    ``starter``: where the workers run (default: threads or processes of this machine)."""
+    """Run the load to its end (or Ctrl-C: ``interrupted`` set, nothing measured lost)."""
     shares = split(executor, max(1, processes))
     inbox: queue.Queue[Any] = queue.Queue()
     in_process = len(shares) == 1
