@@ -174,6 +174,7 @@ def load(
     max_wait: float | str = 1.0,
     executor: Executor | None = None,
     processes: int | None = None,
+    cluster: str | None = None,
     checks: Checks = (),
     name: str | None = None,
     method: str = "GET",
@@ -190,17 +191,17 @@ def load(
     grace: float = 2.0,
     co_correct: bool | None = None,
     progress: Callable[[LiveStats], None] | None = None,
-    cluster: str | None = None,
 ) -> Result:
     """Load-test ``target`` — a URL, :class:`Request` (s), or a sync/async callable — and
     return a Result of kind ``load`` with the checks applied (docs/load.md).
+
+    ``cluster``: run the workers on Dask — ``"tcp://host:8786"`` (a running scheduler) or
+    ``"local:N"`` (a LocalCluster of N processes); see docs/distributed.md.
 
     Closed model: ``vus`` users for ``duration`` or ``iterations``; open model: ``rate``
     arrivals per second for ``duration`` with at most ``max_vus`` in flight. ``processes``
     spreads the load over worker processes (default: every core for URL targets, 1 for
     callables). ``target_pid`` adds the target's memory to the soak measurements.
-    ``cluster``: run the workers on Dask — ``"tcp://host:8786"`` (a running scheduler) or
-    ``"local:N"`` (a LocalCluster of N processes); see docs/distributed.md.
     """
     ex = executor or make_executor(
         vus=vus, rate=rate, duration=duration, iterations=iterations, per_vu=per_vu,
@@ -208,11 +209,11 @@ def load(
     )
     spec = LoadSpec(
         name=name or _default_load_name(target), target=target, executor=ex,
-        processes=processes, method=method, headers=dict(headers or {}),
+        processes=processes, cluster=cluster, method=method, headers=dict(headers or {}),
         body=body.encode() if isinstance(body, str) else body, timeout=timeout,
         verify=verify, ca_file=ca_file, base_url=base_url, allow_remote=allow_remote,
         target_pid=target_pid, warmup=warmup, tick=tick, grace=grace, co_correct=co_correct,
-        checks=parse_checks_for(checks, "load"), cluster=cluster,
+        checks=parse_checks_for(checks, "load"),
     )
     return run(spec, _Progress(live=progress))
 

@@ -226,9 +226,9 @@ def coordinate(
             w.tell(("stop",))
         for w in workers:
             w.close()
-        agg.finish()
-        if starter is not None:
+        if starter is not None:  # its per-worker report (agg.elapsed is final by now)
             starter.finish(out)
+        agg.finish()
     return out
 
 
