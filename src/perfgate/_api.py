@@ -204,6 +204,7 @@ def load(
     max_wait: float | str = 1.0,
     executor: Executor | None = None,
     processes: int | None = None,
+    cluster: str | None = None,
     checks: Checks = (),
     name: str | None = None,
     method: str = "GET",
@@ -230,6 +231,9 @@ def load(
     """Load-test ``target`` — a URL, :class:`Request` (s), or a sync/async callable — and
     return a Result of kind ``load`` with the checks applied (docs/load.md).
 
+    ``cluster``: run the workers on Dask — ``"tcp://host:8786"`` (a running scheduler) or
+    ``"local:N"`` (a LocalCluster of N processes); see docs/distributed.md.
+
     Closed model: ``vus`` users for ``duration`` or ``iterations``; open model: ``rate``
     arrivals per second for ``duration`` with at most ``max_vus`` in flight. ``processes``
     spreads the load over worker processes (default: every core for URL targets, 1 for
@@ -254,7 +258,7 @@ def load(
     )
     spec = LoadSpec(
         name=name or _default_load_name(target), target=target, executor=ex,
-        processes=processes, method=method, headers=dict(headers or {}),
+        processes=processes, cluster=cluster, method=method, headers=dict(headers or {}),
         body=body.encode() if isinstance(body, str) else body, timeout=timeout,
         verify=verify, ca_file=ca_file, base_url=base_url, allow_remote=allow_remote,
         target_pid=target_pid, warmup=warmup, tick=tick, grace=grace, co_correct=co_correct,

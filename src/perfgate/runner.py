@@ -167,6 +167,7 @@ def _load(spec: LoadSpec, lst: Listener, clock: Clock | None) -> Result:
 
     return run_load(
         spec.target, spec.executor, name=spec.name, processes=spec.processes,
+        cluster=spec.cluster,
         method=spec.method, headers=spec.headers, body=spec.body, timeout=spec.timeout,
         verify=spec.verify, ca_file=spec.ca_file, base_url=spec.base_url,
         allow_remote=spec.allow_remote, target_pid=spec.target_pid, warmup=spec.warmup,

@@ -173,6 +173,7 @@ class LoadSpec(Spec):
     target: Any
     executor: Executor
     processes: int | None = None
+    cluster: str | None = None  # a Dask scheduler or local:N (docs/distributed.md)
     method: str = "GET"
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
@@ -190,6 +191,10 @@ class LoadSpec(Spec):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.cluster is not None:
+            from perfgate.load._dask import parse_cluster
+
+            parse_cluster(self.cluster)
         if self.processes is not None and self.processes < 1:
             raise UsageError(f"processes must be ≥ 1, got {self.processes}")
         if self.tick <= 0 or self.grace < 0:

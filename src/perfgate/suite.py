@@ -152,14 +152,17 @@ def scenario(
     checks: Sequence[str] | str = (),
     name: str | None = None,
     base_url: str = "",
-    processes: int = 1,
+    processes: int | None = None,
     timeout: float | None = None,
     target_pid: int | None = None,
+    cluster: str | None = None,
     **options: Any,
 ) -> Any:
     """Mark a function (sync or async; ``fn()`` or ``fn(client)``) as a load scenario run by
     ``executor`` (:func:`perfgate.closed` or :func:`perfgate.open`). ``options`` are
-    :class:`~perfgate.spec.LoadSpec` fields (``verify``, ``ca_file``, ``grace``, ``warmup``…)."""
+    :class:`~perfgate.spec.LoadSpec` fields (``verify``, ``ca_file``, ``grace``, ``warmup``…).
+    ``processes``: default 1 (the function's state lives in this process), or with
+    ``cluster`` (a Dask scheduler URL or ``local:N``, docs/distributed.md) every Dask worker."""
     if not isinstance(executor, Closed | Open):
         raise UsageError("scenario: executor must be pg.closed(...) or pg.open(...)")
     parsed = parse_checks_for(checks, "load")
@@ -174,7 +177,7 @@ def scenario(
         try:
             spec = LoadSpec(name=name or f.__name__, target=f, executor=executor, checks=parsed,
                             base_url=base_url, processes=processes, timeout=timeout,
-                            target_pid=target_pid, **options)
+                            target_pid=target_pid, cluster=cluster, **options)
         except TypeError as exc:
             raise UsageError(f"scenario: {exc}") from None
         return attach(f, spec)

@@ -156,6 +156,10 @@ def _pid_exists(pid: int) -> bool:
                                "10s:500/s,20s:500/s (rate).")
 @click.option("--processes", type=POSITIVE_INT,
               help="Worker processes (default: every core for a URL, 1 for a callable).")
+@click.option("--cluster", metavar="URL",
+              help="Run the workers on Dask: tcp://HOST:8786 (a running scheduler) or local:N "
+                   "(N local worker processes); needs perfgate[distributed]. --processes then "
+                   "counts Dask workers (default: all). See docs/distributed.md.")
 @click.option("-X", "--method", default="GET", show_default=True)
 @click.option("-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'")
 @click.option("-d", "--data", help="Request body (@FILE reads a file).")
@@ -178,7 +182,7 @@ def _pid_exists(pid: int) -> bool:
 @handle_errors
 def load_cmd(target: str, vus: int | None, rate: str | None, max_vus: int | None,
              max_wait: str, duration: str | None, iterations: int | None, per_vu: bool,
-             stages: str | None, processes: int | None, method: str,
+             stages: str | None, processes: int | None, cluster: str | None, method: str,
              headers: tuple[str, ...], data: str | None, timeout: float | None,
              insecure: bool, ca_file: str | None, target_pid: int | None,
              warmup: float | None, allow_remote: bool, name: str | None,
@@ -193,6 +197,10 @@ def load_cmd(target: str, vus: int | None, rate: str | None, max_vus: int | None
     faults_given = bool(outs.get("fault_specs"))
     outputs = outputs_from(outs)
     parsed = parse_checks_for(checks, "load")  # malformed checks fail before anything runs
+    if cluster is not None:
+        from perfgate.load._dask import require_cluster
+
+        require_cluster(cluster)
     if duration is None and iterations is None and stages is None and not faults_given:
         duration = "10s"
     is_url = target.startswith(("http://", "https://"))
@@ -233,6 +241,7 @@ def load_cmd(target: str, vus: int | None, rate: str | None, max_vus: int | None
                 headers=hdrs, body=body, timeout=timeout, verify=not insecure,
                 ca_file=ca_file, allow_remote=allow_remote, target_pid=target_pid,
                 warmup=warmup, progress=progress, faults=faults, outputs=live_outs,
+                cluster=cluster,
             )
     except Interrupted as exc:
         for r in exc.results:

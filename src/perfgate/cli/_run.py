@@ -24,17 +24,25 @@ from perfgate.cli._common import (
 from perfgate.cli._export import export_options, exporting, start_outputs
 from perfgate.env import collect
 from perfgate.runner import run_all
-from perfgate.spec import BenchSpec
+from perfgate.spec import BenchSpec, LoadSpec
 from perfgate.suite import discover, suite_files
 
 
 def run_paths(paths: tuple[str, ...], keyword: str | None, outputs: Outputs,
-              live: dict[str, Any] | None = None, **overrides: Any) -> int:
+              live: dict[str, Any] | None = None, cluster: str | None = None,
+              **overrides: Any) -> int:
     """Discover and run; ``overrides`` (BenchOptions fields such as ``processes``,
-    ``max_time``) apply to every plain benchmark, over what its decorator says. ``live``:
-    the export options (``--prometheus``…) for the load tests among them."""
+    ``max_time``) apply to every plain benchmark, over what its decorator says; ``cluster``
+    to every load scenario. ``live``: the export options (``--prometheus``…) for the load
+    tests among them."""
     roots = paths or (".",)
+    if cluster is not None:
+        from perfgate.load._dask import require_cluster
+
+        require_cluster(cluster)
     specs = discover(roots, keyword)
+    if cluster is not None:
+        specs = [replace(s, cluster=cluster) if isinstance(s, LoadSpec) else s for s in specs]
     given = {k: v for k, v in overrides.items() if v is not None}
     if given:
         specs = [replace(s, options=s.options.merged(**given)) if isinstance(s, BenchSpec)
@@ -67,11 +75,15 @@ def run_paths(paths: tuple[str, ...], keyword: str | None, outputs: Outputs,
 @click.option("--measure", type=click.Choice(["time", "instructions"]), default=None,
               help="instructions: also count instructions per call under valgrind.")
 @export_options
+@click.option("--cluster", metavar="URL",
+              help="Run every load scenario's workers on Dask: tcp://HOST:8786 or local:N "
+                   "(needs perfgate[distributed]; docs/distributed.md).")
 @output_options
 @handle_errors
 def run_cmd(paths: tuple[str, ...], keyword: str | None, processes: int | None,
-            max_time: float | None, measure: str | None = None, **outs: Any) -> None:
+            max_time: float | None, measure: str | None = None, cluster: str | None = None,
+            **outs: Any) -> None:
     """Discover suite files (perf_*.py, *_perf.py) under PATHS and run them."""
     live = {k: outs.pop(k, None) for k in ("prometheus", "pushgateway", "otlp", "dashboard")}
-    sys.exit(run_paths(paths, keyword, outputs_from(outs), live=live, processes=processes,
-                       max_time=max_time, measure=measure))
+    sys.exit(run_paths(paths, keyword, outputs_from(outs), live=live, cluster=cluster,
+                       processes=processes, max_time=max_time, measure=measure))

@@ -6,6 +6,7 @@ runner calls :func:`run_load` with it.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +81,7 @@ def run_load(
     co_correct: bool | None = None,
     progress: Callable[[LiveStats], None] | None = None,
     phases: Sequence[Phase] = (),
+    cluster: str | None = None,
 ) -> Result:
     """The load engine: run ``executor`` against ``target`` (a URL, Request(s) or callable)
     and return a ``load`` Result, without checks (the runner applies them).
@@ -91,25 +93,34 @@ def run_load(
     reports real iterations and flags stalls; the open model is CO-free. See docs/load.md.
     ``phases``: a fault schedule already fitted to the run (:func:`fault_schedule`), its
     faults switched on the run's clock (docs/faults.md).
+    ``cluster``: a Dask scheduler (``tcp://host:8786``) or ``local:N``; ``processes`` then
+    counts Dask workers used (default: all of them). See docs/distributed.md.
     """
     tgt = make_target(
         target, method=method, headers=dict(headers or {}), body=body, timeout=timeout,
         verify=verify, ca_file=ca_file, base_url=base_url, allow_remote=allow_remote,
     )
-    if processes is None:
-        processes = default_processes() if isinstance(tgt, HttpTarget) else 1
-    if processes < 1:
+    if processes is not None and processes < 1:
         raise UsageError(f"processes must be ≥ 1, got {processes}")
-    if phases:
-        from perfgate.faults._schedule import check_processes
-
-        check_processes(phases, processes)
     if co_correct is None:
         co_correct = False
     ex = executor
-    run = coordinate(tgt, ex, processes=processes, tick=tick, grace=grace,
-                     target_pid=target_pid, progress=progress, co_correct=co_correct,
-                     phases=phases)
+    with contextlib.ExitStack() as stack:
+        starter = None
+        if cluster is not None:
+            from perfgate.load._dask import connect
+
+            starter = stack.enter_context(connect(cluster))
+            processes = processes or starter.size
+        elif processes is None:
+            processes = default_processes() if isinstance(tgt, HttpTarget) else 1
+        if phases:
+            from perfgate.faults._schedule import check_processes
+
+            check_processes(phases, processes)
+        run = coordinate(tgt, ex, processes=processes, tick=tick, grace=grace,
+                         target_pid=target_pid, progress=progress, co_correct=co_correct,
+                         phases=phases, starter=starter)
     params: dict[str, Any] = {"target": tgt.describe(), "model": ex.model,
                               "processes": run.processes}
     if isinstance(ex, Closed):
@@ -126,6 +137,8 @@ def run_load(
         params["faults"] = [f"{p.duration:g}s:{p.name}" + (f" ({p.describe()})"
                                                           if p.faults else "")
                             for p in phases]
+    if cluster is not None:
+        params["cluster"] = cluster
     params = {k: v for k, v in params.items() if v is not None}
     result = build_result(
         name or _default_name(tgt.describe()), run, params,

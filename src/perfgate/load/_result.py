@@ -152,13 +152,16 @@ def build_result(
         error = _no_real_work(agg)
     if run.interrupted:
         warnings.append("interrupted: the result covers the run up to the interruption")
+    warnings[:0] = run.warnings  # a starter's first: a partial run, a saturated host
 
     cpu = {str(k): round(v / elapsed, 3) if elapsed > 0 else None for k, v in agg.cpu.items()}
     extra: dict[str, Any] = {
         "errors_examples": agg.tally.examples,
+        **{k: v for k, v in run.extra.items() if k != "generator"},  # a starter's: partial
         "generator": {
             "processes": run.processes,
             "cpu": cpu,
+            **run.extra.get("generator", {}),  # a starter's: backend, per-worker hosts
             "loop_lag_max": agg.lag_max,
             "loop_lag_mean": (sum(agg.lag_means) / len(agg.lag_means)) if agg.lag_means else 0,
             "schedule_lag_max": agg.sched_lag_max,

@@ -2,8 +2,9 @@
 samples memory, reports live progress, and survives workers that fail or a Ctrl-C.
 
 Workers are threads of this process (``processes=1``) or spawned processes, each with its
-own event loop; both talk through the same messages (see :mod:`._engine`). A later
-distributed backend only needs another way to start workers and carry those messages.
+own event loop; both talk through the same messages (see :mod:`._engine`). Another
+backend (:mod:`._dask`: Dask workers on other hosts) is a :class:`Starter`: another way to
+start workers and carry those messages, sharing the merging and aggregation here.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from perfgate.faults._schedule import Phase, PhaseDriver, PhaseRecord, windows
 from perfgate.load._engine import WorkerPlan, process_main, run_worker
@@ -86,6 +87,8 @@ class RunOutcome:
     sampler: RssSampler
     failures: list[str] = field(default_factory=list)
     interrupted: bool = False
+    warnings: list[str] = field(default_factory=list)  # from a starter: a saturated host…
+    extra: dict[str, Any] = field(default_factory=dict)  # merged into the Result's extra
     processes: int = 1
     phases: list[PhaseRecord] = field(default_factory=list)  # a fault schedule's record
 
@@ -94,7 +97,7 @@ class _Worker:
     def __init__(self, plan: WorkerPlan, inbox: queue.Queue[Any], in_process: bool) -> None:
         self.plan = plan
         self.proc: Any = None
-        self.pid = os.getpid()
+        self.pid: int | None = os.getpid()
         if in_process:
             self.to_worker: queue.Queue[Any] = queue.Queue()
             self.thread = threading.Thread(
@@ -139,6 +142,28 @@ class _Worker:
             self.conn.close()
 
 
+class WorkerHandle(Protocol):
+    """The coordinator's end of one started worker."""
+
+    pid: int | None  # a process of this machine whose memory is sampled (None: remote)
+
+    def tell(self, msg: Any) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Starter(Protocol):
+    """Starts workers elsewhere. Their messages (and ``("gone", index, why)`` for a worker
+    lost on the way) go to ``inbox``; ``finish`` adds what it knows to the outcome."""
+
+    start_delay_ns: int  # from the ``start`` message to the common start instant
+
+    def start(self, plans: list[WorkerPlan], inbox: queue.Queue[Any]) -> list[WorkerHandle]:
+        ...
+
+    def finish(self, out: RunOutcome) -> None: ...
+
+
 def split(executor: Executor, processes: int) -> list[Executor]:
     if isinstance(executor, Closed):
         parts = [executor.split(processes, i) for i in range(processes)]
@@ -155,6 +180,7 @@ def coordinate(
     tick: float = 1.0,
     grace: float = 2.0,
     target_pid: int | None = None,
+    starter: Starter | None = None,  # where workers run (default: this machine's)
     progress: Callable[[LiveStats], None] | None = None,
     co_correct: bool = False,
     phases: Sequence[Phase] | None = None,
@@ -166,11 +192,12 @@ def coordinate(
     shares = split(executor, max(1, processes))
     inbox: queue.Queue[Any] = queue.Queue()
     in_process = len(shares) == 1
-    workers = [
-        _Worker(WorkerPlan(i, target, ex, tick, grace, co_correct), inbox, in_process)
-        for i, ex in enumerate(shares)
-    ]
-    pids = sorted({os.getpid(), *(w.pid for w in workers)})
+    plans = [WorkerPlan(i, target, ex, tick, grace, co_correct) for i, ex in enumerate(shares)]
+    workers: list[WorkerHandle] = (
+        [_Worker(p, inbox, in_process) for p in plans] if starter is None
+        else starter.start(plans, inbox))
+    start_delay = _START_DELAY_NS if starter is None else starter.start_delay_ns
+    pids = sorted({os.getpid(), *(w.pid for w in workers if w.pid is not None)})
     agg = Aggregator(len(workers), tick)
     sampler = RssSampler(pids, target_pid)
     out = RunOutcome(agg, sampler, processes=len(workers))
@@ -198,7 +225,8 @@ def coordinate(
             finished.add(msg[1])
             agg.done.add(msg[1])
         elif kind == "gone" and msg[1] not in finished:
-            out.failures.append(f"worker {msg[1]}: process exited without its results")
+            why = msg[2] if len(msg) > 2 else "process exited without its results"
+            out.failures.append(f"worker {msg[1]}: {why}")
             finished.add(msg[1])
             agg.done.add(msg[1])
         return None
@@ -216,7 +244,7 @@ def coordinate(
                 ready.add(msg[1])
             else:
                 handle(msg)
-        t0 = time.perf_counter_ns() + _START_DELAY_NS
+        t0 = time.perf_counter_ns() + start_delay
         for w in workers:
             w.tell(("start", t0))
         if driver is not None:
@@ -253,6 +281,8 @@ def coordinate(
             w.tell(("stop",))
         for w in workers:
             w.close()
+        if starter is not None:  # its per-worker report (agg.elapsed is final by now)
+            starter.finish(out)
         agg.finish()
     if progress is not None:  # every snapshot merged: the totals a Result will report
         progress(_live(agg, total, per, sampler, final=True))
