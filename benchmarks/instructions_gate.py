@@ -108,6 +108,7 @@ def main() -> int:
     ap.add_argument("--budget", type=float, default=None,
                     help="perfgate's --budget: seconds for the whole check (default its own)")
     ap.add_argument("--json", type=Path, help="write every trial here")
+    ap.add_argument("--jsonl", type=Path, help="append each trial here as it ends")
     args = ap.parse_args()
 
     trials: list[dict[str, Any]] = []
@@ -131,6 +132,9 @@ def main() -> int:
                 alarm, secs, info = check(repo, args, i)
                 trials.append({"trial": i, "kind": kind, "alarm": alarm, "seconds": secs,
                                "load": os.getloadavg()[0], **info})
+                if args.jsonl:  # one line per check as it ends: a killed run keeps its trials
+                    with args.jsonl.open("a", encoding="utf-8") as f:
+                        f.write(json.dumps(trials[-1]) + "\n")
                 print(f"[{i + 1}/{args.trials}] {kind}: {'ALARM' if alarm else 'ok'} "
                       f"counts {info['ratio']:.4f}× ({info['status']}), time "
                       f"{info['time_ratio']:.3f}× ({info['time_status']}, {info['pairs']} "

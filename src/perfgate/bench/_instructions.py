@@ -61,7 +61,6 @@ WORKER = Path(__file__).with_name("_instr_worker.py")
 MARKER = "_PyEval_CallTracing"  # the C function behind sys.call_tracing
 VALGRIND_ENV = "PERFGATE_VALGRIND"  # a path to valgrind, over the one on PATH
 ENV_BYTES = 4096  # the worker's argv + environment are padded to this many bytes
-MEASURES = ("time", "instructions")
 
 
 def valgrind() -> str:
@@ -105,9 +104,9 @@ class InstructionCounts:
 
     @property
     def per_call(self) -> float:
-        """(median count of 2N calls − median count of N calls) / N. Most batches of a size
-        count the same to a few instructions; one now and then lands in a cheaper or dearer
-        allocator state (±1–4 % of the batch), and the median sets it aside."""
+        """(median count of 2N calls − median count of N calls) / N. The batches of a size
+        count the same to a few instructions; should one land in a cheaper or dearer
+        allocator state than the rest, the median sets it aside."""
         sizes = self._sizes()
         if len(sizes) != 2:
             return float(statistics.median(self.estimates))
