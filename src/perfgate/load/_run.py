@@ -284,8 +284,11 @@ def coordinate(
         if starter is not None:  # its per-worker report (agg.elapsed is final by now)
             starter.finish(out)
         agg.finish()
-    if progress is not None:  # every snapshot merged: the totals a Result will report
-        progress(_live(agg, total, per, sampler, final=True))
+    if progress is not None and not out.interrupted:
+        try:  # every snapshot merged: the totals a Result will report
+            progress(_live(agg, total, per, sampler, final=True))
+        except KeyboardInterrupt:  # Ctrl-C (or a callback's stop) at the last tick
+            out.interrupted = True
     return out
 
 
