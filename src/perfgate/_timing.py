@@ -32,7 +32,6 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 __all__ = [
     "PER_CALL_RATIO",
@@ -152,20 +151,23 @@ def median_halfwidth(samples: list[float]) -> tuple[float, float]:
     return med, max(med - lo, hi - med)
 
 
-@dataclass
 class StopRule:
     """When to stop taking rounds: a fixed count, or the median precise enough (checked every
     ``check_every`` rounds from ``min_precise`` on), or the budget spent — never before
-    ``min_rounds``."""
+    ``min_rounds``. (A plain class: ``dataclasses`` would add its import to every gate
+    worker's start-up.)"""
 
-    max_time: float = 1.0
-    min_rounds: int = 5
-    max_rounds: int = 100_000
-    precision: float = 0.005
-    rounds: int | None = None
-    check_every: int = 10
-    min_precise: int = 30
-    _checked: int = field(default=0, repr=False)
+    def __init__(self, max_time: float = 1.0, min_rounds: int = 5, max_rounds: int = 100_000,
+                 precision: float = 0.005, rounds: int | None = None, check_every: int = 10,
+                 min_precise: int = 30) -> None:
+        self.max_time = max_time
+        self.min_rounds = min_rounds
+        self.max_rounds = max_rounds
+        self.precision = precision
+        self.rounds = rounds
+        self.check_every = check_every
+        self.min_precise = min_precise
+        self._checked = 0
 
     def fraction(self, count: int, spent: float) -> float:
         """How far along the run is, 0..1, for progress bars."""
@@ -180,9 +182,10 @@ class StopRule:
             return False
         if count >= self.max_rounds or spent >= self.max_time:
             return True
-        # Checks grow rarer as samples pile up (each sorts them all): their cost stays a
-        # small share of the run even with per-call samples.
-        gap = max(self.check_every, self._checked // 2)
+        # Each check sorts every sample: with many (per-call timing of short calls) checks
+        # grow rarer, so their cost stays a small share of the run.
+        gap = self.check_every if len(samples) <= 20_000 else max(self.check_every,
+                                                                   self._checked // 2)
         if count >= self.min_precise and count - self._checked >= gap:
             self._checked = count
             med, half = median_halfwidth(samples)
