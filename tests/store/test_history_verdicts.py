@@ -144,3 +144,14 @@ def test_history_check_warns_on_a_trend_toward_the_limit(store_url: str,
     assert code == 1 and "beyond" in " ".join(out.split())
     code, out = cli("history", "parse", "--check", "median < 5", "--store", store_url)
     assert code == 2  # a limit without a unit on a time: the check's own error
+
+
+def test_stored_runs_compare_with_their_history(store_url: str) -> None:
+    fill(store_url, [1e-3] * 12)
+    with open_store(store_url) as store:
+        store.save(rs(1.12e-3, 12))
+    code, out = cli("compare", "previous", "latest", "--store", store_url, "--json", "c.json")
+    (c,) = json.loads(Path("c.json").read_text())["comparisons"]
+    assert code == 1, out
+    assert c["unit_of_analysis"] == "run" and c["status"] == "regression"
+    assert "stored runs" in c["evidence"]

@@ -417,7 +417,7 @@ def with_run_noise(c: Comparison, noise: RunNoise | None) -> Comparison:
         sides = [f"{side} {math.exp(d):.2f}×" for side, d
                  in zip(("base", "current"), c.disturbance, strict=True) if d > DISTURBED]
         how += (f"; the machine disturbed the run (rounds spread p90/p10 {', '.join(sides)}): "
-                "that spread is added to the noise — rerun on a quieter machine")
+                "half that spread is added to the noise — rerun on a quieter machine")
     return replace(c, ci=(math.exp(est - q * se), math.exp(est + q * se)), p_value=p,
                    p_adjusted=p, unit_of_analysis="run",
                    evidence=f"{c.evidence.split('; one process per side')[0]}; {how}")
