@@ -95,10 +95,8 @@ def comparison_text(c: Comparison) -> str:
             f"{c.evidence}")
 
 
-def write_junit_comparison(report: CompareReport, path: str | Path) -> None:
-    """Each comparison a test case; a ``fail`` level is a <failure>."""
-    root = ET.Element("testsuites", name="perfgate compare")
-    suite = _suite(root, f"perfgate compare {report.current_label} vs {report.base_label}")
+def _comparison_cases(suite: ET.Element, report: CompareReport) -> None:
+    """One test case per comparison; a ``fail`` level is a <failure>."""
     for c in report.comparisons:
         case = ET.SubElement(suite, "testcase", classname=c.name, name=f"{c.name} :: {c.metric}")
         text = comparison_text(c)
@@ -106,6 +104,13 @@ def write_junit_comparison(report: CompareReport, path: str | Path) -> None:
             ET.SubElement(case, "failure", message=text[:500], type="Regression").text = text
         else:
             ET.SubElement(case, "system-out").text = text
+
+
+def write_junit_comparison(report: CompareReport, path: str | Path) -> None:
+    """Each comparison a test case; a ``fail`` level is a <failure>."""
+    root = ET.Element("testsuites", name="perfgate compare")
+    suite = _suite(root, f"perfgate compare {report.current_label} vs {report.base_label}")
+    _comparison_cases(suite, report)
     _totals(suite)
     _write(root, path)
 
@@ -116,13 +121,7 @@ def write_junit_history(report: CompareReport, trends: Sequence[tuple[str, Verdi
     each trend verdict (``<name> :: trend: <check>``), a ``fail`` being a <failure>."""
     root = ET.Element("testsuites", name="perfgate history")
     suite = _suite(root, f"perfgate history check of {report.current_label}")
-    for c in report.comparisons:
-        case = ET.SubElement(suite, "testcase", classname=c.name, name=f"{c.name} :: {c.metric}")
-        text = comparison_text(c)
-        if c.level == "fail":
-            ET.SubElement(case, "failure", message=text[:500], type="Regression").text = text
-        else:
-            ET.SubElement(case, "system-out").text = text
+    _comparison_cases(suite, report)
     for name, v in trends:
         _result_cases(suite, Result(name=name, kind="history", verdicts=(v,)))
     _totals(suite)
