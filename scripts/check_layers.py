@@ -18,8 +18,8 @@
        7 cli         cli.*, __main__
 
    ``perfgate/__init__.py`` (the lazy public API) may name any module. Worker scripts that a
-   fresh process runs as its main module (``WORKERS``) are entry points of layer 6. Within layer 3, store
-   and report must not import an engine, and engines must not import store or report.
+   fresh process runs as its main module (``WORKERS``) are entry points of layer 6. Within
+   layer 3, store and report must not import an engine, and engines must not import store or report.
 
 Exit status 0 when both hold; 1 with one line per problem otherwise. Uses the standard
 library only, so it runs before anything is installed.

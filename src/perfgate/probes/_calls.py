@@ -26,13 +26,13 @@ import sys
 import sysconfig
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import ClassVar
 
 from perfgate.bench._phases import current_phases
+from perfgate.probes._bracket import OpBracket
 from perfgate.probes._queries import _Dirs
 
 __all__ = ["Call", "CallProbe", "OpCalls", "normalize_ids", "record_call"]
@@ -92,7 +92,7 @@ class OpCalls:
         return self.total
 
 
-class CallProbe:
+class CallProbe(OpBracket[OpCalls]):
     """Count one kind of call while active; :meth:`operation` brackets one operation.
 
     Subclasses name their ``kind``, the ``packages`` whose frames are not the user's, and
@@ -104,9 +104,7 @@ class CallProbe:
 
     def __init__(self, *, locate: bool = True) -> None:
         self.locate = locate
-        self.all = OpCalls()
-        self._op: OpCalls | None = None
-        self._lock = threading.Lock()
+        super().__init__(OpCalls)
 
     @classmethod
     def _install(cls) -> list[Callable[[], None]]:
@@ -119,26 +117,6 @@ class CallProbe:
 
     def __exit__(self, *exc: object) -> None:
         _active(type(self)).remove(self)
-
-    def begin_op(self) -> None:
-        with self._lock:
-            self._op = OpCalls()
-
-    def end_op(self) -> OpCalls:
-        with self._lock:
-            op, self._op = self._op or OpCalls(), None
-        return op
-
-    @contextmanager
-    def operation(self) -> Iterator[OpCalls]:
-        """``with probe.operation() as op:`` — ``op`` fills with the block's calls."""
-        self.begin_op()
-        holder = self._op
-        assert holder is not None
-        try:
-            yield holder
-        finally:
-            self.end_op()
 
     def _record(self, call: Call) -> None:
         with self._lock:

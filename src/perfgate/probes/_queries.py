@@ -39,6 +39,7 @@ from types import FrameType
 from typing import Any
 
 from perfgate.bench._phases import current_phases
+from perfgate.probes._bracket import OpBracket
 from perfgate.probes._sql import is_transaction_control, normalize
 
 __all__ = ["OpQueries", "QueryProbe", "count_queries", "record_statement"]
@@ -75,7 +76,7 @@ class OpQueries:
         return self.total
 
 
-class QueryProbe:
+class QueryProbe(OpBracket[OpQueries]):
     """Count statements while active; :meth:`operation` brackets one operation.
 
     Use as a context manager. Probes nest and may overlap; each sees every statement
@@ -86,9 +87,7 @@ class QueryProbe:
         self.use_sqlalchemy = sqlalchemy
         self.use_sqlite = sqlite
         self.locate = locate
-        self.all = OpQueries()
-        self._op: OpQueries | None = None
-        self._lock = threading.Lock()
+        super().__init__(OpQueries)
 
     def __enter__(self) -> QueryProbe:
         _HOOKS.add(self)
@@ -96,26 +95,6 @@ class QueryProbe:
 
     def __exit__(self, *exc: object) -> None:
         _HOOKS.remove(self)
-
-    def begin_op(self) -> None:
-        with self._lock:
-            self._op = OpQueries()
-
-    def end_op(self) -> OpQueries:
-        with self._lock:
-            op, self._op = self._op or OpQueries(), None
-        return op
-
-    @contextmanager
-    def operation(self) -> Iterator[OpQueries]:
-        """``with probe.operation() as op:`` — ``op`` fills with the block's statements."""
-        self.begin_op()
-        holder = self._op
-        assert holder is not None
-        try:
-            yield holder
-        finally:
-            self.end_op()
 
     def _record(self, statement: str, location: str | None, phases: tuple[str, ...]) -> None:
         with self._lock:
