@@ -85,6 +85,17 @@ def test_recovery_time_counts_ticks_until_back_in_band() -> None:
     assert band["p50_max"] == pytest.approx(0.010 * 1.5 + 0.0005, rel=0.005)
 
 
+def test_a_large_step_settles_within_a_share_of_itself() -> None:
+    # a 900 ms fault; afterwards a busy machine keeps p50 at 20 ms, twice the baseline's
+    # 10 ms: recovered (within 5 % of the step), not "never"; 60 ms is not
+    ticks = [(10, 0)] * 5 + [(910, 0)] * 5 + [(910, 0)] + [(20, 0)] * 5
+    rec = _result(ticks, _sched()).metrics["recovery_time"]
+    assert rec.value == pytest.approx(0.5)
+    assert rec.extra["band"]["p50_max"] == pytest.approx(0.010 + 0.05 * 0.9, rel=0.01)
+    ticks = [(10, 0)] * 5 + [(910, 0)] * 5 + [(60, 0)] * 6
+    assert math.isinf(_result(ticks, _sched()).metrics["recovery_time"].value)
+
+
 def test_errors_keep_a_tick_out_of_band() -> None:
     ticks = [(10, 0)] * 5 + [(10, 25)] * 5 + [(10, 10), (10, 0), (10, 0), (10, 0)]
     r = _result(ticks, _sched(r=4))

@@ -14,7 +14,13 @@ spread as in :mod:`._result`): [fault low / baseline high, fault high / baseline
 **Time to recover**: the baseline's *band* is what its ticks showed, with a margin — a tick
 is in band when its p50 is at most 1.5 × the highest baseline tick p50 + 0.5 ms and its
 error rate at most the highest baseline tick error rate + 1 percentage point (a tick where
-nothing completed is out of band). Only the signals the fault moved count — p50 if most
+nothing completed is out of band). A few baseline ticks of a few requests each are a thin
+estimate of a busy machine's latency, so the p50 limit is also never tighter than 5 % of the
+step the fault made (baseline p50 + 5 % × (fault p50 − baseline p50)): the *settling time* of
+control engineering, whose tolerance is relative to the step. A 900 ms fault has settled
+when p50 is back within 45 ms of the baseline, even if a busy machine keeps it above the
+baseline's own band; a fault of a few milliseconds is still judged on the baseline's band.
+Only the signals the fault moved count — p50 if most
 fault-phase ticks were above the band, the error rate if most were above it (``band.signals``)
 — so that a fault seen only in errors is not judged on latency noise, and vice versa; a fault
 that moved neither recovers at once. The first tick that, with the next one, is in band ends the
@@ -36,11 +42,12 @@ from perfgate.load._distribution import batch_half_widths, distribution
 from perfgate.load._recorder import Aggregator, PhaseTotals, SeriesPoint
 from perfgate.model import Metric
 
-__all__ = ["BAND_ABS", "BAND_ERR", "BAND_REL", "HOLD_TICKS", "phase_metrics"]
+__all__ = ["BAND_ABS", "BAND_ERR", "BAND_REL", "HOLD_TICKS", "SETTLE", "phase_metrics"]
 
 BAND_REL = 1.5
 BAND_ABS = 0.0005
 BAND_ERR = 0.01
+SETTLE = 0.05
 HOLD_TICKS = 2
 _CONF = 0.975
 
@@ -131,6 +138,12 @@ def _recovery(agg: Aggregator, base: PhaseTotals, bad: PhaseTotals,
     band: dict[str, Any] = {"p50_max": p50_max, "error_rate_max": err_max,
                             "hold_ticks": HOLD_TICKS, "tick": agg.tick, "from": bad.end}
     slow, failing = _moved(agg, bad, p50_max, err_max)
+    if base.lat.n and bad.lat.n:
+        b50, f50 = base.lat.quantile(0.5) / 1e9, bad.lat.quantile(0.5) / 1e9
+        settle = b50 + SETTLE * (f50 - b50)
+        if settle > p50_max:
+            p50_max = band["p50_max"] = settle
+            band["settle"] = SETTLE
     band["signals"] = [s for s, on in (("p50", slow), ("error_rate", failing)) if on]
     if not slow:
         p50_max = math.inf
