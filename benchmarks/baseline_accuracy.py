@@ -75,10 +75,21 @@ def compare(a: Path, b: Path, *extra: str) -> int:
 
     from perfgate.cli import main
 
-    r = CliRunner().invoke(main, ["compare", str(a), str(b), *extra])
+    out = a.with_name(f"cmp-{a.stem}-{b.stem}.json")
+    r = CliRunner().invoke(main, ["compare", str(a), str(b), "--json", str(out), *extra])
     if r.exit_code not in (0, 1):
         raise SystemExit(f"compare failed: {r.output}")
+    try:
+        (c,) = json.loads(out.read_text())["comparisons"]
+        WHY.append({"args": [a.name, b.name, *extra], "exit": r.exit_code,
+                    "status": c["status"], "ratio": c["ratio"], "ci": c["ci"],
+                    "evidence": c["evidence"]})
+    except (OSError, ValueError, KeyError):
+        pass
     return r.exit_code
+
+
+WHY: list[dict[str, Any]] = []  # every comparison's verdict, for the --json file
 
 
 def verify(tmp: Path, n: int) -> dict[str, float]:
@@ -166,6 +177,7 @@ def main() -> None:
         "aa_with_store": [sum(aa_store), len(aa_store)],
         "slow25_no_store": [sum(s25), len(s25)],
         "slow5_with_store_threshold_2pct": [sum(s5), len(s5)],
+        "comparisons": WHY,
     }
     print(f"\nA/A, no store (conservative band)      fails: {wilson(*res['aa_no_store'])}")
     print(f"A/A, history noise from the store      fails: {wilson(*res['aa_with_store'])}")

@@ -214,3 +214,37 @@ def test_a_disturbed_single_process_side_widens_the_interval() -> None:
     hit = compare_resultsets(rs_of({"f": base}), rs_of({"f": busy})).comparisons[0]
     assert hit.status == "inconclusive" and hit.level == "ok"
     assert "disturbed" in hit.evidence and hit.disturbance[1] > 1.0
+
+
+def _waiting(rs: ResultSet, share: float) -> ResultSet:
+    (r,) = rs.results
+    t = r.metrics["time"]
+    t = Metric(**{**t.__dict__, "extra": {**t.extra, "cpu_wait": share}})
+    return ResultSet(environment=rs.environment,
+                     results=(Result(name=r.name, kind=r.kind, metrics={"time": t}),))
+
+
+@pytest.mark.parametrize("per_process", [False, True])
+def test_a_side_that_waited_for_a_cpu_cannot_fail_on_that_slowdown(per_process: bool) -> None:
+    # identical code whose current side shared its core for 30 % of its rounds: every round
+    # (or process) 40 % slower and steady — no spread to see, only the scheduler knows
+    rng = np.random.default_rng(5)
+    n = 8 if per_process else 60
+    base = list(1e-3 * np.exp(rng.normal(0, 0.005, n)))
+    slow = [x * 1.4 for x in base]
+    plain = compare_resultsets(rs_of({"f": base}, per_process=per_process),
+                               rs_of({"f": slow}, per_process=per_process)).comparisons[0]
+    assert plain.status == "regression"
+    cur = _waiting(rs_of({"f": slow}, per_process=per_process), 0.30)
+    c = compare_resultsets(rs_of({"f": base}, per_process=per_process), cur).comparisons[0]
+    assert c.status == "inconclusive" and c.level == "ok", c
+    assert c.ci is not None and c.ci[0] < 1.0 and "waiting for a core" in c.evidence
+    # a base that waited makes a faster current no "improvement" either
+    waited_base = _waiting(rs_of({"f": slow}, per_process=per_process), 0.30)
+    c = compare_resultsets(waited_base, rs_of({"f": base}, per_process=per_process)
+                           ).comparisons[0]
+    assert c.status == "inconclusive", c
+    # a slowdown far beyond what the waiting explains still fails
+    cur = _waiting(rs_of({"f": [x * 2.0 for x in base]}, per_process=per_process), 0.10)
+    c = compare_resultsets(rs_of({"f": base}, per_process=per_process), cur).comparisons[0]
+    assert c.status == "regression" and c.level == "fail"

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
+import os
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -181,3 +185,28 @@ def test_twice_the_work_takes_twice_the_time() -> None:
     assert 1.8 < ratio < 2.2
     assert lo <= hi
     assert lo < 2.1 and hi > 1.9  # the CI says "about 2"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists("/proc/thread-self/schedstat"),
+                    reason="the kernel gives no scheduler statistics (not Linux)")
+def test_rounds_that_share_their_core_record_how_long_they_waited(tmp_path: Any) -> None:
+    """A benchmark pinned to one CPU beside a busy loop pinned to the same CPU waits for it
+    about half the time (the fair scheduler's share): the time metric says so."""
+    cpu = sorted(os.sched_getaffinity(0))[-1]
+    code = ("import os, json\nfrom perfgate.bench import BenchOptions, bench_callable\n"
+            f"os.sched_setaffinity(0, {{{cpu}}})\n"
+            "def work():\n    return sum(i * i for i in range(300))\n"
+            "r = bench_callable(work, options=BenchOptions(max_time=0.4, warmup=0.05,"
+            " memory=False))\n"
+            "print(json.dumps(r.metrics['time'].extra))\n")
+    hog = subprocess.Popen([sys.executable, "-c",
+                            f"import os\nos.sched_setaffinity(0, {{{cpu}}})\nwhile True: pass"])
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=120, check=True).stdout
+    finally:
+        hog.kill()
+        hog.wait()
+    extra = json.loads(out)
+    assert 0.25 < extra["cpu_wait"] < 0.9, extra

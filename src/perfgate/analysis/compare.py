@@ -355,6 +355,7 @@ ASSUMED_RUN_NOISE = 0.05
 TICK_RUN_NOISE = 0.03  # load runs: run-to-run allowance beside the per-tick CI
 DISTURBED = 0.25  # log(p90 / p10) of a run's rounds beyond which the machine disturbed it
 MIN_HISTORY = 5  # stored runs needed before their spread replaces the assumed one
+WAIT_FLOOR = 0.01  # share of a run's rounds spent waiting for a CPU below which it is quiet
 _NOISE_FLOOR = 0.002  # a perfectly flat history still leaves timer and scheduling noise
 
 
@@ -421,6 +422,29 @@ def with_run_noise(c: Comparison, noise: RunNoise | None) -> Comparison:
     return replace(c, ci=(math.exp(est - q * se), math.exp(est + q * se)), p_value=p,
                    p_adjusted=p, unit_of_analysis="run",
                    evidence=f"{c.evidence.split('; one process per side')[0]}; {how}")
+
+
+def with_cpu_wait(c: Comparison) -> Comparison:
+    """A wall-time comparison whose sides waited for a CPU, with its CI widened by what
+    the waiting could have added.
+
+    A thread that waited for a CPU for a share w of its timed rounds ran slower by a factor
+    between 1 and 1 / (1 - w) — other processes held its core; nothing it waited for made
+    it faster. So the true ratio current / base lies between the measured one × (1 - w of
+    current) and the measured one / (1 - w of base): the CI is stretched to those bounds.
+    This is what keeps a saved-baseline comparison from failing when one side ran on a
+    shared core for most of its run — the rounds of such a run look steady (no spread to
+    see), but every one of them is slower."""
+    wb, wc = (w if w > WAIT_FLOOR else 0.0 for w in c.waited)
+    if (not wb and not wc) or c.ci is None or base_metric(c.metric) != "time":
+        return c
+    lo, hi = c.ci
+    sides = ", ".join(f"{side} {100 * w:.0f}%" for side, w
+                      in zip(("base", "current"), c.waited, strict=True) if w > WAIT_FLOOR)
+    return replace(c, ci=(lo * (1 - wc), hi / (1 - wb)), evidence=(
+        f"{c.evidence}; other processes held the CPU for part of the timed rounds "
+        f"({sides} of their time spent waiting for a core): the CI allows for the slowdown "
+        "that waiting can cause"))
 
 
 def _decide(c: Comparison, alpha: float, min_effect: float) -> Comparison:
@@ -514,6 +538,11 @@ def _units(m: Metric) -> tuple[list[float] | None, Unit]:
     return None, "value"
 
 
+def _waited(m: Metric) -> float:
+    w = m.extra.get("cpu_wait") if m.extra else None
+    return float(w) if isinstance(w, int | float) and 0 <= w < 1 else 0.0
+
+
 def _value_comparison(name: str, metric: str, bm: Metric, cm: Metric,
                       th: Threshold | None) -> Comparison:
     bv, cv = bm.central, cm.central
@@ -533,7 +562,7 @@ def _value_comparison(name: str, metric: str, bm: Metric, cm: Metric,
 
 def finish(raw: Iterable[Comparison], alpha: float, min_effect: float) -> list[Comparison]:
     """Holm-adjust the p-values of ``raw`` together, then decide each status and level."""
-    items = [with_run_noise(c, None) for c in raw]  # rounds alone never decide
+    items = [with_cpu_wait(with_run_noise(c, None)) for c in raw]  # rounds alone never decide
     adj = holm([c.p_value if c.p_value is not None else math.nan for c in items])
     done = []
     for c, p in zip(items, adj, strict=True):
@@ -565,8 +594,9 @@ def compare_metrics(name: str, base: Mapping[str, Metric], current: Mapping[str,
             uoa: Unit = "process" if bunit == cunit == "process" else "round"
             if uoa == "round":
                 bu, cu = list(bm.samples or bu), list(cm.samples or cu)
-            out.append(compare_samples(name, k, bm.unit, bu, cu, paired=False,
-                                       unit_of_analysis=uoa, threshold=th))
+            c = compare_samples(name, k, bm.unit, bu, cu, paired=False,
+                                unit_of_analysis=uoa, threshold=th)
+            out.append(replace(c, waited=(_waited(bm), _waited(cm))))
         else:
             out.append(_value_comparison(name, k, bm, cm, th))
     return out

@@ -72,6 +72,9 @@ class Comparison:
     # One process per side: the spread of each side's rounds, log(p90 / p10) — a process
     # the machine disturbed shows it here.
     disturbance: tuple[float, float] = (0.0, 0.0)
+    # Share of each side's timed rounds that its thread spent waiting for a CPU (other
+    # processes held it): wall time inflated by up to 1 / (1 - share).
+    waited: tuple[float, float] = (0.0, 0.0)
 
     @property
     def change(self) -> float | None:

@@ -105,6 +105,7 @@ class _Run:
         self.per_call = False
         self.cost = 0.0  # subtracted from each per-call sample
         self.rounds_done = 0
+        self.cpu_wait: float | None = None  # share of the rounds' wall time spent off-CPU
 
     def timed_batch(self, n: int) -> tuple[float, dict[str, float]]:
         with _timing.gc_paused(not self.opts.gc), recording(self.clock) as phases:
@@ -140,13 +141,20 @@ class _Run:
                                 max_rounds=opts.max_rounds, precision=opts.precision,
                                 rounds=opts.rounds)
         start = time.perf_counter()  # the budget is wall time whatever clock times the calls
-        while True:
-            self._one_round()
-            self.rounds_done += 1
+        waited = _timing.run_queue_wait()
+        try:
+            while True:
+                self._one_round()
+                self.rounds_done += 1
+                spent = time.perf_counter() - start
+                self.progress(rule.fraction(self.rounds_done, spent))
+                if rule.done(self.rounds_done, spent, self.samples):
+                    return
+        finally:
+            after = _timing.run_queue_wait()
             spent = time.perf_counter() - start
-            self.progress(rule.fraction(self.rounds_done, spent))
-            if rule.done(self.rounds_done, spent, self.samples):
-                return
+            if waited is not None and after is not None and spent > 0:
+                self.cpu_wait = min(1.0, max(0.0, (after - waited) / spent))
 
     def _one_round(self) -> None:
         n = self.iterations
@@ -228,7 +236,8 @@ def _result(
     of = "calls" if run.per_call else "round means"
     if run.samples:
         t = summarize(run.samples, "s")
-        metrics["time"] = replace(t, extra={**t.extra, "of": of})
+        wait = {} if run.cpu_wait is None else {"cpu_wait": round(run.cpu_wait, 4)}
+        metrics["time"] = replace(t, extra={**t.extra, "of": of, **wait})
         for phase_name, samples in sorted(run.phase_samples.items()):
             p = summarize(samples, "s")
             metrics[f"time.{phase_name}"] = replace(p, extra={**p.extra, "of": of})

@@ -161,8 +161,11 @@ def _combine(
         t = summarize(pooled, "s", ci=(lo, hi))
         per_process = [float(np.median(g)) for g in groups if g]
         of = children[0].metrics["time"].extra.get("of")
+        waits = [w for c in children if "time" in c.metrics
+                 and isinstance(w := c.metrics["time"].extra.get("cpu_wait"), int | float)]
+        wait = {"cpu_wait": round(max(waits), 4)} if waits else {}
         metrics["time"] = replace(t, extra={**t.extra, "process_medians": per_process,
-                                            **({"of": of} if of else {})})
+                                            **({"of": of} if of else {}), **wait})
     for key in ("alloc_bytes", "allocs", "alloc_peak", "retained_bytes", "retained_allocs"):
         if key in children[0].metrics:
             metrics[key] = children[0].metrics[key]
