@@ -68,12 +68,37 @@ def test_bad_series_are_usage_errors() -> None:
     assert detect_changes([]) == [] and detect_changes([1.0] * 5) == []
 
 
-def test_run_noise_ignores_steps_and_outliers() -> None:
+def test_run_noise_ignores_steps_but_counts_outlier_runs() -> None:
     v = noisy([(20, 1.0), (20, 1.3)], 0.01, seed=6)
-    v[10] *= 3
-    rn = run_noise(v)
+    rn = run_noise(v)  # a 30 % step is one lone difference: not noise
     assert rn is not None and 0.005 < rn.sigma < 0.02 and rn.runs == 40
+    assert rn.largest < 0.05
+    v[10] *= 1.2  # one run 20 % slow: two runs of this code can land that far apart
+    rn = run_noise(v)
+    assert rn is not None and rn.sigma > 0.025 and rn.largest == pytest.approx(
+        math.log(1.2), abs=0.03)
     assert run_noise(v[:4]) is None  # too little history
+
+
+def test_a_difference_the_history_has_already_shown_is_not_a_regression() -> None:
+    from perfgate.analysis.compare import compare_samples, with_run_noise
+
+    hist = noisy([(30, 1.0)], 0.01, seed=8)
+    hist[12] *= 1.12  # an outlier run: identical code, 12 % slow
+    noise = run_noise(hist)
+    assert noise is not None
+    base = [1.0 * (1 + 0.001 * i) for i in range(50)]
+
+    def status(shift: float) -> str:
+        c = compare_samples("f", "time", "s", base, [x * shift for x in base],
+                            paired=False, unit_of_analysis="round")
+        return finish([with_run_noise(c, noise)], 0.05, 0.01)[0].status
+
+    assert status(1.10) == "inconclusive"  # within what the history saw
+    assert status(1.30) == "regression"
+    hist[12] /= 1.12  # the same history without its outlier run decides 10 %
+    noise = run_noise(hist)
+    assert status(1.10) == "regression"
 
 
 def _decide(values: list[float]) -> tuple[str, str]:

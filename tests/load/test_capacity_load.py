@@ -123,9 +123,14 @@ def test_a_scenario_brings_its_checks_and_name() -> None:
                for p in ev.probes)
 
 
+def _instant_sync() -> None:
+    """The same on the sync path: VU threads take arrivals from a queue."""
+
+
 @pytest.mark.slow
-def test_a_target_faster_than_the_generator_gets_no_capacity() -> None:
-    r = pg.capacity(_instant, checks=["p(99) < 20ms"], max_rate="3000000/s",
+@pytest.mark.parametrize("target", [_instant, _instant_sync], ids=["async", "sync"])
+def test_a_target_faster_than_the_generator_gets_no_capacity(target: object) -> None:
+    r = pg.capacity(target, checks=["p(99) < 20ms"], max_rate="3000000/s",
                     duration="0.5s", warmup=0, cooldown=0, budget="15s", processes=1,
                     ramp_doubling=0.5)
     assert "capacity" not in r.metrics

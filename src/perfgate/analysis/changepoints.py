@@ -54,6 +54,7 @@ from perfgate.analysis.compare import (
     Comparison,
     Threshold,
     hodges_lehmann_unpaired,
+    noise_interval,
     run_noise,
 )
 
@@ -331,7 +332,7 @@ def newest_step(values: Sequence[float], name: str, metric: str, unit: str, *,
     p = float(2 * _st.t.sf(abs(est) / se, noise.df))
     since = " (since the last change point)" if start else ""
     return replace(undecided, base=math.exp(level), ratio=math.exp(est),
-                   ci=(math.exp(est - q * se), math.exp(est + q * se)), p_value=p,
+                   ci=noise_interval(est, se, q, noise), p_value=p,
                    p_adjusted=p, n_base=k,
                    evidence=(f"newest run against the level of runs {hist_ids[first]}–"
                              f"{hist_ids[-1]}{since}; run-to-run σ "

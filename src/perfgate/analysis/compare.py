@@ -87,6 +87,7 @@ __all__ = [
     "hodges_lehmann_unpaired",
     "holm",
     "metric_family",
+    "noise_interval",
     "parse_threshold",
     "run_noise",
     "size_metric",
@@ -369,24 +370,47 @@ class RunNoise:
     df: float
     runs: int
     source: str = ""
+    largest: float = 0.0  # the largest |log difference| between consecutive runs (noise)
 
 
 def run_noise(values: Sequence[float], source: str = "") -> RunNoise | None:
     """Run-to-run noise of a stored series (oldest first), or None with < MIN_HISTORY runs.
 
-    Successive differences of the log values cancel any step or slow drift; differences
-    beyond 3.5 robust SDs (an outlier run) are dropped; then σ = √(mean d² / 2). Differences
-    overlap, so the estimate has about ⅔ of their count as degrees of freedom."""
+    Successive differences of the log values cancel any step or slow drift. A difference
+    beyond 3.5 robust SDs is a step when it stands alone — dropped, a step is not noise —
+    and an outlier run when the next or the previous one goes the other way by as much:
+    kept, because outlier runs are exactly the noise that makes two single runs of the
+    same code land far apart (dropping them let 1 in 10 A/A comparisons fail on a busy
+    machine). Then σ = √(mean d² / 2), with about ⅔ of the differences as degrees of
+    freedom (they overlap), and ``largest`` the largest difference kept."""
     v = np.asarray([x for x in values if x is not None and x > 0 and math.isfinite(x)],
                    dtype=np.float64)
     if v.size < MIN_HISTORY:
         return None
     d = np.diff(np.log(v))
-    mad = 1.4826 * float(np.median(np.abs(d - np.median(d))))
-    if mad > 0:
-        d = d[np.abs(d - np.median(d)) <= 3.5 * mad]
+    dev = np.abs(d - np.median(d))
+    big = dev > 3.5 * 1.4826 * float(np.median(dev))
+    keep = ~big
+    for i in np.flatnonzero(big):
+        keep[i] = any(0 <= j < d.size and big[j] and np.sign(d[j]) != np.sign(d[i])
+                      for j in (i - 1, i + 1))
+    d = d[keep]
+    if d.size == 0:
+        return None
     sigma = max(_NOISE_FLOOR, math.sqrt(float(np.mean(d**2)) / 2))
-    return RunNoise(sigma, max(2.0, 2 * d.size / 3), int(v.size), source)
+    return RunNoise(sigma, max(2.0, 2 * d.size / 3), int(v.size), source,
+                    float(np.max(np.abs(d))))
+
+
+def noise_interval(est: float, se: float, q: float, noise: RunNoise | None
+                   ) -> tuple[float, float]:
+    """The log-ratio interval est ± q·se, widened to ± the largest difference the history
+    saw between consecutive runs: a difference that two runs of the same code have already
+    shown is not evidence of a change, however the t quantile reads the tails."""
+    lo, hi = est - q * se, est + q * se
+    if noise is not None:
+        lo, hi = min(lo, est - noise.largest), max(hi, est + noise.largest)
+    return math.exp(lo), math.exp(hi)
 
 
 def with_run_noise(c: Comparison, noise: RunNoise | None) -> Comparison:
@@ -404,7 +428,9 @@ def with_run_noise(c: Comparison, noise: RunNoise | None) -> Comparison:
         q = float(_st.t.ppf(0.975, noise.df))
         p = float(2 * _st.t.sf(abs(est) / se, noise.df))
         how = (f"one process per side: CI from the run-to-run spread of {noise.runs} stored "
-               f"runs (σ {100 * sigma:.1f}% per run{'; ' + noise.source if noise.source else ''})")
+               f"runs (σ {100 * sigma:.1f}% per run, at most "
+               f"{100 * (math.exp(noise.largest) - 1):.1f}% between consecutive runs"
+               f"{'; ' + noise.source if noise.source else ''})")
     else:
         q = float(_st.norm.ppf(0.975))
         p = float(2 * _st.norm.sf(abs(est) / se))
@@ -419,32 +445,34 @@ def with_run_noise(c: Comparison, noise: RunNoise | None) -> Comparison:
                  in zip(("base", "current"), c.disturbance, strict=True) if d > DISTURBED]
         how += (f"; the machine disturbed the run (rounds spread p90/p10 {', '.join(sides)}): "
                 "half that spread is added to the noise — rerun on a quieter machine")
-    return replace(c, ci=(math.exp(est - q * se), math.exp(est + q * se)), p_value=p,
+    return replace(c, ci=noise_interval(est, se, q, noise), p_value=p,
                    p_adjusted=p, unit_of_analysis="run",
                    evidence=f"{c.evidence.split('; one process per side')[0]}; {how}")
 
 
 def with_cpu_wait(c: Comparison) -> Comparison:
     """A wall-time comparison whose sides waited for a CPU, with its CI widened by what
-    the waiting could have added.
+    sharing a core can do to a run.
 
-    A thread that waited for a CPU for a share w of its timed rounds ran slower by a factor
-    between 1 and 1 / (1 - w) — other processes held its core; nothing it waited for made
-    it faster. So the true ratio current / base lies between the measured one × (1 - w of
-    current) and the measured one / (1 - w of base): the CI is stretched to those bounds.
-    This is what keeps a saved-baseline comparison from failing when one side ran on a
-    shared core for most of its run — the rounds of such a run look steady (no spread to
-    see), but every one of them is slower."""
+    A thread that waited for a CPU for a share w of its timed rounds shared its core with
+    another process. That can make the run slower (rounds preempted: up to 1 / (1 - w)) —
+    and, measured on a 2-core VM whose cores are SMT siblings, just as often *faster*:
+    while the thread waits, the busy neighbour sits on its core, the sibling runs alone, and
+    the rounds that run whole ran 12-18 % faster than in runs without waiting. So the
+    direction is unknown and the CI is stretched both ways by the larger factor
+    1 / (1 - w) of the two sides. This keeps a saved-baseline comparison from failing when
+    one side ran in other conditions for part of its run — its rounds look steady, nothing
+    in its samples shows it; only the scheduler knows."""
     wb, wc = (w if w > WAIT_FLOOR else 0.0 for w in c.waited)
     if (not wb and not wc) or c.ci is None or base_metric(c.metric) != "time":
         return c
-    lo, hi = c.ci
+    f = 1 / (1 - max(wb, wc))
     sides = ", ".join(f"{side} {100 * w:.0f}%" for side, w
                       in zip(("base", "current"), c.waited, strict=True) if w > WAIT_FLOOR)
-    return replace(c, ci=(lo * (1 - wc), hi / (1 - wb)), evidence=(
+    return replace(c, ci=(c.ci[0] / f, c.ci[1] * f), evidence=(
         f"{c.evidence}; other processes held the CPU for part of the timed rounds "
-        f"({sides} of their time spent waiting for a core): the CI allows for the slowdown "
-        "that waiting can cause"))
+        f"({sides} of their time spent waiting for a core), which can make a run slower or "
+        f"(on SMT siblings) faster: the CI is widened ×/÷ {f:.2f}"))
 
 
 def _decide(c: Comparison, alpha: float, min_effect: float) -> Comparison:

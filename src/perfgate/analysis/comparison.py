@@ -73,7 +73,7 @@ class Comparison:
     # the machine disturbed shows it here.
     disturbance: tuple[float, float] = (0.0, 0.0)
     # Share of each side's timed rounds that its thread spent waiting for a CPU (other
-    # processes held it): wall time inflated by up to 1 / (1 - share).
+    # processes held it): the run was measured in other conditions (analysis.compare).
     waited: tuple[float, float] = (0.0, 0.0)
 
     @property

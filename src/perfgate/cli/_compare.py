@@ -156,7 +156,7 @@ def resolve_run(ref: str, store_url: str | None) -> tuple[ResultSet, str]:
                             "'previous')")
 
 
-_NOISE_RUNS = 30  # newest stored runs whose spread estimates the run-to-run noise
+_NOISE_RUNS = 100  # newest stored runs whose spread estimates the run-to-run noise
 
 
 def history_noise(keys: set[tuple[str, str]], hostname: str, store_url: str | None

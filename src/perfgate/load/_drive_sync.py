@@ -133,9 +133,15 @@ class SyncDriver(Driver):
     def submit(self, intended: int, now: int) -> None:
         if self.stopping:
             return
-        if len(self.threads) < self.max_vus and (not self.threads or self.q.qsize() > 0):
+        backlog = self.q.qsize()
+        if len(self.threads) < self.max_vus and (not self.threads or backlog > 0):
             self.nslots += 1
             self._spawn(self._open_vu)
+        if backlog == 0:  # no arrival waits for a VU: any lateness is the scheduler's own
+            lag = now - intended
+            self.sched_lag_sum += lag
+            self.sched_n += 1
+            self.sched_lag_max = max(self.sched_lag_max, lag)
         self.q.put(intended)
 
     def backlog(self) -> int:
