@@ -60,9 +60,14 @@ def wilson(k: int, n: int) -> str:
     return f"{k}/{n} = {100 * p:.1f}% (95% CI {100 * max(0, c - h):.1f}–{100 * min(1, c + h):.1f}%)"
 
 
+PROCESSES = 1  # --processes: worker processes per saved run
+
+
 def bench(tmp: Path, module: str, out: Path, store: str | None, py: str) -> None:
     cmd = [py, "-m", "perfgate", "bench", f"{module}:work", "--json", str(out),
            "--max-time", "0.1", "--warmup", "0.05", "--no-memory", "--name", "work"]
+    if PROCESSES > 1:
+        cmd += ["--processes", str(PROCESSES)]
     if store:
         cmd += ["--store", store]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
@@ -75,7 +80,7 @@ def compare(a: Path, b: Path, *extra: str) -> int:
 
     from perfgate.cli import main
 
-    out = a.with_name(f"cmp-{a.stem}-{b.stem}.json")
+    out = a.with_name(f"cmp-{a.stem}-{b.stem}{'-store' if extra else ''}.json")
     r = CliRunner().invoke(main, ["compare", str(a), str(b), "--json", str(out), *extra])
     if r.exit_code not in (0, 1):
         raise SystemExit(f"compare failed: {r.output}")
@@ -116,9 +121,14 @@ def main() -> None:
     ap.add_argument("--slow5", type=int, default=100, help="+5 %% trials (with history)")
     ap.add_argument("--n", type=int, default=1500, help="loop iterations of work()")
     ap.add_argument("--no-load", action="store_true", help="do not load the other core")
+    ap.add_argument("--processes", type=int, default=1,
+                    help="worker processes per saved run (perfgate bench --processes)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     from perfgate.store import import_file, open_store
+
+    global PROCESSES
+    PROCESSES = args.processes
 
     py = sys.executable
     hog = None if args.no_load else subprocess.Popen([py, "-c", "while True: pass"])
@@ -171,6 +181,7 @@ def main() -> None:
             hog.kill()
             hog.wait()
     res: dict[str, Any] = {
+        "processes": PROCESSES,
         "ratios": ratios, "seconds": time.time() - t0,
         "load_min": min(loads), "load_max": max(loads),
         "aa_no_store": [sum(aa_plain), len(aa_plain)],

@@ -138,10 +138,7 @@ class SyncDriver(Driver):
             self.nslots += 1
             self._spawn(self._open_vu)
         if backlog == 0:  # no arrival waits for a VU: any lateness is the scheduler's own
-            lag = now - intended
-            self.sched_lag_sum += lag
-            self.sched_n += 1
-            self.sched_lag_max = max(self.sched_lag_max, lag)
+            self.note_lag(now - intended)
         self.q.put(intended)
 
     def backlog(self) -> int:

@@ -122,11 +122,14 @@ class Driver:
         else:
             self.waiting.append(intended)
             return
-        lag = now - intended
+        self.note_lag(now - intended)
+        self.fire(slot, intended, now)
+
+    def note_lag(self, lag: int) -> None:
+        """An arrival went out ``lag`` ns after its time, a VU being free: the generator's."""
         self.sched_lag_sum += lag
         self.sched_n += 1
         self.sched_lag_max = max(self.sched_lag_max, lag)
-        self.fire(slot, intended, now)
 
     def release(self, slot: Any, now: int) -> None:
         """Open model: a VU finished; give it the oldest arrival still worth sending."""
