@@ -359,6 +359,7 @@ TICK_RUN_NOISE = 0.03  # load runs: run-to-run allowance beside the per-tick CI
 DISTURBED = 0.25  # log(p90 / p10) of a run's rounds beyond which the machine disturbed it
 MIN_HISTORY = 5  # stored runs needed before their spread replaces the assumed one
 WAIT_FLOOR = 0.01  # share of a run's rounds spent waiting for a CPU below which it is quiet
+_LARGEST_FROM = 50  # differences from which the 98th percentile stands in for the largest
 _NOISE_FLOOR = 0.002  # a perfectly flat history still leaves timer and scheduling noise
 
 
@@ -384,7 +385,8 @@ def run_noise(values: Sequence[float], source: str = "") -> RunNoise | None:
     kept, because outlier runs are exactly the noise that makes two single runs of the
     same code land far apart (dropping them let 1 in 10 A/A comparisons fail on a busy
     machine). Then σ = √(mean d² / 2), with about ⅔ of the differences as degrees of
-    freedom (they overlap), and ``largest`` the largest difference kept."""
+    freedom (they overlap), and ``largest`` the largest difference kept (from 50 on, their
+    98th percentile)."""
     v = np.asarray([x for x in values if x is not None and x > 0 and math.isfinite(x)],
                    dtype=np.float64)
     if v.size < MIN_HISTORY:
@@ -400,8 +402,11 @@ def run_noise(values: Sequence[float], source: str = "") -> RunNoise | None:
     if d.size == 0:
         return None
     sigma = max(_NOISE_FLOOR, math.sqrt(float(np.mean(d**2)) / 2))
-    return RunNoise(sigma, max(2.0, 2 * d.size / 3), int(v.size), source,
-                    float(np.max(np.abs(d))))
+    # the largest, or in a long history its 98th percentile: one wild run in 200 must not
+    # blind the gate to everything smaller
+    a = np.abs(d)
+    largest = float(np.max(a) if a.size < _LARGEST_FROM else np.quantile(a, 0.98))
+    return RunNoise(sigma, max(2.0, 2 * d.size / 3), int(v.size), source, largest)
 
 
 def noise_interval(est: float, se: float, q: float, noise: RunNoise | None
