@@ -52,7 +52,9 @@ def test_exit_codes(files: dict[str, Path]) -> None:
     assert "improvement" in output and "regression" not in output
     code, output = run(str(files["base"]), str(files["same"]))
     assert code == 0, output
-    assert "unchanged" in output
+    # two saves can differ by the machine's run-to-run noise (3 % assumed): not "unchanged"
+    # within the 5 % threshold, not a regression either
+    assert "inconclusive" in output and "regression" not in output
 
 
 def test_usage_and_input_errors_exit_2(files: dict[str, Path], tmp_path: Path) -> None:

@@ -7,7 +7,9 @@ The method (docs/history.md has the reasoning):
   interleaved gate writes), the unit is the process: its median round time. Rounds of one
   process are not independent of each other — the process's memory layout, hash seed and
   the machine's state at that moment shift all of them together — so a test on raw rounds
-  overstates certainty.
+  overstates certainty. Two *saved* runs of several processes each add the run-to-run
+  noise that their processes share (:func:`with_between_run_noise`); the gate's
+  interleaved pairs do not need it.
 - **One process per side** (a saved baseline against a later run): the rounds cannot show
   how far the next run would land, so the round-level estimate is kept but its CI and
   p-value come from the run-to-run spread of the headline value (``unit: run``). That
@@ -94,6 +96,7 @@ __all__ = [
     "threshold_for",
     "threshold_matches",
     "unmatched_thresholds",
+    "with_between_run_noise",
     "with_run_noise",
 ]
 
@@ -457,6 +460,43 @@ def with_run_noise(c: Comparison, noise: RunNoise | None) -> Comparison:
                    evidence=f"{c.evidence.split('; one process per side')[0]}; {how}")
 
 
+# Saved runs of several processes each, no history: the SD per run of a shift the machine
+# gives all processes of one run alike. Identical code saved with 4 processes per run beside
+# a busy loop landed 2.7 % apart from run to run (SD) — as much as single processes did:
+# the processes cancel their own noise, not the machine's.
+ASSUMED_BETWEEN_RUNS = 0.03
+
+
+def with_between_run_noise(c: Comparison, noise: RunNoise | None) -> Comparison:
+    """A comparison of two saved runs of several processes each, with the run-to-run noise
+    that its processes cannot show added to their CI (from the store's history of the
+    benchmark on this machine when ``noise`` is given, else ``ASSUMED_BETWEEN_RUNS``).
+
+    The processes of one run share the machine's state of that moment; two saved runs do
+    not. Four processes per side all 5 % above the other four make a significant rank test
+    — and happened between two saves of identical code. Others are returned as they are."""
+    if c.unit_of_analysis != "process" or c.ci is None or c.ratio is None \
+            or not c.ratio > 0 or not c.ci[0] > 0:
+        return c
+    z = float(_st.norm.ppf(0.975))
+    est = math.log(c.ratio)
+    se_proc = (math.log(c.ci[1]) - math.log(c.ci[0])) / (2 * z)
+    sigma = noise.sigma if noise is not None else ASSUMED_BETWEEN_RUNS
+    se = math.sqrt(se_proc**2 + 2 * sigma**2)
+    if noise is not None:
+        q = float(_st.t.ppf(0.975, noise.df))
+        p = float(2 * _st.t.sf(abs(est) / se, noise.df))
+        how = (f"the run-to-run spread of {noise.runs} stored runs added (σ "
+               f"{100 * sigma:.1f}% per run{'; ' + noise.source if noise.source else ''})")
+    else:
+        q, p = z, float(2 * _st.norm.sf(abs(est) / se))
+        how = (f"run-to-run noise of {100 * sigma:g}% per run assumed beside the processes' "
+               "own spread (give `--store` with stored runs of this benchmark on this machine "
+               "to measure it, or gate with `perfgate compare --against REF`)")
+    return replace(c, ci=noise_interval(est, se, q, noise), p_value=min(1.0, max(
+        p, c.p_value or 0.0)), p_adjusted=None, evidence=f"{c.evidence}; saved runs: {how}")
+
+
 def with_cpu_wait(c: Comparison) -> Comparison:
     """A wall-time comparison whose sides waited for a CPU, with its CI widened by what
     sharing a core can do to a run.
@@ -669,8 +709,10 @@ def compare_resultsets(base: ResultSet, current: ResultSet, *,
         one_side.extend(f"{r.name} {k}" for k in sorted(set(bm) ^ set(cm))
                         if "[n=" in k and base_metric(k) == "time")
         raw.extend(compare_metrics(r.name, bm, cm, th, metric_list))
-    if noise:
-        raw = [with_run_noise(c, noise.get((c.name, c.metric))) for c in raw]
+    # saved runs: what one run cannot show of the next one's noise (history, or assumed)
+    noise = noise or {}
+    raw = [with_run_noise(c, noise.get((c.name, c.metric))) if c.unit_of_analysis == "round"
+           else with_between_run_noise(c, noise.get((c.name, c.metric))) for c in raw]
     cur_names = {r.name for r in current.results}
     missing = tuple(sorted(cur_names.symmetric_difference(base_by))) + tuple(one_side)
     return CompareReport(tuple(finish(raw, alpha, min_effect)), alpha, min_effect,

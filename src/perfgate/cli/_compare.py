@@ -372,9 +372,10 @@ def compare_cmd(args: tuple[str, ...], ref: str | None, thresholds: tuple[str, .
         report = compare_resultsets(base, cur, thresholds=th, alpha=a, min_effect=me,
                                     metrics=metrics or None, base_label=base_label,
                                     current_label=cur_label)
-        # One process per side: the store's history of the same benchmark on this
-        # machine measures the run-to-run noise the two runs cannot show.
-        single = {(c.name, c.metric) for c in report.comparisons if c.unit_of_analysis == "run"}
+        # Two saved runs: the store's history of the same benchmark on this machine
+        # measures the run-to-run noise the two runs cannot show.
+        single = {(c.name, c.metric) for c in report.comparisons
+                  if c.unit_of_analysis in ("run", "process")}
         stored = any(x.isdigit() or x in ("latest", "previous") for x in args)
         if single and (store_url or stored):
             host = cur.environment.hostname or base.environment.hostname
