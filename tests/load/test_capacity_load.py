@@ -230,3 +230,14 @@ def test_cli_refuses_a_remote_target_without_allow_remote() -> None:
     r = CliRunner().invoke(main, ["capacity", "http://192.0.2.1/", "--check",
                                   "error_rate < 1%", "--no-ramp", "--max-probes", "1"])
     assert r.exit_code == 2 and "loopback" in r.output
+
+
+def test_only_in_process_callables_without_arguments_get_a_null_twin() -> None:
+    from perfgate.load._capacity import null_twin
+
+    async def with_client(client: object) -> None:
+        pass
+
+    assert null_twin(_instant) is not None and null_twin(_instant_sync) is not None
+    assert null_twin(_instant) is not null_twin(_instant_sync)  # async and sync twins
+    assert null_twin("http://127.0.0.1:1/") is None and null_twin(with_client) is None

@@ -38,10 +38,12 @@ from perfgate.analysis.checks import (
     parse_checks,
     validate_units,
 )
+from perfgate.bench._calls import is_async
 from perfgate.load._api import make_executor, run_load
 from perfgate.load._executors import Open, parse_rate
 from perfgate.load._result import GENERATOR_WARNING
 from perfgate.load._run import LiveStats
+from perfgate.load._targets import CallTarget, takes_argument
 from perfgate.model import Result
 from perfgate.units import format_value, parse_duration
 
@@ -199,6 +201,29 @@ def probe_from_result(rate: float, duration: float, r: Result,
     )
 
 
+def _noop_sync() -> None:
+    """The null twin of an in-process sync target (see :func:`null_twin`)."""
+
+
+async def _noop_async() -> None:
+    """The null twin of an in-process async target."""
+
+
+def null_twin(target: Any) -> Callable[[], Any] | None:
+    """A target that does nothing, driven the way ``target`` is (sync or async), for an
+    in-process callable without arguments; None for URLs and client scenarios.
+
+    A probe of such a target that fails is probed again with its null twin at the same
+    rate: when doing nothing fails the checks too, the failure was the generator's (the
+    event loop or the threads that send the arrivals share the process with the target,
+    and a busy machine slows both) and the search stops with "bounded by the generator"
+    — lateness and service-time signals alone missed that on a busy machine, and an
+    instant function got a "capacity" of 150k/s."""
+    if isinstance(target, CallTarget) or not callable(target) or takes_argument(target):
+        return None
+    return _noop_async if is_async(target) else _noop_sync
+
+
 def load(target: Any, *, rate: float | None = None, duration: float | None = None,
          executor: Any = None, checks: Sequence[Check] = (), max_vus: int = 1000,
          max_wait: float = 1.0, progress: Callable[[LiveStats], None] | None = None,
@@ -279,6 +304,7 @@ def capacity(
     t0 = time.monotonic()
 
     err_lim, lat_lim = ramp_limits(parsed)
+    null = null_twin(target)
 
     def probe(rate: float, seconds: float) -> Probe:
         try:
@@ -292,6 +318,14 @@ def capacity(
             return replace(cut, interrupted=True, partial=True,
                            note="cut short by Ctrl-C: not counted")
         p = probe_from_result(rate, seconds, r, lat_lim, parsed)
+        if p.status == "fail" and p.saturated is None and p.error is None and null is not None:
+            n = probe_from_result(rate, seconds, load(null, rate=rate, duration=seconds,
+                                                      checks=parsed, name=label, **common),
+                                  lat_lim, parsed)
+            if n.status != "pass":
+                p = replace(p, saturated=(
+                    f"{GENERATOR_WARNING}: a target that does nothing fails the same checks "
+                    f"at this rate too (p99 {format_value(n.p99 or math.nan, 's')})"))
         try:
             if progress is not None:
                 progress(p)

@@ -134,7 +134,10 @@ class SyncDriver(Driver):
         if self.stopping:
             return
         backlog = self.q.qsize()
-        if len(self.threads) < self.max_vus and (not self.threads or backlog > 0):
+        # a new VU only when every thread is inside a call: a queue that an idle thread has
+        # not woken for yet is the GIL's hand-over, and more threads only lengthen it
+        if len(self.threads) < self.max_vus and (
+                not self.threads or (backlog > 0 and self.inflight() >= len(self.threads))):
             self.nslots += 1
             self._spawn(self._open_vu)
         if backlog == 0:  # no arrival waits for a VU: any lateness is the scheduler's own

@@ -16,7 +16,7 @@ from perfgate._net import resolve
 from perfgate.bench._calls import is_async
 from perfgate.load._http import Request
 
-__all__ = ["CallTarget", "HttpTarget", "Target", "make_target"]
+__all__ = ["CallTarget", "HttpTarget", "Target", "make_target", "takes_argument"]
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class CallTarget:
 Target = HttpTarget | CallTarget
 
 
-def _takes_argument(fn: Callable[..., Any]) -> bool:
+def takes_argument(fn: Callable[..., Any]) -> bool:
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):
@@ -104,7 +104,7 @@ def make_target(
             _, host, port, _ = Request(base_url).parts
             resolve(host, port, allow_remote=allow_remote)
         return CallTarget(
-            fn=target, is_async=is_async(target), with_client=_takes_argument(target),
+            fn=target, is_async=is_async(target), with_client=takes_argument(target),
             base_url=base_url, timeout=timeout, verify=verify, ca_file=ca_file,
             allow_remote=allow_remote,
         )
