@@ -17,11 +17,23 @@ from perfgate._errors import ResultFormatError
 from perfgate.units import format_value
 
 __all__ = ["DEFAULT_THRESHOLDS", "CompareReport", "CompareStatus", "Comparison", "Level",
-           "Threshold", "Unit"]
+           "Threshold", "Unit", "base_metric", "size_metric"]
 
 CompareStatus = Literal["regression", "improvement", "unchanged", "inconclusive"]
 Level = Literal["fail", "warn", "ok"]
 Unit = Literal["process", "round", "run", "tick", "value"]
+
+
+def size_metric(metric: str, n: int) -> str:
+    """The name of ``metric`` at one size of a sweep: ``time[n=1000]``."""
+    return f"{metric}[n={n}]"
+
+
+def base_metric(metric: str) -> str:
+    """``time.parse[n=1000]`` → ``time.parse``: the metric a per-size name measures."""
+    head, sep, _ = metric.partition("[n=")
+    return head if sep and metric.endswith("]") else metric
+
 
 
 @dataclass(frozen=True)

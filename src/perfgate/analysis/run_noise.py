@@ -1,0 +1,204 @@
+"""The noise a comparison of two saved runs cannot see in them, and what it does to the CI.
+
+Two runs saved at different moments differ by more than their own rounds or processes
+show: the machine was in another state (another neighbour, another core, a host that took
+the CPU away). Each function here widens a :class:`~perfgate.analysis.comparison.Comparison`
+by one such source, from what can be measured — the stored history of the benchmark on this
+machine (:func:`run_noise`), the time a run's thread waited for a core
+(:func:`with_cpu_wait`) — or, without a measurement, by a conservative assumption, so that
+a comparison never fails on noise it cannot see (docs/history.md gives the figures).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy import stats as _st
+
+from perfgate.analysis.comparison import Comparison, base_metric
+
+__all__ = [
+    "ASSUMED_BETWEEN_RUNS",
+    "ASSUMED_RUN_NOISE",
+    "DISTURBED",
+    "MIN_HISTORY",
+    "WAIT_FLOOR",
+    "RunNoise",
+    "noise_interval",
+    "run_noise",
+    "with_between_run_noise",
+    "with_cpu_wait",
+    "with_run_noise",
+]
+
+
+# One process per side and no history: the run-to-run SD (log scale) assumed for the headline
+# value. Identical code measured in single 0.1 s processes on a 2-core VM beside a busy loop
+# landed 5.3 % apart (SD) in two modes 12–18 % apart (SMT siblings shared or not), so a
+# change is called only beyond ~18 % (1.96 × √2 × 6 %); at 5 % (a 15 % band) 3 % of 200 A/A
+# comparisons failed (benchmarks/baseline_accuracy.py).
+ASSUMED_RUN_NOISE = 0.06
+DISTURBED = 0.25  # log(p90 / p10) of a run's rounds beyond which the machine disturbed it
+MIN_HISTORY = 5  # stored runs needed before their spread replaces the assumed one
+WAIT_FLOOR = 0.01  # share of a run's rounds spent waiting for a CPU below which it is quiet
+_LARGEST_FROM = 50  # differences from which the 98th percentile stands in for the largest
+_NOISE_FLOOR = 0.002  # a perfectly flat history still leaves timer and scheduling noise
+
+
+@dataclass(frozen=True)
+class RunNoise:
+    """How far one run's headline value lands from the next, on a log scale: ``sigma`` is
+    a standard deviation per run, estimated with ``df`` degrees of freedom from ``runs``
+    stored runs (``source`` names them)."""
+
+    sigma: float
+    df: float
+    runs: int
+    source: str = ""
+    largest: float = 0.0  # the largest |log difference| between consecutive runs (noise)
+
+
+def run_noise(values: Sequence[float], source: str = "") -> RunNoise | None:
+    """Run-to-run noise of a stored series (oldest first), or None with < MIN_HISTORY runs.
+
+    Successive differences of the log values cancel any step or slow drift. A difference
+    beyond 3.5 robust SDs is a step when it stands alone — dropped, a step is not noise —
+    and an outlier run when the next or the previous one goes the other way by as much:
+    kept, because outlier runs are exactly the noise that makes two single runs of the
+    same code land far apart (dropping them let 1 in 10 A/A comparisons fail on a busy
+    machine). Then σ = √(mean d² / 2), with about ⅔ of the differences as degrees of
+    freedom (they overlap), and ``largest`` the largest difference kept (from 50 on, their
+    98th percentile)."""
+    v = np.asarray([x for x in values if x is not None and x > 0 and math.isfinite(x)],
+                   dtype=np.float64)
+    if v.size < MIN_HISTORY:
+        return None
+    d = np.diff(np.log(v))
+    dev = np.abs(d - np.median(d))
+    big = dev > 3.5 * 1.4826 * float(np.median(dev))
+    keep = ~big
+    for i in np.flatnonzero(big):
+        keep[i] = any(0 <= j < d.size and big[j] and np.sign(d[j]) != np.sign(d[i])
+                      for j in (i - 1, i + 1))
+    d = d[keep]
+    if d.size == 0:
+        return None
+    sigma = max(_NOISE_FLOOR, math.sqrt(float(np.mean(d**2)) / 2))
+    # the largest, or in a long history its 98th percentile: one wild run in 200 must not
+    # blind the gate to everything smaller
+    a = np.abs(d)
+    largest = float(np.max(a) if a.size < _LARGEST_FROM else np.quantile(a, 0.98))
+    return RunNoise(sigma, max(2.0, 2 * d.size / 3), int(v.size), source, largest)
+
+
+def noise_interval(est: float, se: float, q: float, noise: RunNoise | None
+                   ) -> tuple[float, float]:
+    """The log-ratio interval est ± q·se, widened to ± the largest difference the history
+    saw between consecutive runs: a difference that two runs of the same code have already
+    shown is not evidence of a change, however the t quantile reads the tails."""
+    lo, hi = est - q * se, est + q * se
+    if noise is not None:
+        lo, hi = min(lo, est - noise.largest), max(hi, est + noise.largest)
+    return math.exp(lo), math.exp(hi)
+
+
+def with_run_noise(c: Comparison, noise: RunNoise | None) -> Comparison:
+    """A one-process-per-side comparison with its CI and p-value from run-to-run noise
+    (measured when ``noise`` is given, else ``ASSUMED_RUN_NOISE``). Others are returned
+    as they are."""
+    if c.unit_of_analysis != "round" or c.ratio is None or not c.ratio > 0:
+        return c
+    est = math.log(c.ratio)
+    sigma = noise.sigma if noise is not None else ASSUMED_RUN_NOISE
+    # a disturbed side's median may sit anywhere in its rounds' middle: half their spread
+    extra = [d / 2 for d in c.disturbance if d > DISTURBED]
+    se = math.sqrt(2 * sigma**2 + sum(d**2 for d in extra))  # each side is one run
+    if noise is not None:
+        q = float(_st.t.ppf(0.975, noise.df))
+        p = float(2 * _st.t.sf(abs(est) / se, noise.df))
+        how = (f"one process per side: CI from the run-to-run spread of {noise.runs} stored "
+               f"runs (σ {100 * sigma:.1f}% per run, at most "
+               f"{100 * (math.exp(noise.largest) - 1):.1f}% between consecutive runs"
+               f"{'; ' + noise.source if noise.source else ''})")
+    else:
+        q = float(_st.norm.ppf(0.975))
+        p = float(2 * _st.norm.sf(abs(est) / se))
+        band = 100 * (math.exp(q * se) - 1)
+        how = (f"one process per side and no stored history: run-to-run noise assumed "
+               f"{100 * sigma:g}% per run, so only a change beyond ~{band:.0f}% "
+               "is called; to decide smaller ones, save runs with several processes "
+               "(`--processes 4`), gate with `perfgate compare --against REF`, or give "
+               f"`--store` with ≥ {MIN_HISTORY} stored runs of this benchmark on this machine")
+    if extra:
+        sides = [f"{side} {math.exp(d):.2f}×" for side, d
+                 in zip(("base", "current"), c.disturbance, strict=True) if d > DISTURBED]
+        how += (f"; the machine disturbed the run (rounds spread p90/p10 {', '.join(sides)}): "
+                "half that spread is added to the noise — rerun on a quieter machine")
+    return replace(c, ci=noise_interval(est, se, q, noise), p_value=p,
+                   p_adjusted=p, unit_of_analysis="run",
+                   evidence=f"{c.evidence.split('; one process per side')[0]}; {how}")
+
+
+# Saved runs of several processes each, no history: the SD per run of a shift the machine
+# gives all processes of one run alike. Identical code saved with 4 processes per run beside
+# a busy loop landed 2.7 % apart from run to run (SD) — as much as single processes did:
+# the processes cancel their own noise, not the machine's.
+ASSUMED_BETWEEN_RUNS = 0.03
+
+
+def with_between_run_noise(c: Comparison, noise: RunNoise | None) -> Comparison:
+    """A comparison of two saved runs of several processes each, with the run-to-run noise
+    that its processes cannot show added to their CI (from the store's history of the
+    benchmark on this machine when ``noise`` is given, else ``ASSUMED_BETWEEN_RUNS``).
+
+    The processes of one run share the machine's state of that moment; two saved runs do
+    not. Four processes per side all 5 % above the other four make a significant rank test
+    — and happened between two saves of identical code. Others are returned as they are."""
+    if c.unit_of_analysis != "process" or c.ci is None or c.ratio is None \
+            or not c.ratio > 0 or not c.ci[0] > 0:
+        return c
+    z = float(_st.norm.ppf(0.975))
+    est = math.log(c.ratio)
+    se_proc = (math.log(c.ci[1]) - math.log(c.ci[0])) / (2 * z)
+    sigma = noise.sigma if noise is not None else ASSUMED_BETWEEN_RUNS
+    se = math.sqrt(se_proc**2 + 2 * sigma**2)
+    if noise is not None:
+        q = float(_st.t.ppf(0.975, noise.df))
+        p = float(2 * _st.t.sf(abs(est) / se, noise.df))
+        how = (f"the run-to-run spread of {noise.runs} stored runs added (σ "
+               f"{100 * sigma:.1f}% per run{'; ' + noise.source if noise.source else ''})")
+    else:
+        q, p = z, float(2 * _st.norm.sf(abs(est) / se))
+        how = (f"run-to-run noise of {100 * sigma:g}% per run assumed beside the processes' "
+               "own spread (give `--store` with stored runs of this benchmark on this machine "
+               "to measure it, or gate with `perfgate compare --against REF`)")
+    return replace(c, ci=noise_interval(est, se, q, noise), p_value=min(1.0, max(
+        p, c.p_value or 0.0)), p_adjusted=None, evidence=f"{c.evidence}; saved runs: {how}")
+
+
+def with_cpu_wait(c: Comparison) -> Comparison:
+    """A wall-time comparison whose sides waited for a CPU, with its CI widened by what
+    sharing a core can do to a run.
+
+    A thread that waited for a CPU for a share w of its timed rounds shared its core with
+    another process. That can make the run slower (rounds preempted: up to 1 / (1 - w)) —
+    and, measured on a 2-core VM whose cores are SMT siblings, just as often *faster*:
+    while the thread waits, the busy neighbour sits on its core, the sibling runs alone, and
+    the rounds that run whole ran 12-18 % faster than in runs without waiting. So the
+    direction is unknown and the CI is stretched both ways by the larger factor
+    1 / (1 - w) of the two sides. This keeps a saved-baseline comparison from failing when
+    one side ran in other conditions for part of its run — its rounds look steady, nothing
+    in its samples shows it; only the scheduler knows."""
+    wb, wc = (w if w > WAIT_FLOOR else 0.0 for w in c.waited)
+    if (not wb and not wc) or c.ci is None or base_metric(c.metric) != "time":
+        return c
+    f = 1 / (1 - max(wb, wc))
+    sides = ", ".join(f"{side} {100 * w:.0f}%" for side, w
+                      in zip(("base", "current"), c.waited, strict=True) if w > WAIT_FLOOR)
+    return replace(c, ci=(c.ci[0] / f, c.ci[1] * f), evidence=(
+        f"{c.evidence}; other processes held the CPU for part of the timed rounds "
+        f"({sides} of their time spent waiting for a core), which can make a run slower or "
+        f"(on SMT siblings) faster: the CI is widened ×/÷ {f:.2f}"))
