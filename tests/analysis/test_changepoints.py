@@ -10,7 +10,7 @@ import pytest
 from perfgate import UsageError
 from perfgate.analysis.changepoints import detect_changes, newest_step
 from perfgate.analysis.checks import parse_check
-from perfgate.analysis.compare import finish, parse_threshold, run_noise
+from perfgate.analysis.compare import Comparison, finish, parse_threshold, run_noise
 from perfgate.analysis.trend import project, trend_verdict
 
 
@@ -118,6 +118,33 @@ def test_newest_run_starting_a_step_fails_and_a_normal_one_passes() -> None:
     assert _decide([*stepped, 1.2]) == ("unchanged", "ok")
     status, level = _decide([1.0, 1.0, 1.5])  # too little history to know the noise
     assert status == "inconclusive" and level == "ok"
+
+
+def test_a_recent_step_stays_a_regression_until_it_is_history() -> None:
+    # a 6 % step in runs that swing ±2 % (σ 2.8 % per run): one run on it is not enough
+    # to tell …
+    def swing(level: float, n: int, phase: int = 0) -> list[float]:
+        return [level * (1.02 if (i + phase) % 2 else 0.98) for i in range(n)]
+
+    base = swing(1.0, 40)
+    th = dict([parse_threshold("time=2%")])["time"]
+
+    def decide(values: list[float]) -> Comparison:
+        c = newest_step(values, "f", "time", "s", threshold=th,
+                        run_ids=list(range(len(values))))
+        return finish([c], 0.05, 0.01)[0]
+
+    after = swing(1.06, 12)
+    first = decide([*base, after[0]])
+    assert first.status != "regression"  # one run inside the noise
+    # … but each run that lands on the new level adds evidence against the old one
+    c = decide([*base, *after[:5]])
+    assert (c.status, c.level) == ("regression", "fail"), c.evidence
+    assert c.n_current == 5 and "newest 5 runs (40–44) against the level of runs" in c.evidence
+    assert c.ratio is not None and 1.05 < c.ratio < 1.07
+    # after RECENT runs the new level is the history the newest run is held against
+    c = decide([*base, *after])
+    assert c.status != "regression" and "against the level of runs" in c.evidence
 
 
 def test_trend_toward_a_limit_warns_with_the_crossing() -> None:

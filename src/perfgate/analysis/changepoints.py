@@ -69,6 +69,7 @@ _CLIP = 3.0  # robust SDs: a run further from its neighbours' median counts as t
 _SIGMA_FLOOR = 1e-4
 DRIFT_MARGIN = 6.0  # BIC points ("strong evidence") by which a ramp must beat the steps
 MIN_DRIFT = 8  # runs: a shorter ramp is a step as far as a history can tell
+RECENT = 5  # runs on a new level during which the gate still compares it with the old one
 
 
 @dataclass(frozen=True)
@@ -295,14 +296,20 @@ def _drift(x: FloatArray, a: int, b: int, p: float) -> Change:
 def newest_step(values: Sequence[float], name: str, metric: str, unit: str, *,
                 threshold: Threshold | None = None, window: int = 200,
                 run_ids: Sequence[int] | None = None) -> Comparison:
-    """The newest run of a series (oldest first) against the level before it: an undecided
-    comparison (:func:`perfgate.analysis.compare.finish` decides it with the others).
+    """The newest runs of a series (oldest first) against the level before them: an
+    undecided comparison (:func:`perfgate.analysis.compare.finish` decides it with the
+    others).
 
     The level is the mean log value of the runs since the last change point found in the
-    ``window`` runs before the newest (at most 20 of them); its noise is the run-to-run
-    spread of those runs (:func:`perfgate.analysis.compare.run_noise`). The newest value
-    gets a t interval of σ·√(1 + 1/k). A newest run that is a lone outlier looks like the
-    start of a step until the next run: alpha bounds how often that fails the gate."""
+    ``window`` runs before them (at most 20 of them); the noise is the run-to-run spread of
+    the history (:func:`perfgate.analysis.compare.run_noise`). The newest k runs (k = 1 …
+    ``RECENT``, the newest among them) get a t interval of σ·√(1/k + 1/m) against a level
+    of m runs, and the k that differs most is reported, with its p-value and interval
+    Bonferroni-corrected for the ``RECENT`` tries. So **a recent step is not the new
+    normal**: a 5 % regression that one noisy run could not show is seen with each run that
+    lands on it, instead of becoming the level it is compared with; after ``RECENT`` runs
+    the new level is the history. A newest run that is a lone outlier looks like the start
+    of a step until the next run: alpha bounds how often that fails the gate."""
     ids = list(run_ids) if run_ids is not None else list(range(len(values)))
     kept = [(float(x), i) for x, i in zip(values, ids, strict=True)
             if x is not None and math.isfinite(x) and x > 0]
@@ -313,27 +320,41 @@ def newest_step(values: Sequence[float], name: str, metric: str, unit: str, *,
                            p_adjusted=None, status="inconclusive", level="ok",
                            unit_of_analysis="run", n_base=max(0, len(v) - 1), n_current=1,
                            threshold=threshold, higher_is_better=hib)
-    hist = v[-window - 1:-1]
-    noise = run_noise(hist)
+    noise = run_noise(v[-window - 1:-1])
     if noise is None:
-        return replace(undecided, evidence=f"{len(hist)} earlier stored run(s): at least "
-                       f"{MIN_HISTORY} are needed to know the run-to-run noise")
-    changes = detect_changes(hist)
-    start = max([c.end + 1 if c.kind == "drift" else c.start for c in changes], default=0)
-    start = min(start, len(hist) - 2)
-    first = max(start, len(hist) - 20)
-    level_runs = np.log(np.asarray(hist[first:]))
-    k = level_runs.size
-    hist_ids = ids[-len(hist) - 1:-1]
-    level = float(level_runs.mean())
-    est = math.log(v[-1]) - level
-    se = noise.sigma * math.sqrt(1 + 1 / k)
-    q = float(_st.t.ppf(0.975, noise.df))
-    p = float(2 * _st.t.sf(abs(est) / se, noise.df))
-    since = " (since the last change point)" if start else ""
-    return replace(undecided, base=math.exp(level), ratio=math.exp(est),
-                   ci=noise_interval(est, se, q, noise), p_value=p,
-                   p_adjusted=p, n_base=k,
-                   evidence=(f"newest run against the level of runs {hist_ids[first]}–"
-                             f"{hist_ids[-1]}{since}; run-to-run σ "
-                             f"{100 * noise.sigma:.1f}% from {noise.runs} runs"))
+        return replace(undecided, evidence=f"{max(0, len(v) - 1)} earlier stored run(s): at "
+                       f"least {MIN_HISTORY} are needed to know the run-to-run noise")
+    tries = [k for k in range(1, RECENT + 1) if len(v) - k >= MIN_HISTORY]
+    # |z|, k, first run of the level, the level, the estimate, after a change point?
+    best: tuple[float, int, int, float, float, bool] | None = None
+    for k in tries:
+        hist = v[-window - k:-k]
+        changes = detect_changes(hist)
+        start = max([c.end + 1 if c.kind == "drift" else c.start for c in changes],
+                    default=0)
+        first = max(min(start, len(hist) - 2), len(hist) - 20)
+        level = float(np.log(np.asarray(hist[first:])).mean())
+        est = float(np.log(np.asarray(v[-k:])).mean()) - level
+        z = abs(est) / (noise.sigma * math.sqrt(1 / k + 1 / (len(hist) - first)))
+        if best is None or z > best[0]:
+            best = (z, k, len(v) - k - len(hist) + first, level, est, start > 0)
+    assert best is not None  # len(v) - 1 ≥ MIN_HISTORY: k = 1 is always tried
+    _z, k, first, level, est, after_change = best
+    m = len(v) - k - first
+    scale = math.sqrt(1 / k + 1 / m)
+    se = noise.sigma * scale
+    n_tries = len(tries)
+    q = float(_st.t.ppf(1 - 0.025 / n_tries, noise.df))
+    p = min(1.0, n_tries * float(2 * _st.t.sf(abs(est) / se, noise.df)))
+    # the largest single-run difference the history showed, scaled to this comparison
+    wide = replace(noise, largest=noise.largest * scale / math.sqrt(1 + 1 / m))
+    newest = "newest run" if k == 1 else f"newest {k} runs ({ids[-k]}–{ids[-1]})"
+    since = " (since the last change point)" if after_change else ""
+    return replace(undecided, base=math.exp(level),
+                   current=math.exp(float(np.log(np.asarray(v[-k:])).mean())),
+                   ratio=math.exp(est), ci=noise_interval(est, se, q, wide), p_value=p,
+                   p_adjusted=p, n_base=m, n_current=k,
+                   evidence=(f"{newest} against the level of runs {ids[first]}–"
+                             f"{ids[-k - 1]}{since}; run-to-run σ {100 * noise.sigma:.1f}% "
+                             f"from {noise.runs} runs; the most telling of the newest "
+                             f"1–{n_tries} runs, Bonferroni-corrected"))
