@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -40,6 +40,13 @@ def bench(tmp: Path, module: str, store: Path) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(tmp), os.environ.get("PYTHONPATH", "")])}
     subprocess.run(cmd, cwd=tmp, env=env, check=True, capture_output=True, timeout=300)
+
+
+def copy_db(src: Path, dst: Path) -> None:
+    """A consistent copy of a SQLite store in WAL mode (a file copy would lose the pages
+    still in the -wal file)."""
+    with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
+        a.backup(b)
 
 
 def check(store: Path) -> int:
@@ -81,7 +88,7 @@ def main() -> None:
             for t in range(args.trials):
                 for kind in ("slow5_mod", "base_mod"):
                     store = tmp / f"trial-{t}-{kind}.db"
-                    shutil.copy(history, store)
+                    copy_db(history, store)
                     codes = []
                     for _ in range(args.after):
                         bench(tmp, kind, store)
