@@ -42,6 +42,7 @@ __all__ = [
     "gc_paused",
     "median_halfwidth",
     "run_queue_wait",
+    "sched_times",
     "timer_resolution",
     "warm_up",
 ]
@@ -96,19 +97,27 @@ def clock_cost(clock: Clock = time.perf_counter) -> float:
     return cost
 
 
-def run_queue_wait() -> float | None:
-    """Seconds this thread has spent runnable but waiting for a CPU (Linux's scheduler
-    statistics, ``/proc/thread-self/schedstat``), or None where the kernel does not say.
+def sched_times() -> tuple[float, float] | None:
+    """Seconds this thread has spent on a CPU and runnable but waiting for one (Linux's
+    scheduler statistics, ``/proc/thread-self/schedstat``), or None where the kernel does
+    not say.
 
     Wall time only grows while a thread waits for a CPU, so the wait over a timed window
-    bounds how much other processes inflated it: what lets a comparison refuse a verdict
-    that a busy machine could have made (a whole run that shared its core with another
-    process looks steady, but is slower by up to 1 / (1 - waited share))."""
+    tells how much other processes held its core — what lets a comparison refuse a verdict
+    that a busy machine could have made (a run that shared its core looks steady); and wall
+    time minus both is the time the thread was blocked (I/O, sleep)."""
     try:
         with open("/proc/thread-self/schedstat", encoding="ascii") as f:
-            return int(f.read().split()[1]) / 1e9
-    except (OSError, ValueError, IndexError):
+            on_cpu, waiting = f.read().split()[:2]
+        return int(on_cpu) / 1e9, int(waiting) / 1e9
+    except (OSError, ValueError):
         return None
+
+
+def run_queue_wait() -> float | None:
+    """Seconds this thread has waited for a CPU (see :func:`sched_times`), or None."""
+    t = sched_times()
+    return None if t is None else t[1]
 
 
 @contextmanager

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from perfgate._errors import Interrupted, UsageError
+from perfgate._timing import sched_times
 from perfgate.analysis.complexity import NOISE_FLOOR, classify_exact, classify_metric
 from perfgate.bench._calls import NO_ARG, Caller, is_async
 from perfgate.bench._engine import BenchOptions, Progress, bench_callable
@@ -348,8 +349,17 @@ def _result(
                   warnings=tuple(warnings), error=error, extra=extra)
 
 
+_WAIT_PROBE_CALLS = 5
+
+
 def _never_waits(fn: Callable[..., Any], arg: Any) -> bool:
-    """True when two calls made no voluntary context switch (Linux: RUSAGE_THREAD)."""
+    """True when a few calls never waited for anything but the CPU: no voluntary context
+    switch (Linux: RUSAGE_THREAD), no time blocked (wall − thread CPU − run-queue wait), and
+    no more preemptions than time slices. The last is for a busy machine: with one core
+    taken, a query to a local server wakes the server on the client's own core, which
+    preempts the client — 25 queries, 0 voluntary and 25 involuntary switches, the whole
+    wait counted as waiting for the CPU. A CPU-bound call is preempted at most once per
+    time slice (≥ 0.75 ms)."""
     try:
         import resource
 
@@ -361,11 +371,25 @@ def _never_waits(fn: Callable[..., Any], arg: Any) -> bool:
         if caller.is_async:  # the event loop's selector counts as a wait
             return False
         caller.call_once()  # the first call may import, open, compile
-        before = resource.getrusage(who).ru_nvcsw
-        caller.call_once()
-        return resource.getrusage(who).ru_nvcsw == before
+        r0 = resource.getrusage(who)
+        sched0 = sched_times()
+        cpu0, wall0 = time.thread_time(), time.perf_counter()
+        for _ in range(_WAIT_PROBE_CALLS):
+            caller.call_once()
+        cpu, wall = time.thread_time() - cpu0, time.perf_counter() - wall0
+        sched1 = sched_times()
+        r1 = resource.getrusage(who)
+        if r1.ru_nvcsw != r0.ru_nvcsw or r1.ru_nivcsw - r0.ru_nivcsw > 2 + cpu / 0.75e-3:
+            return False
+        if sched0 is not None and sched1 is not None and wall > 1e-3:
+            # off the CPU and not waiting for it: blocked (the thread clock is exact; the
+            # scheduler's run-queue wait is settled whenever the thread gets the CPU)
+            blocked = wall - cpu - (sched1[1] - sched0[1])
+            return blocked < 0.05 * wall
+        return True
     finally:
         caller.close()
+
 
 
 def _load_warning(t: Metric | None, clock: str) -> str | None:
