@@ -63,9 +63,13 @@ def wilson(k: int, n: int) -> str:
 PROCESSES = 1  # --processes: worker processes per saved run
 
 
-def bench(tmp: Path, module: str, out: Path, store: str | None, py: str) -> None:
-    cmd = [py, "-m", "perfgate", "bench", f"{module}:work", "--json", str(out),
+def bench(tmp: Path, module: str, out: Path | None, store: str | None, py: str) -> None:
+    """One fresh ``perfgate bench`` process of ``module:work``, saved as a file, a stored
+    run, or both."""
+    cmd = [py, "-m", "perfgate", "bench", f"{module}:work",
            "--max-time", "0.1", "--warmup", "0.05", "--no-memory", "--name", "work"]
+    if out is not None:
+        cmd += ["--json", str(out)]
     if PROCESSES > 1:
         cmd += ["--processes", str(PROCESSES)]
     if store:

@@ -30,16 +30,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from baseline_accuracy import WORK, verify, wilson
-
-
-def bench(tmp: Path, module: str, store: Path) -> None:
-    cmd = [sys.executable, "-m", "perfgate", "bench", f"{module}:work", "--max-time", "0.1",
-           "--warmup", "0.05", "--no-memory", "--name", "work", "--store",
-           f"sqlite:///{store}"]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(tmp), os.environ.get("PYTHONPATH", "")])}
-    subprocess.run(cmd, cwd=tmp, env=env, check=True, capture_output=True, timeout=300)
+from baseline_accuracy import WORK, bench, verify, wilson
 
 
 def copy_db(src: Path, dst: Path) -> None:
@@ -84,14 +75,14 @@ def main() -> None:
                   f"{ratios['slow5']:.3f}×", flush=True)
             history = tmp / "history.db"
             for _ in range(args.history):
-                bench(tmp, "base_mod", history)
+                bench(tmp, "base_mod", None, f"sqlite:///{history}", sys.executable)
             for t in range(args.trials):
                 for kind in ("slow5_mod", "base_mod"):
                     store = tmp / f"trial-{t}-{kind}.db"
                     copy_db(history, store)
                     codes = []
                     for _ in range(args.after):
-                        bench(tmp, kind, store)
+                        bench(tmp, kind, None, f"sqlite:///{store}", sys.executable)
                         codes.append(check(store))
                     if kind == "slow5_mod":
                         first_fail.append(codes.index(1) + 1 if 1 in codes else None)

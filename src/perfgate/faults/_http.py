@@ -16,7 +16,6 @@ is how HTTP/1.1 clients behave in practice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -26,7 +25,7 @@ import httptools
 
 from perfgate._errors import FaultError, UsageError
 from perfgate.faults._addr import parse_address, require_loopback
-from perfgate.faults._loop import LoopThread, connect, wait_until
+from perfgate.faults._loop import LoopThread, connect, shut_down, wait_until
 from perfgate.faults._proxy import Switch
 from perfgate.units import parse_duration
 
@@ -152,21 +151,11 @@ class HttpFaultProxy:
         if lt is None:
             return
 
-        async def _shut() -> None:
-            if self._server is not None:
-                self._server.close()
-            for w in list(self._writers):
-                w.transport.abort()
-            # connections the server accepted just before it closed get their protocol a
-            # few loop turns later: let them arrive, then close them too
-            for _ in range(10):
-                await asyncio.sleep(0)
+        def close_all() -> None:
             for w in list(self._writers):
                 w.transport.abort()
 
-        with contextlib.suppress(Exception):
-            lt.call(_shut(), timeout=2.0)
-        lt.close()
+        shut_down(lt, self._server, close_all)
 
     def __enter__(self) -> HttpFaultProxy:
         return self.start()

@@ -15,10 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-__all__ = ["LoopThread", "connect", "wait_until"]
+__all__ = ["LoopThread", "connect", "shut_down", "wait_until"]
 
 T = TypeVar("T")
 _CALL_TIMEOUT_S = 10.0
@@ -99,3 +99,23 @@ class LoopThread:
             self.call(_cancel_all(), timeout)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout)
+
+
+def shut_down(lt: LoopThread, server: asyncio.AbstractServer | None,
+              close_all: Callable[[], None]) -> None:
+    """Stop a listener served on ``lt`` and everything it accepted (``close_all`` aborts
+    the open connections), then the loop; bounded in time, never raises."""
+
+    async def _shut() -> None:
+        if server is not None:
+            server.close()
+        close_all()
+        # connections the server accepted just before it closed get their protocol a few
+        # loop turns later: let them arrive, then close them too
+        for _ in range(10):
+            await asyncio.sleep(0)
+        close_all()
+
+    with contextlib.suppress(Exception):
+        lt.call(_shut(), timeout=2.0)
+    lt.close()

@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from perfgate._errors import FaultError, UsageError
 from perfgate.faults._addr import parse_address, require_loopback
-from perfgate.faults._loop import LoopThread, connect, wait_until
+from perfgate.faults._loop import LoopThread, connect, shut_down, wait_until
 from perfgate.faults._toxics import (
     KINDS,
     Item,
@@ -335,25 +335,13 @@ class Proxy:
         if lt is None:
             return
 
-        async def _shut() -> None:
-            if self._server is not None:
-                self._server.close()
-            for link in list(self._links):
-                link.close(reset=False, abort=True)
-            for w in list(self._writers):
-                w.transport.abort()
-            # connections the server accepted just before it closed get their protocol a
-            # few loop turns later: let them arrive, then close them too
-            for _ in range(10):
-                await asyncio.sleep(0)
+        def close_all() -> None:
             for link in list(self._links):
                 link.close(reset=False, abort=True)
             for w in list(self._writers):
                 w.transport.abort()
 
-        with contextlib.suppress(Exception):
-            lt.call(_shut(), timeout=2.0)
-        lt.close()
+        shut_down(lt, self._server, close_all)
 
     def __enter__(self) -> Proxy:
         return self.start()
