@@ -6,8 +6,9 @@ The protocol of issue 13, on this machine while a second process keeps the other
 1. a ~75 µs pure-Python ``work()`` in a temporary module, and two slower variants (more
    loop iterations: +25 % and +5 %), their ratios verified by timing all three interleaved
    in one process;
-2. a sequence of fresh ``perfgate bench MOD:work --json F --max-time 0.1`` processes — one
-   process per file, the way a team saves a baseline — alternating base, +5 % and +25 %
+2. a sequence of fresh ``perfgate bench MOD:work --json F`` runs — the way a team saves a
+   baseline: by default 5 worker processes within the 1 s budget (``--processes 0``: one
+   process per file, ``--max-time 0.1``: shorter runs) — alternating base, +5 % and +25 %
    runs so that a noisy period hits every kind alike; every base run is also saved to a
    SQLite store (``--store``), so later trials have a history of the same benchmark on the
    same machine;
@@ -60,17 +61,19 @@ def wilson(k: int, n: int) -> str:
     return f"{k}/{n} = {100 * p:.1f}% (95% CI {100 * max(0, c - h):.1f}–{100 * min(1, c + h):.1f}%)"
 
 
-PROCESSES = 1  # --processes: worker processes per saved run
+PROCESSES: int | None = None  # --processes: worker processes per saved run (None: default)
+MAX_TIME: float | None = None  # --max-time of each saved run (None: perfgate's default)
 
 
 def bench(tmp: Path, module: str, out: Path | None, store: str | None, py: str) -> None:
     """One fresh ``perfgate bench`` process of ``module:work``, saved as a file, a stored
     run, or both."""
-    cmd = [py, "-m", "perfgate", "bench", f"{module}:work",
-           "--max-time", "0.1", "--warmup", "0.05", "--no-memory", "--name", "work"]
+    cmd = [py, "-m", "perfgate", "bench", f"{module}:work", "--no-memory", "--name", "work"]
+    if MAX_TIME is not None:
+        cmd += ["--max-time", str(MAX_TIME), "--warmup", str(min(0.1, MAX_TIME / 2))]
     if out is not None:
         cmd += ["--json", str(out)]
-    if PROCESSES > 1:
+    if PROCESSES is not None:
         cmd += ["--processes", str(PROCESSES)]
     if store:
         cmd += ["--store", store]
@@ -125,14 +128,17 @@ def main() -> None:
     ap.add_argument("--slow5", type=int, default=100, help="+5 %% trials (with history)")
     ap.add_argument("--n", type=int, default=1500, help="loop iterations of work()")
     ap.add_argument("--no-load", action="store_true", help="do not load the other core")
-    ap.add_argument("--processes", type=int, default=1,
-                    help="worker processes per saved run (perfgate bench --processes)")
+    ap.add_argument("--processes", type=int,
+                    help="worker processes per saved run (perfgate bench --processes; "
+                         "default: perfgate's own for a saved run, 5; 0 = one process)")
+    ap.add_argument("--max-time", type=float,
+                    help="seconds of timed rounds per saved run (default: perfgate's, 1 s)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     from perfgate.store import import_file, open_store
 
-    global PROCESSES
-    PROCESSES = args.processes
+    global PROCESSES, MAX_TIME
+    PROCESSES, MAX_TIME = args.processes, args.max_time
 
     py = sys.executable
     hog = None if args.no_load else subprocess.Popen([py, "-c", "while True: pass"])
@@ -185,7 +191,7 @@ def main() -> None:
             hog.kill()
             hog.wait()
     res: dict[str, Any] = {
-        "processes": PROCESSES,
+        "processes": PROCESSES, "max_time": MAX_TIME,
         "ratios": ratios, "seconds": time.time() - t0,
         "load_min": min(loads), "load_max": max(loads),
         "aa_no_store": [sum(aa_plain), len(aa_plain)],

@@ -3,8 +3,9 @@
 
 Protocol (a second process loops on the other core, as in baseline_accuracy.py): a ~70 µs
 pure-Python ``work()`` and a variant 5 % slower (verified by timing both interleaved);
-``--history`` runs of the base saved to a SQLite store with ``perfgate bench --store`` (one
-process, ``--max-time 0.1``, as a nightly job would). Then, per trial, a copy of that store
+``--history`` runs of the base saved to a SQLite store with ``perfgate bench --store`` (as
+a nightly job would: perfgate's defaults, 5 processes within 1 s; ``--processes 0 --max-time
+0.1`` for one short process per run). Then, per trial, a copy of that store
 gets ``--after`` more runs — of the slower variant (a regression trial) or of the base (an
 A/A trial) — and after each one a full ``perfgate history work --check --threshold
 time=2%`` call: exit 1 is a failed gate.
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
+import baseline_accuracy
 from baseline_accuracy import WORK, bench, verify, wilson
 
 
@@ -58,8 +60,11 @@ def main() -> None:
     ap.add_argument("--history", type=int, default=15, help="base runs stored first")
     ap.add_argument("--after", type=int, default=5, help="runs appended per trial")
     ap.add_argument("--n", type=int, default=1500, help="loop iterations of work()")
+    ap.add_argument("--processes", type=int, help="worker processes per run (default 5)")
+    ap.add_argument("--max-time", type=float, help="seconds of timed rounds per run (1)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
+    baseline_accuracy.PROCESSES, baseline_accuracy.MAX_TIME = args.processes, args.max_time
     hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     t0 = time.time()
     first_fail: list[int | None] = []
@@ -104,7 +109,8 @@ def main() -> None:
     print(f"{args.history} stored base runs first; {time.time() - t0:.0f} s; load average "
           f"{os.getloadavg()[0]:.1f}")
     if args.json:
-        res: dict[str, Any] = {"ratios": ratios, "first_fail": first_fail, "aa": aa,
+        res: dict[str, Any] = {"processes": args.processes, "max_time": args.max_time,
+                               "ratios": ratios, "first_fail": first_fail, "aa": aa,
                                "caught_within": caught}
         args.json.write_text(json.dumps(res, indent=2))
 

@@ -96,13 +96,18 @@ def _bench(spec: BenchSpec, lst: Listener, clock: Clock | None) -> Result:
         from perfgate.bench._instructions import prepare
 
         plan = prepare(spec.fn, arg, spec.name, NO_ARG)
-    if spec.options.processes > 0:
+    options = spec.options
+    if options.processes > 0 and options.processes_optional:
+        from perfgate.bench._isolated import unsendable
+
+        if unsendable(spec.fn, arg) is not None:  # a lambda: measured here, as before
+            options = replace(options, processes=0)
+    if options.processes > 0:
         from perfgate.bench._isolated import bench_in_processes
 
-        r = bench_in_processes(spec.fn, arg, spec.options, spec.name, spec.params,
-                               lst.progress)
+        r = bench_in_processes(spec.fn, arg, options, spec.name, spec.params, lst.progress)
     else:
-        r = bench_callable(spec.fn, name=spec.name, arg=arg, options=spec.options,
+        r = bench_callable(spec.fn, name=spec.name, arg=arg, options=options,
                            params=spec.params, progress=lst.progress, timer=clock)
     if plan is not None and r.error is None:
         r = plan.add_to(r)  # counted after timing, in a worker under valgrind

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import perfgate as pg
+from perfgate.bench._engine import SAVED_PROCESSES
 from perfgate.bench._isolated import hierarchical_median_ci
 from perfgate.runner import run_specs
 from perfgate.suite import discover
@@ -55,3 +56,56 @@ def test_processes_work_for_suite_files(tmp_path: Path) -> None:
     assert r.error is None
     assert r.params["processes"] == 2
     assert len(r.metrics["time"].extra["process_medians"]) == 2
+
+
+SCRIPT = '''
+import os, sys
+if __name__ != "__main__":  # spawn re-runs the parent's script in a worker as __mp_main__
+    with open(os.environ["RERUN_MARK"], "a") as f:
+        f.write("rerun\\n")
+import perfgate as pg
+from helper_mod import work
+
+def local():
+    return sum(range(100))
+
+if __name__ == "__main__":
+    fn = local if sys.argv[1] == "local" else work
+    r = pg.bench_callable(fn, options=pg.BenchOptions(processes=2, max_time=0.02, warmup=0,
+                                                      memory=False))
+    print(r.params["processes"], r.error)
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("which", ["imported", "local"])
+def test_workers_rerun_the_parents_script_only_when_the_target_lives_there(
+        tmp_path: Path, which: str) -> None:
+    # The perfgate command is the parent's __main__ of every `perfgate bench`: re-running it
+    # in each worker cost ~1 s of imports per process. A target defined in the script
+    # itself still needs it (its pickle names __main__).
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "helper_mod.py").write_text("def work():\n    return sum(range(100))\n")
+    (tmp_path / "main.py").write_text(SCRIPT)
+    mark = tmp_path / "mark.txt"
+    env = {**os.environ, "RERUN_MARK": str(mark), "PYTHONPATH": str(tmp_path)}
+    out = subprocess.run([sys.executable, "main.py", which], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0 and out.stdout.split() == ["2", "None"], out.stderr
+    reruns = mark.read_text().count("rerun") if mark.exists() else 0
+    assert reruns == (2 if which == "local" else 0)
+
+
+def test_default_processes_of_a_saved_run_fall_back_for_a_lambda() -> None:
+    # --json / --store choose SAVED_PROCESSES processes themselves; a target no fresh process can receive
+    # is then measured here (as before), not an error — an asked-for processes=2 still is one
+    opts = pg.BenchOptions(max_time=0.02, warmup=0, memory=False).for_saved_run()
+    assert opts.processes == SAVED_PROCESSES and opts.processes_optional
+    r = pg.bench_callable(lambda: sum(range(10)), options=opts)
+    assert r.error is None and r.params.get("processes", 0) in (0, None)
+    assert "process_medians" not in r.metrics["time"].extra
+    asked = pg.BenchOptions(processes=2)
+    assert asked.for_saved_run() == asked

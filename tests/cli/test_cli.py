@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import perfgate
+from perfgate.bench._engine import SAVED_PROCESSES
 
 TARGETS = '''
 import asyncio, os, signal
@@ -141,6 +142,22 @@ def test_run_with_keyword_and_exit_codes(proj: Path) -> None:
     # -k matched nothing: said so, without blaming the suite file's name
     assert r.returncode == 2 and "no benchmark matches -k 'nothing_matches'" in r.stderr
     assert "perf_*.py" not in r.stderr
+
+
+@pytest.mark.slow
+def test_a_saved_run_is_measured_in_several_processes_by_default(proj: Path) -> None:
+    # a saved run is compared later, to a run made in other conditions: it carries the
+    # process-to-process spread; a run that is only printed stays in this process
+    r = perfgate_cli(proj, "bench", "targets:fast", *QUICK, "--no-memory", "--json", "s.json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    res = json.loads((proj / "s.json").read_text())["results"][0]
+    assert res["params"]["processes"] == SAVED_PROCESSES
+    assert len(res["metrics"]["time"]["process_medians"]) == SAVED_PROCESSES
+    r = perfgate_cli(proj, "bench", "targets:fast", *QUICK, "--no-memory", "--processes", "0",
+                     "--json", "one.json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    res = json.loads((proj / "one.json").read_text())["results"][0]
+    assert "process_medians" not in res["metrics"]["time"]
 
 
 @pytest.mark.slow

@@ -7,9 +7,10 @@ The method (docs/history.md has the reasoning):
   interleaved gate writes), the unit is the process: its median round time. Rounds of one
   process are not independent of each other — the process's memory layout, hash seed and
   the machine's state at that moment shift all of them together — so a test on raw rounds
-  overstates certainty. Two *saved* runs of several processes each add the run-to-run
-  noise that their processes share (:func:`with_between_run_noise`); the gate's
-  interleaved pairs do not need it.
+  overstates certainty. Two *saved* runs of several processes each are compared by a
+  log-linear model of their processes that takes out each process's wait for a CPU and
+  adds the run-to-run noise that their processes share
+  (:mod:`perfgate.analysis.saved_processes`); the gate's interleaved pairs need neither.
 - **One process per side** (a saved baseline against a later run): the rounds cannot show
   how far the next run would land, so the round-level estimate is kept but its CI and
   p-value come from the run-to-run spread of the headline value (``unit: run``). That
@@ -74,10 +75,10 @@ from perfgate.analysis.run_noise import (
     RunNoise,
     noise_interval,
     run_noise,
-    with_between_run_noise,
     with_cpu_wait,
     with_run_noise,
 )
+from perfgate.analysis.saved_processes import compare_saved_processes
 from perfgate.model import Metric, Result, ResultSet
 from perfgate.units import parse_unit
 
@@ -108,7 +109,6 @@ __all__ = [
     "threshold_for",
     "threshold_matches",
     "unmatched_thresholds",
-    "with_between_run_noise",
     "with_run_noise",
 ]
 
@@ -448,6 +448,13 @@ def _units(m: Metric) -> tuple[list[float] | None, Unit]:
     return None, "value"
 
 
+def _process_waits(m: Metric) -> list[float] | None:
+    pw = m.extra.get("process_waits") if m.extra else None
+    if isinstance(pw, list) and all(isinstance(w, int | float) for w in pw):
+        return [float(w) for w in pw]
+    return None
+
+
 def _waited(m: Metric) -> float:
     w = m.extra.get("cpu_wait") if m.extra else None
     return float(w) if isinstance(w, int | float) and 0 <= w < 1 else 0.0
@@ -482,10 +489,12 @@ def finish(raw: Iterable[Comparison], alpha: float, min_effect: float) -> list[C
 
 
 def compare_metrics(name: str, base: Mapping[str, Metric], current: Mapping[str, Metric],
-                    thresholds: Mapping[str, Threshold], metrics: Iterable[str] | None = None
+                    thresholds: Mapping[str, Threshold], metrics: Iterable[str] | None = None,
+                    noise: Mapping[tuple[str, str], RunNoise] | None = None
                     ) -> list[Comparison]:
-    """Undecided comparisons of one benchmark: the timing metrics, plus every metric named
-    by a threshold (or exactly ``metrics`` when given)."""
+    """Undecided comparisons of one benchmark of two saved runs: the timing metrics, plus
+    every metric named by a threshold (or exactly ``metrics`` when given). ``noise``: the
+    measured run-to-run noise per (benchmark, metric)."""
     if metrics is None:
         wanted = [k for k in current if k in base and (
             base_metric(k) in ("time", "latency", "capacity") or k.startswith("time.")
@@ -494,19 +503,26 @@ def compare_metrics(name: str, base: Mapping[str, Metric], current: Mapping[str,
         chosen = set(metrics)
         wanted = [k for k in current if k in base
                   and (k in chosen or base_metric(k) in chosen)]
+    noise = noise or {}
     out = []
     for k in wanted:
         bm, cm = base[k], current[k]
         th = _threshold_for(thresholds, name, k)
         bu, bunit = _units(bm)
         cu, cunit = _units(cm)
-        if bu is not None and cu is not None:
-            uoa: Unit = "process" if bunit == cunit == "process" else "round"
-            if uoa == "round":
-                bu, cu = list(bm.samples or bu), list(cm.samples or cu)
-            c = compare_samples(name, k, bm.unit, bu, cu, paired=False,
-                                unit_of_analysis=uoa, threshold=th)
-            out.append(replace(c, waited=(_waited(bm), _waited(cm))))
+        waited = (_waited(bm), _waited(cm))
+        if bu is not None and cu is not None and bunit == cunit == "process":
+            bw, cw = _process_waits(bm), _process_waits(cm)
+            c = compare_saved_processes(name, k, bm.unit, bu, bw, cu, cw, threshold=th,
+                                        higher_is_better=k in HIGHER_IS_BETTER,
+                                        noise=noise.get((name, k)))
+            # each process's wait is in the model; a run-level widening would count it twice
+            out.append(replace(c, waited=(0.0, 0.0) if bw and cw else waited))
+        elif bu is not None and cu is not None:
+            c = compare_samples(name, k, bm.unit, list(bm.samples or bu),
+                                list(cm.samples or cu), paired=False,
+                                unit_of_analysis="round", threshold=th)
+            out.append(with_run_noise(replace(c, waited=waited), noise.get((name, k))))
         else:
             out.append(_value_comparison(name, k, bm, cm, th))
     return out
@@ -542,11 +558,8 @@ def compare_resultsets(base: ResultSet, current: ResultSet, *,
         bm, cm = compared_metrics(b), compared_metrics(r)
         one_side.extend(f"{r.name} {k}" for k in sorted(set(bm) ^ set(cm))
                         if "[n=" in k and base_metric(k) == "time")
-        raw.extend(compare_metrics(r.name, bm, cm, th, metric_list))
-    # saved runs: what one run cannot show of the next one's noise (history, or assumed)
-    noise = noise or {}
-    raw = [with_run_noise(c, noise.get((c.name, c.metric))) if c.unit_of_analysis == "round"
-           else with_between_run_noise(c, noise.get((c.name, c.metric))) for c in raw]
+        # saved runs: what one run cannot show of the next one's noise (history, or assumed)
+        raw.extend(compare_metrics(r.name, bm, cm, th, metric_list, noise))
     cur_names = {r.name for r in current.results}
     missing = tuple(sorted(cur_names.symmetric_difference(base_by))) + tuple(one_side)
     return CompareReport(tuple(finish(raw, alpha, min_effect)), alpha, min_effect,

@@ -29,7 +29,6 @@ __all__ = [
     "RunNoise",
     "noise_interval",
     "run_noise",
-    "with_between_run_noise",
     "with_cpu_wait",
     "with_run_noise",
 ]
@@ -108,7 +107,7 @@ def noise_interval(est: float, se: float, q: float, noise: RunNoise | None
 def with_run_noise(c: Comparison, noise: RunNoise | None) -> Comparison:
     """A one-process-per-side comparison with its CI and p-value from run-to-run noise
     (measured when ``noise`` is given, else ``ASSUMED_RUN_NOISE``). Others are returned
-    as they are."""
+    as they are; saved runs of several processes are analysis/saved_processes.py's."""
     if c.unit_of_analysis != "round" or c.ratio is None or not c.ratio > 0:
         return c
     est = math.log(c.ratio)
@@ -143,62 +142,36 @@ def with_run_noise(c: Comparison, noise: RunNoise | None) -> Comparison:
 
 
 # Saved runs of several processes each, no history: the SD per run of a shift the machine
-# gives all processes of one run alike. Identical code saved with 4 processes per run beside
-# a busy loop landed 2.7 % apart from run to run (SD) — as much as single processes did:
-# the processes cancel their own noise, not the machine's.
+# gives all processes of one run alike (analysis/saved_processes.py). Identical code saved
+# beside a busy loop landed 1.1-1.4 % apart from run to run (SD) with 5 or 10 processes in
+# 1 s, and 2.7 % with 4 processes in 0.1 s at load 2-2.6: the processes cancel their own
+# noise, not the machine's.
 ASSUMED_BETWEEN_RUNS = 0.03
 
 
-def with_between_run_noise(c: Comparison, noise: RunNoise | None) -> Comparison:
-    """A comparison of two saved runs of several processes each, with the run-to-run noise
-    that its processes cannot show added to their CI (from the store's history of the
-    benchmark on this machine when ``noise`` is given, else ``ASSUMED_BETWEEN_RUNS``).
-
-    The processes of one run share the machine's state of that moment; two saved runs do
-    not. Four processes per side all 5 % above the other four make a significant rank test
-    — and happened between two saves of identical code. Others are returned as they are."""
-    if c.unit_of_analysis != "process" or c.ci is None or c.ratio is None \
-            or not c.ratio > 0 or not c.ci[0] > 0:
-        return c
-    z = float(_st.norm.ppf(0.975))
-    est = math.log(c.ratio)
-    se_proc = (math.log(c.ci[1]) - math.log(c.ci[0])) / (2 * z)
-    sigma = noise.sigma if noise is not None else ASSUMED_BETWEEN_RUNS
-    se = math.sqrt(se_proc**2 + 2 * sigma**2)
-    if noise is not None:
-        q = float(_st.t.ppf(0.975, noise.df))
-        p = float(2 * _st.t.sf(abs(est) / se, noise.df))
-        how = (f"the run-to-run spread of {noise.runs} stored runs added (σ "
-               f"{100 * sigma:.1f}% per run{'; ' + noise.source if noise.source else ''})")
-    else:
-        q, p = z, float(2 * _st.norm.sf(abs(est) / se))
-        how = (f"run-to-run noise of {100 * sigma:g}% per run assumed beside the processes' "
-               "own spread (give `--store` with stored runs of this benchmark on this machine "
-               "to measure it, or gate with `perfgate compare --against REF`)")
-    return replace(c, ci=noise_interval(est, se, q, noise), p_value=min(1.0, max(
-        p, c.p_value or 0.0)), p_adjusted=None, evidence=f"{c.evidence}; saved runs: {how}")
-
-
 def with_cpu_wait(c: Comparison) -> Comparison:
-    """A wall-time comparison whose sides waited for a CPU, with its CI widened by what
-    sharing a core can do to a run.
+    """A wall-time comparison whose sides waited for a CPU for different shares of their
+    timed rounds, with its CI widened by what that difference can do.
 
     A thread that waited for a CPU for a share w of its timed rounds shared its core with
     another process. That can make the run slower (rounds preempted: up to 1 / (1 - w)) —
     and, measured on a 2-core VM whose cores are SMT siblings, just as often *faster*:
     while the thread waits, the busy neighbour sits on its core, the sibling runs alone, and
-    the rounds that run whole ran 12-18 % faster than in runs without waiting. So the
-    direction is unknown and the CI is stretched both ways by the larger factor
-    1 / (1 - w) of the two sides. This keeps a saved-baseline comparison from failing when
-    one side ran in other conditions for part of its run — its rounds look steady, nothing
-    in its samples shows it; only the scheduler knows."""
+    the rounds that run whole ran 10-18 % faster than in runs without waiting. So the
+    direction is unknown and the CI is stretched both ways, by 1 / (1 - |w_base - w_cur|):
+    what differs between the two runs' conditions. Two runs that both waited about half
+    their time ran in the same conditions — on a busy CI runner that is every run — and
+    stretching their CI by 2× (as the larger w alone would) made a 25 % slowdown
+    inconclusive; a run that waited against one that did not keeps the wide CI, because
+    nothing in its samples shows the difference — only the scheduler knows."""
     wb, wc = (w if w > WAIT_FLOOR else 0.0 for w in c.waited)
-    if (not wb and not wc) or c.ci is None or base_metric(c.metric) != "time":
+    gap = abs(wb - wc)
+    if gap <= WAIT_FLOOR or c.ci is None or base_metric(c.metric) != "time":
         return c
-    f = 1 / (1 - max(wb, wc))
+    f = 1 / (1 - min(gap, 0.95))
     sides = ", ".join(f"{side} {100 * w:.0f}%" for side, w
-                      in zip(("base", "current"), c.waited, strict=True) if w > WAIT_FLOOR)
+                      in zip(("base", "current"), c.waited, strict=True))
     return replace(c, ci=(c.ci[0] / f, c.ci[1] * f), evidence=(
-        f"{c.evidence}; other processes held the CPU for part of the timed rounds "
-        f"({sides} of their time spent waiting for a core), which can make a run slower or "
-        f"(on SMT siblings) faster: the CI is widened ×/÷ {f:.2f}"))
+        f"{c.evidence}; the runs shared their cores unequally ({sides} of their timed "
+        f"rounds spent waiting for a core), which can make a run slower or (on SMT "
+        f"siblings) faster: the CI is widened ×/÷ {f:.2f}"))

@@ -22,17 +22,27 @@ import psutil
 
 from perfgate import _timing
 from perfgate._errors import Interrupted, TargetError, TargetTimeout, UsageError
-from perfgate.analysis.stats import summarize
 from perfgate.bench._calls import NO_ARG, Caller
 from perfgate.bench._memory import MemoryStats, measure_memory
 from perfgate.bench._phases import recording
 from perfgate.bench._watchdog import time_limit
 from perfgate.model import Metric, Result
 
-__all__ = ["BenchOptions", "Progress", "bench_callable", "describe_exit", "timer_resolution"]
+__all__ = ["SAVED_PROCESSES", "BenchOptions", "Measured", "Progress", "bench_callable",
+           "describe_exit", "measure", "result_of", "timer_resolution"]
 
 Progress = Callable[[float], None]  # called with the fraction done, 0..1
 timer_resolution = _timing.timer_resolution
+
+
+# Worker processes of a saved run (``--json`` / ``--store``) unless told otherwise. Identical
+# code saved 20 times beside a busy loop (1 s budget): one process per run landed 5.5 % apart
+# (SD of the log median), 5 or 10 processes 1.1-3 %. Ten because of how the machine
+# disturbs them: now and then 1-3 processes of ten ran 1.5x slower (left out as another
+# machine state) or shared a vCPU (10 % faster), and with five a 25 % slowdown was called
+# in 19 of 20 pairs at load 3, with ten in 20 of 20 (benchmarks/baseline_accuracy.py).
+# A worker starts in ~0.1 s (bench._process_child), so ten cost ~1.5 s beside the budget.
+SAVED_PROCESSES = 10
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,10 @@ class BenchOptions:
     # 0: measure in this process. N ≥ 1: in N fresh worker processes one after another
     # (max_time shared between them), so the CI covers process-to-process variation.
     processes: int = 0
+    # True when ``processes`` is perfgate's default for a saved run rather than asked for:
+    # a target that a fresh process cannot receive (a lambda, an unpicklable setup value)
+    # is then measured in this process instead of failing.
+    processes_optional: bool = False
     # None: time each call on its own when it is long enough for the clock; True / False
     # force per-call timing / round means.
     per_call: bool | None = None
@@ -80,6 +94,14 @@ class BenchOptions:
 
     def merged(self, **overrides: Any) -> BenchOptions:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    def for_saved_run(self) -> BenchOptions:
+        """These options for a run saved to compare later: measured in ``SAVED_PROCESSES``
+        fresh processes (within the same budget) unless processes were already chosen, so
+        that the comparison sees how far one process lands from the next."""
+        if self.processes > 0:
+            return self
+        return replace(self, processes=SAVED_PROCESSES, processes_optional=True)
 
 
 def describe_exit(exc: BaseException) -> str:
@@ -179,22 +201,36 @@ class _Run:
                                                               for row in rows)
 
 
-def bench_callable(
+@dataclass(frozen=True)
+class Measured:
+    """What one benchmark's loop measured, before any statistics: plain data, so that a
+    worker process sends it without importing numpy (``bench._process_child``)."""
+
+    label: str
+    samples: list[float]
+    phase_samples: dict[str, list[float]]
+    per_call: bool
+    cost: float
+    iterations: int
+    rounds: int
+    cpu_wait: float | None
+    is_async: bool
+    memory: MemoryStats | None
+    rss: float
+    error: str | None
+
+
+def measure(
     fn: Callable[..., Any],
-    *,
-    name: str | None = None,
+    label: str,
     arg: Any = NO_ARG,
     options: BenchOptions | None = None,
-    params: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
     timer: Callable[[], float] | None = None,
-) -> Result:
-    """Benchmark ``fn`` (sync or async; called with ``arg`` when given) into a Result."""
+) -> tuple[Measured, BaseException | None]:
+    """Warm up, calibrate, time the rounds and (when asked) trace memory; the second item is
+    the Ctrl-C that stopped it, if one did (the measurement holds what came before)."""
     opts = options or BenchOptions()
-    label = name or getattr(fn, "__qualname__", None) or repr(fn)
-    if opts.processes > 0:  # the runner sends these to bench._isolated
-        raise UsageError(f"{label}: processes={opts.processes} runs through perfgate.runner "
-                         "(pg.bench_callable), not the in-process engine")
     try:
         caller = Caller(fn, arg, timer)
     except Exception as exc:
@@ -218,29 +254,51 @@ def bench_callable(
         error = describe_exit(exc)
     finally:
         caller.close()
-    result = _result(label, run, mem, opts, params, error)
+    return Measured(
+        label=label, samples=run.samples, phase_samples=run.phase_samples,
+        per_call=run.per_call, cost=run.cost, iterations=run.iterations,
+        rounds=run.rounds_done, cpu_wait=run.cpu_wait, is_async=caller.is_async,
+        memory=mem, rss=float(psutil.Process().memory_info().rss), error=error,
+    ), interrupted
+
+
+def bench_callable(
+    fn: Callable[..., Any],
+    *,
+    name: str | None = None,
+    arg: Any = NO_ARG,
+    options: BenchOptions | None = None,
+    params: Mapping[str, Any] | None = None,
+    progress: Progress | None = None,
+    timer: Callable[[], float] | None = None,
+) -> Result:
+    """Benchmark ``fn`` (sync or async; called with ``arg`` when given) into a Result."""
+    opts = options or BenchOptions()
+    label = name or getattr(fn, "__qualname__", None) or repr(fn)
+    if opts.processes > 0:  # the runner sends these to bench._isolated
+        raise UsageError(f"{label}: processes={opts.processes} runs through perfgate.runner "
+                         "(pg.bench_callable), not the in-process engine")
+    measured, interrupted = measure(fn, label, arg, opts, progress, timer)
+    result = result_of(measured, opts, params)
     if interrupted is not None:
         raise Interrupted([result]) from interrupted
     return result
 
 
-def _result(
-    label: str,
-    run: _Run,
-    mem: MemoryStats | None,
-    opts: BenchOptions,
-    params: Mapping[str, Any] | None,
-    error: str | None,
-) -> Result:
+def result_of(m: Measured, opts: BenchOptions, params: Mapping[str, Any] | None) -> Result:
+    """The Result of a measurement: its samples summarised, its memory as gauges."""
+    from perfgate.analysis.stats import summarize  # numpy: not in a worker process
+
     metrics: dict[str, Metric] = {}
-    of = "calls" if run.per_call else "round means"
-    if run.samples:
-        t = summarize(run.samples, "s")
-        wait = {} if run.cpu_wait is None else {"cpu_wait": round(run.cpu_wait, 4)}
+    of = "calls" if m.per_call else "round means"
+    if m.samples:
+        t = summarize(m.samples, "s")
+        wait = {} if m.cpu_wait is None else {"cpu_wait": round(m.cpu_wait, 4)}
         metrics["time"] = replace(t, extra={**t.extra, "of": of, **wait})
-        for phase_name, samples in sorted(run.phase_samples.items()):
+        for phase_name, samples in sorted(m.phase_samples.items()):
             p = summarize(samples, "s")
             metrics[f"time.{phase_name}"] = replace(p, extra={**p.extra, "of": of})
+    mem = m.memory
     if mem is not None:
         if mem.alloc_bytes is not None and mem.allocs is not None:
             metrics["alloc_bytes"] = Metric.gauge(mem.alloc_bytes, "B")
@@ -248,19 +306,20 @@ def _result(
         metrics["alloc_peak"] = Metric.gauge(mem.alloc_peak, "B")
         metrics["retained_bytes"] = Metric.gauge(mem.retained_bytes, "B")
         metrics["retained_allocs"] = Metric.gauge(mem.retained_allocs, "1")
-    metrics["rss"] = Metric.gauge(float(psutil.Process().memory_info().rss), "B")
+    metrics["rss"] = Metric.gauge(m.rss, "B")
     all_params: dict[str, Any] = {
         **(params or {}),
-        "iterations": run.iterations,
-        "rounds": run.rounds_done,
-        "timed": "per call" if run.per_call else "per round",
-        "async": run.caller.is_async,
+        "iterations": m.iterations,
+        "rounds": m.rounds,
+        "timed": "per call" if m.per_call else "per round",
+        "async": m.is_async,
         "gc": opts.gc,
         "max_time": opts.max_time,
         "warmup": opts.warmup,
     }
-    if run.per_call:
-        all_params["clock_cost"] = run.cost
+    if m.per_call:
+        all_params["clock_cost"] = m.cost
     if mem is not None:
         all_params["memory"] = mem.method
-    return Result(name=label, kind="bench", params=all_params, metrics=metrics, error=error)
+    return Result(name=m.label, kind="bench", params=all_params, metrics=metrics,
+                  error=m.error)

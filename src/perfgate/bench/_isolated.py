@@ -27,28 +27,19 @@ from typing import Any, cast
 import numpy as np
 
 from perfgate._errors import Interrupted, TargetError, UsageError
-from perfgate._importer import ref_of, resolve
+from perfgate._importer import main_not_rerun, ref_of
 from perfgate.analysis.stats import summarize
 from perfgate.bench._calls import NO_ARG
-from perfgate.bench._engine import bench_callable
+from perfgate.bench._engine import result_of
+from perfgate.bench._process_child import child
 from perfgate.model import Metric, Result
 
-__all__ = ["bench_in_processes", "hierarchical_median_ci"]
+__all__ = ["bench_in_processes", "hierarchical_median_ci", "unsendable"]
 
 _SEED = 20261122
 _N_BOOT = 2000
 _POLL = 0.1  # seconds between liveness checks of a worker
 _WORKER_LIMIT = 600.0  # seconds a worker may take (benchmark timeouts are the engine's)
-
-
-def _child(fn: Any, arg: Any, opts: Any, memory: bool, out: Any) -> None:
-    try:
-        fn = resolve(fn)  # a suite file's function: the file is imported here too
-        r = bench_callable(fn, arg=NO_ARG if arg is None else arg[0],
-                           options=replace(opts, processes=0, memory=memory))
-        out.put(("ok", r))  # pickled whole: per-call samples can exceed the JSON's inline cap
-    except BaseException as exc:  # noqa: BLE001 - reported to the parent
-        out.put(("error", f"{type(exc).__name__}: {exc}"))
 
 
 def death(exitcode: int | None) -> str:
@@ -98,6 +89,16 @@ def hierarchical_median_ci(
     return float(np.quantile(meds, alpha)), float(np.quantile(meds, 1 - alpha))
 
 
+def unsendable(fn: Callable[..., Any], arg: Any) -> str | None:
+    """Why a fresh process cannot receive ``fn`` and its setup value, or None."""
+    packed = None if arg is NO_ARG else (arg,)
+    try:
+        pickle.dumps((ref_of(fn) or fn, packed))
+    except Exception as exc:  # noqa: BLE001 - any pickling failure means the same thing
+        return str(exc) or type(exc).__name__
+    return None
+
+
 def bench_in_processes(
     fn: Callable[..., Any],
     arg: Any,
@@ -109,21 +110,24 @@ def bench_in_processes(
     n = opts.processes
     packed = None if arg is NO_ARG else (arg,)
     target: Any = ref_of(fn) or fn
-    try:
-        pickle.dumps((target, packed))
-    except Exception as exc:  # noqa: BLE001 - any pickling failure means the same thing
+    why = unsendable(fn, arg)
+    if why is not None:
         raise UsageError(
             f"{label}: processes={n} needs a target (and setup value) that a fresh process "
-            f"can import: a module-level function, not a lambda or closure ({exc})"
-        ) from None
-    each = replace(opts, max_time=opts.max_time / n)
+            f"can import: a module-level function, not a lambda or closure ({why})"
+        )
+    # the budget is shared; each worker warms up too, for a share of the warm-up (at least
+    # 20 ms: a fresh interpreter's first calls fill its caches)
+    each = replace(opts, max_time=opts.max_time / n,
+                   warmup=max(opts.warmup / n, min(opts.warmup, 0.02)))
     ctx = mp.get_context("spawn")
     children: list[Result] = []
     for i in range(n):
         out = ctx.Queue()
-        proc = ctx.Process(target=_child,
-                           args=(target, packed, each, i == 0 and opts.memory, out))
-        proc.start()
+        proc = ctx.Process(target=child,
+                           args=(target, packed, each, i == 0 and opts.memory, label, out))
+        with main_not_rerun(target, arg):
+            proc.start()
         try:
             status, payload = receive(proc, out)
         except BaseException as exc:  # Ctrl-C / SIGTERM: stop the worker, keep the others
@@ -141,9 +145,13 @@ def bench_in_processes(
             if not children:
                 return Result(name=label, kind="bench", params=dict(params or {}), error=error)
             return replace(_combine(label, children, opts, params), error=error)
-        if status != "ok":
+        if status not in ("ok", "interrupted"):
             raise TargetError(f"{label}: worker process {i + 1} of {n}: {payload}")
-        children.append(payload)
+        children.append(result_of(payload, each, None))
+        if status == "interrupted":  # SIGINT reached the worker: stop as in this process
+            raise Interrupted([_combine(label, children, opts, params)]) from KeyboardInterrupt()
+        if payload.error is not None:  # the target failed: the next worker would too
+            return _combine(label, children, opts, params)
         if progress is not None:
             progress((i + 1) / n)
     return _combine(label, children, opts, params)
@@ -163,8 +171,12 @@ def _combine(
         of = children[0].metrics["time"].extra.get("of")
         waits = [w for c in children if "time" in c.metrics
                  and isinstance(w := c.metrics["time"].extra.get("cpu_wait"), int | float)]
-        # the median process's: one process that waited moves the rank test by one rank
-        wait = {"cpu_wait": round(float(np.median(waits)), 4)} if waits else {}
+        # the median process's: one process that waited moves the rank test by one rank;
+        # each process's too, beside its median, when every process measured it — a
+        # comparison of saved runs adjusts for them (analysis/run_noise.py)
+        wait: dict[str, Any] = {"cpu_wait": round(float(np.median(waits)), 4)} if waits else {}
+        if waits and len(waits) == len(per_process):
+            wait["process_waits"] = [round(float(w), 4) for w in waits]
         metrics["time"] = replace(t, extra={**t.extra, "process_medians": per_process,
                                             **({"of": of} if of else {}), **wait})
     for key in ("alloc_bytes", "allocs", "alloc_peak", "retained_bytes", "retained_allocs"):

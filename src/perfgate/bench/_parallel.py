@@ -37,7 +37,7 @@ from typing import Any, Literal
 import numpy as np
 
 from perfgate._errors import TargetError, UsageError
-from perfgate._importer import ref_of, resolve
+from perfgate._importer import main_not_rerun, ref_of, resolve
 from perfgate.model import Metric, Result
 
 __all__ = ["parallel", "speedup_ci", "trial_speedup"]
@@ -118,8 +118,9 @@ class _ProcessPool:
                         args=(target, duration, trials, self.barrier, self.out))
             for _ in range(k)
         ]
-        for p in self.procs:
-            p.start()
+        with main_not_rerun(target):
+            for p in self.procs:
+                p.start()
 
     def _next(self, limit: float) -> Any:
         """The next message of any worker; a dead worker or ``limit`` s of silence is a

@@ -43,7 +43,10 @@ from perfgate.spec import BenchSpec, Spec, SweepSpec, parse_checks_for, sizes_of
               help="Seconds the whole benchmark may take before the target is stopped and "
                    "recorded as its error (default 300).")
 @click.option("--processes", type=int,
-              help="Measure in N fresh processes one after another (CI covers their spread).")
+              help="Measure in N fresh processes one after another, sharing --max-time (CI "
+                   "covers their spread). Default: 10 when the run is saved (--json, --store), "
+                   "so a later comparison sees process-to-process noise; 0 (this process) "
+                   "otherwise.")
 @click.option("--sizes", metavar="N,N,...|auto",
               help="Sweep: benchmark at each size and fit big-O classes; the target (or "
                    "--setup) receives n. 'auto' picks sizes within the time budget.")
@@ -69,6 +72,8 @@ def bench_cmd(target: str, setup: str | None, checks: tuple[str, ...],
         memory=False if no_memory else None, processes=processes, timeout=timeout,
         measure=measure,
     )
+    if processes is None and not swept and (outputs.json or outputs.store):
+        options = options.for_saved_run()  # a sweep's sizes are its replication
     fn = load_object(target)
     setup_fn: Any = load_object(setup, "setup") if setup else None
     label = name or target.partition(":")[2]

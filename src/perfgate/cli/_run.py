@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from perfgate._errors import Interrupted
+from perfgate.bench._engine import BenchOptions
 from perfgate.cli._common import (
     EXIT_USAGE,
     NON_NEGATIVE_FLOAT,
@@ -44,9 +45,10 @@ def run_paths(paths: tuple[str, ...], keyword: str | None, outputs: Outputs,
     if cluster is not None:
         specs = [replace(s, cluster=cluster) if isinstance(s, LoadSpec) else s for s in specs]
     given = {k: v for k, v in overrides.items() if v is not None}
-    if given:
-        specs = [replace(s, options=s.options.merged(**given)) if isinstance(s, BenchSpec)
-                 else s for s in specs]
+    saved = "processes" not in given and (outputs.json or outputs.store)
+    if given or saved:
+        specs = [replace(s, options=_saved(s.options.merged(**given), bool(saved)))
+                 if isinstance(s, BenchSpec) else s for s in specs]
     if not specs:
         if keyword and any(suite_files(Path(p)) for p in roots):
             err.print(f"[yellow]no benchmark matches[/] -k {keyword!r} "
@@ -65,12 +67,18 @@ def run_paths(paths: tuple[str, ...], keyword: str | None, outputs: Outputs,
         return emit(exc.results, outputs, interrupted=True, environment=environment)
 
 
+def _saved(options: BenchOptions, saved: bool) -> BenchOptions:
+    return options.for_saved_run() if saved else options
+
+
 @click.command("run")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @click.option("-k", "keyword", metavar="EXPR",
               help="Only cases whose file::name matches, e.g. 'parse and not slow'.")
 @click.option("--processes", type=int,
-              help="Measure every benchmark in N fresh processes (CI covers their spread).")
+              help="Measure every benchmark in N fresh processes (CI covers their spread). "
+                   "Default: 10 when the run is saved (--json, --store), so a later "
+                   "comparison sees process-to-process noise; 0 (this process) otherwise.")
 @click.option("--max-time", type=NON_NEGATIVE_FLOAT, help="Seconds of timed rounds per benchmark.")
 @click.option("--measure", type=click.Choice(["time", "instructions"]), default=None,
               help="instructions: also count instructions per call under valgrind.")

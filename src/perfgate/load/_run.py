@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from perfgate._importer import main_not_rerun
 from perfgate.faults._schedule import Phase, PhaseDriver, PhaseRecord, windows
 from perfgate.load._engine import WorkerPlan, process_main, run_worker
 from perfgate.load._executors import Closed, Executor, Open
@@ -111,7 +112,8 @@ class _Worker:
             self.conn = parent
             self.proc = ctx.Process(target=process_main, args=(plan, child), daemon=True,
                                     name=f"perfgate-worker-{plan.index}")
-            self.proc.start()
+            with main_not_rerun(plan):
+                self.proc.start()
             child.close()
             self.pid = self.proc.pid
             threading.Thread(target=self._pump, args=(inbox,), daemon=True).start()
