@@ -15,7 +15,9 @@ before it measured. On Ctrl-C/SIGTERM the running worker is terminated at once.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
+import os
 import pickle
 import queue
 import signal
@@ -130,11 +132,13 @@ def bench_in_processes(
             proc.start()
         try:
             status, payload = receive(proc, out)
-        except BaseException as exc:  # Ctrl-C / SIGTERM: stop the worker, keep the others
-            proc.terminate()
-            proc.join(5)
+        except BaseException as exc:  # Ctrl-C / SIGTERM: stop the worker, keep what it had
+            partial = _stop(proc, out)
+            if partial is not None:
+                children.append(result_of(partial, each, None))
             if isinstance(exc, KeyboardInterrupt) and children:
-                raise Interrupted([_combine(label, children, opts, params)]) from exc
+                raise Interrupted([replace(_combine(label, children, opts, params),
+                                           error="interrupted (Ctrl-C)")]) from exc
             raise
         proc.join(30)
         if proc.is_alive():
@@ -155,6 +159,25 @@ def bench_in_processes(
         if progress is not None:
             progress((i + 1) / n)
     return _combine(label, children, opts, params)
+
+
+def _stop(proc: Any, box: Any) -> Any:
+    """Interrupt a running worker and take the measurement it had (None if it sends
+    none within a few seconds: then it is terminated)."""
+    got = None
+    if proc.is_alive():
+        with contextlib.suppress(OSError):
+            os.kill(proc.pid, signal.SIGINT)  # its loop stops and sends what it measured
+        try:
+            status, payload = box.get(timeout=5.0)
+            got = payload if status in ("ok", "interrupted") else None
+        except (queue.Empty, OSError, EOFError):
+            pass
+    proc.join(2)
+    if proc.is_alive():
+        proc.terminate()
+        proc.join(5)
+    return got
 
 
 def _combine(

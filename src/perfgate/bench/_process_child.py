@@ -8,6 +8,7 @@ start at ~0.1 s, which matters at ten workers per saved benchmark.
 
 from __future__ import annotations
 
+import signal
 from dataclasses import replace
 from typing import Any
 
@@ -18,11 +19,26 @@ from perfgate.bench._engine import BenchOptions, measure
 __all__ = ["child"]
 
 
+def _interrupt(_signum: int, _frame: Any) -> None:
+    # the first SIGINT/SIGTERM stops the loop; a second (the group's and then the parent's)
+    # must not cut short the sending of what was measured
+    for s in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(s, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def child(fn: Any, arg: Any, opts: BenchOptions, memory: bool, label: str, out: Any) -> None:
+    # SIGTERM to the process group (a cancelled CI job) stops the loop like Ctrl-C, so the
+    # rounds measured so far reach the parent; once measured, neither signal cuts the
+    # sending short (the parent interrupts a worker with SIGINT when it is itself stopped)
+    for s in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(s, _interrupt)
     try:
         fn = resolve(fn)  # a suite file's function: the file is imported here too
         m, interrupted = measure(fn, label, NO_ARG if arg is None else arg[0],
                                  replace(opts, processes=0, memory=memory))
+        for s in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(s, signal.SIG_IGN)
         # pickled whole: per-call samples can exceed the JSON's inline cap
         out.put(("interrupted" if interrupted is not None else "ok", m))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
