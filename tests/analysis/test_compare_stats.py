@@ -288,7 +288,7 @@ def test_a_process_in_another_machine_state_does_not_hide_a_slowdown() -> None:
     # A/A pair with such processes does not
     rng = np.random.default_rng(29)
     normal = list(71e-6 * np.exp(rng.normal(0, 0.015, 7)))
-    base = normal + [112e-6, 114e-6, 111e-6]
+    base = [*normal, 112e-6, 114e-6, 111e-6]
     slow = list(92e-6 * np.exp(rng.normal(0, 0.02, 10)))
     c = compare_resultsets(rs_of({"f": base}, per_process=True),
                            rs_of({"f": slow}, per_process=True)).comparisons[0]
