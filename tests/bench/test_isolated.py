@@ -17,6 +17,14 @@ def _work() -> int:
     return sum(range(200))
 
 
+def _phased() -> int:
+    with pg.phase("parse"):
+        a = sum(range(300))
+    with pg.phase("save"):
+        b = sum(range(100))
+    return a + b
+
+
 def test_hierarchical_ci_widens_when_processes_disagree() -> None:
     agree = [[1.0, 1.01, 0.99] * 10 for _ in range(4)]
     disagree = [[1.0, 1.01, 0.99] * 10, [1.2, 1.21, 1.19] * 10,
@@ -109,3 +117,22 @@ def test_default_processes_of_a_saved_run_fall_back_for_a_lambda() -> None:
     assert "process_medians" not in r.metrics["time"].extra
     asked = pg.BenchOptions(processes=2)
     assert asked.for_saved_run() == asked
+
+
+@pytest.mark.slow
+def test_phases_of_a_multi_process_run_are_compared_per_process() -> None:
+    # a phase runs in the same processes as the total: its per-process medians (and the
+    # processes' waits) make it a process-level comparison too, not a one-run guess
+    from perfgate.analysis.compare import compare_resultsets
+    from perfgate.model import Environment, ResultSet
+
+    opts = pg.BenchOptions(processes=3, max_time=0.06, warmup=0, memory=False)
+    runs = [ResultSet(environment=Environment(),
+                      results=(pg.bench_callable(_phased, name="p", options=opts),))
+            for _ in range(2)]
+    parse = runs[0].results[0].metrics["time.parse"]
+    assert len(parse.extra["process_medians"]) == 3
+    assert parse.extra.get("process_waits") == runs[0].results[0].metrics["time"].extra.get(
+        "process_waits")
+    units = {c.metric: c.unit_of_analysis for c in compare_resultsets(*runs).comparisons}
+    assert units == {"time": "process", "time.parse": "process", "time.save": "process"}

@@ -183,23 +183,25 @@ def _stop(proc: Any, box: Any) -> Any:
 def _combine(
     label: str, children: list[Result], opts: Any, params: Mapping[str, Any] | None
 ) -> Result:
-    groups = [list(c.metrics["time"].samples or ()) for c in children if "time" in c.metrics]
+    timed = [c for c in children if "time" in c.metrics and c.metrics["time"].samples]
+    groups = [list(c.metrics["time"].samples or ()) for c in timed]
     pooled = [x for g in groups for x in g]
     metrics: dict[str, Metric] = {}
     error = next((c.error for c in children if c.error), None)
+    waits = [c.metrics["time"].extra.get("cpu_wait") for c in timed]
+    every_wait = all(isinstance(w, int | float) for w in waits)
     if pooled:
         lo, hi = hierarchical_median_ci(groups)
         t = summarize(pooled, "s", ci=(lo, hi))
-        per_process = [float(np.median(g)) for g in groups if g]
+        per_process = [float(np.median(g)) for g in groups]
         of = children[0].metrics["time"].extra.get("of")
-        waits = [w for c in children if "time" in c.metrics
-                 and isinstance(w := c.metrics["time"].extra.get("cpu_wait"), int | float)]
+        known = [float(w) for w in waits if isinstance(w, int | float)]
         # the median process's: one process that waited moves the rank test by one rank;
         # each process's too, beside its median, when every process measured it — a
-        # comparison of saved runs adjusts for them (analysis/run_noise.py)
-        wait: dict[str, Any] = {"cpu_wait": round(float(np.median(waits)), 4)} if waits else {}
-        if waits and len(waits) == len(per_process):
-            wait["process_waits"] = [round(float(w), 4) for w in waits]
+        # comparison of saved runs takes them into its model (analysis/saved_processes.py)
+        wait: dict[str, Any] = {"cpu_wait": round(float(np.median(known)), 4)} if known else {}
+        if every_wait:
+            wait["process_waits"] = [round(float(w), 4) for w in known]
         metrics["time"] = replace(t, extra={**t.extra, "process_medians": per_process,
                                             **({"of": of} if of else {}), **wait})
     for key in ("alloc_bytes", "allocs", "alloc_peak", "retained_bytes", "retained_allocs"):
@@ -207,8 +209,17 @@ def _combine(
             metrics[key] = children[0].metrics[key]
     phase_names = {k for c in children for k in c.metrics if k.startswith("time.")}
     for ph in sorted(phase_names):
-        metrics[ph] = summarize(
-            [x for c in children if ph in c.metrics for x in (c.metrics[ph].samples or ())], "s")
+        m = summarize([x for c in children if ph in c.metrics
+                       for x in (c.metrics[ph].samples or ())], "s")
+        if all(ph in c.metrics and c.metrics[ph].samples for c in timed):
+            # a phase of every process: compared per process like the total, in the same
+            # conditions (the process's wait)
+            m = replace(m, extra={**m.extra, "process_medians": [
+                float(np.median(c.metrics[ph].samples or ())) for c in timed],
+                **({"process_waits": metrics["time"].extra["process_waits"]}
+                   if pooled and every_wait else {})})
+        of_ph = next((c.metrics[ph].extra.get("of") for c in children if ph in c.metrics), None)
+        metrics[ph] = replace(m, extra={**m.extra, **({"of": of_ph} if of_ph else {})})
     rss = [c.metrics["rss"].value for c in children if "rss" in c.metrics]
     if rss:
         metrics["rss"] = Metric.gauge(float(max(v for v in rss if v is not None)), "B")
