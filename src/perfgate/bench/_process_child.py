@@ -19,11 +19,17 @@ from perfgate.bench._engine import BenchOptions, measure
 __all__ = ["child"]
 
 
+def _ignore(_signum: int, _frame: Any) -> None:
+    """A later signal, taken and dropped. Not SIG_IGN: a signal already pending when the
+    handler becomes SIG_IGN raises "OSError: Signal 15 ignored due to race condition" —
+    which a SIGTERM to the group followed by the parent's SIGINT did."""
+
+
 def _interrupt(_signum: int, _frame: Any) -> None:
     # the first SIGINT/SIGTERM stops the loop; a second (the group's and then the parent's)
     # must not cut short the sending of what was measured
     for s in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(s, signal.SIG_IGN)
+        signal.signal(s, _ignore)
     raise KeyboardInterrupt
 
 
@@ -38,7 +44,7 @@ def child(fn: Any, arg: Any, opts: BenchOptions, memory: bool, label: str, out: 
         m, interrupted = measure(fn, label, NO_ARG if arg is None else arg[0],
                                  replace(opts, processes=0, memory=memory))
         for s in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(s, signal.SIG_IGN)
+            signal.signal(s, _ignore)
         # pickled whole: per-call samples can exceed the JSON's inline cap
         out.put(("interrupted" if interrupted is not None else "ok", m))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
