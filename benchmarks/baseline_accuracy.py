@@ -121,6 +121,15 @@ def verify(tmp: Path, n: int) -> dict[str, float]:
             "slow25": med["slow25"] / med["base"], "n": n}
 
 
+def variants(tmp: Path, n: int) -> dict[str, float]:
+    """The base ``work()`` and its +5 % and +25 % variants written as modules in ``tmp``,
+    their ratios verified interleaved."""
+    for name, k in (("base_mod", n), ("slow5_mod", round(n * 1.05)),
+                    ("slow25_mod", round(n * 1.25))):
+        (tmp / f"{name}.py").write_text(WORK.format(n=k))
+    return verify(tmp, n)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--trials", type=int, default=200, help="A/A comparisons (base runs − 1)")
@@ -148,10 +157,7 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="perfgate-baseline-") as d:
             tmp = Path(d)
-            for name, n in (("base_mod", args.n), ("slow5_mod", round(args.n * 1.05)),
-                            ("slow25_mod", round(args.n * 1.25))):
-                (tmp / f"{name}.py").write_text(WORK.format(n=n))
-            ratios = verify(tmp, args.n)
+            ratios = variants(tmp, args.n)
             print(f"work() {ratios['base_us']:.1f} µs; variants verified interleaved: "
                   f"{ratios['slow5']:.3f}×, {ratios['slow25']:.3f}×", flush=True)
             store = f"sqlite:///{tmp / 'history.db'}"

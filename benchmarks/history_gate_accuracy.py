@@ -32,7 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 import baseline_accuracy
-from baseline_accuracy import WORK, bench, verify, wilson
+from baseline_accuracy import bench, variants, wilson
 
 
 def copy_db(src: Path, dst: Path) -> None:
@@ -72,10 +72,7 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="perfgate-history-gate-") as d:
             tmp = Path(d)
-            for name, n in (("base_mod", args.n), ("slow5_mod", round(args.n * 1.05)),
-                            ("slow25_mod", round(args.n * 1.25))):
-                (tmp / f"{name}.py").write_text(WORK.format(n=n))
-            ratios = verify(tmp, args.n)
+            ratios = variants(tmp, args.n)
             print(f"work() {ratios['base_us']:.1f} µs; +5 % variant verified interleaved: "
                   f"{ratios['slow5']:.3f}×", flush=True)
             history = tmp / "history.db"

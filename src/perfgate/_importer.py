@@ -25,7 +25,8 @@ from typing import Any
 
 from perfgate._errors import PerfgateError, TargetError, UsageError
 
-__all__ = ["SUITE_PREFIX", "import_file", "load_object", "main_not_rerun", "ref_of", "resolve",
+__all__ = ["SUITE_PREFIX", "import_file", "load_object", "main_not_rerun", "pickles_main", "ref_of",
+           "resolve",
            "suite_name"]
 
 SUITE_PREFIX = "perfgate_suite_"
@@ -114,20 +115,25 @@ def resolve(target: Any) -> Any:
     return target
 
 
+def pickles_main(*objects: Any) -> bool:
+    """Whether a worker needs the parent's ``__main__`` to unpickle ``objects`` (a function
+    defined in a script run as ``python x.py`` is pickled by a reference to it); True when
+    they cannot be pickled at all (the start then fails with its own message)."""
+    try:
+        return b"__main__" in pickle.dumps(objects)
+    except Exception:  # noqa: BLE001 - any pickling failure
+        return True
+
+
 @contextlib.contextmanager
-def main_not_rerun(*objects: Any) -> Iterator[None]:
-    """Start ``spawn`` processes without re-running the parent's ``__main__`` in them, unless
-    something in ``objects`` (the worker's arguments) is pickled by a reference to it.
+def main_not_rerun(needed: bool) -> Iterator[None]:
+    """Start ``spawn`` processes without re-running the parent's ``__main__`` in them,
+    unless it is ``needed`` (:func:`pickles_main` of the workers' arguments).
 
     ``spawn`` imports the parent's main module in every worker; for the ``perfgate`` command
     that is the whole CLI — 1.1 s of imports per worker, which made ``--processes 5`` of a
-    1 s benchmark take 8 s. A function defined in a user's script run as ``python x.py``
-    still needs it: its pickle names ``__main__``."""
+    1 s benchmark take 8 s."""
     main = sys.modules.get("__main__")
-    try:
-        needed = b"__main__" in pickle.dumps(objects)
-    except Exception:  # noqa: BLE001 - unpicklable: the start fails with its own message
-        needed = True
     if main is None or needed:
         yield
         return

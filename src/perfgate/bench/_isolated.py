@@ -29,7 +29,7 @@ from typing import Any, cast
 import numpy as np
 
 from perfgate._errors import Interrupted, TargetError, UsageError
-from perfgate._importer import main_not_rerun, ref_of
+from perfgate._importer import main_not_rerun, pickles_main, ref_of
 from perfgate.analysis.stats import summarize
 from perfgate.bench._calls import NO_ARG
 from perfgate.bench._engine import result_of
@@ -93,9 +93,8 @@ def hierarchical_median_ci(
 
 def unsendable(fn: Callable[..., Any], arg: Any) -> str | None:
     """Why a fresh process cannot receive ``fn`` and its setup value, or None."""
-    packed = None if arg is NO_ARG else (arg,)
     try:
-        pickle.dumps((ref_of(fn) or fn, packed))
+        pickle.dumps((ref_of(fn) or fn, None if arg is NO_ARG else (arg,)))
     except Exception as exc:  # noqa: BLE001 - any pickling failure means the same thing
         return str(exc) or type(exc).__name__
     return None
@@ -118,6 +117,7 @@ def bench_in_processes(
             f"{label}: processes={n} needs a target (and setup value) that a fresh process "
             f"can import: a module-level function, not a lambda or closure ({why})"
         )
+    keep_main = pickles_main(target, packed)  # once per benchmark, not per worker
     # the budget is shared; each worker warms up too, for a share of the warm-up (at least
     # 20 ms: a fresh interpreter's first calls fill its caches)
     each = replace(opts, max_time=opts.max_time / n,
@@ -128,7 +128,7 @@ def bench_in_processes(
         out = ctx.Queue()
         proc = ctx.Process(target=child,
                            args=(target, packed, each, i == 0 and opts.memory, label, out))
-        with main_not_rerun(target, arg):
+        with main_not_rerun(keep_main):
             proc.start()
         try:
             status, payload = receive(proc, out)

@@ -37,7 +37,7 @@ from typing import Any, Literal
 import numpy as np
 
 from perfgate._errors import TargetError, UsageError
-from perfgate._importer import main_not_rerun, ref_of, resolve
+from perfgate._importer import main_not_rerun, pickles_main, ref_of, resolve
 from perfgate.model import Metric, Result
 
 __all__ = ["parallel", "speedup_ci", "trial_speedup"]
@@ -118,7 +118,7 @@ class _ProcessPool:
                         args=(target, duration, trials, self.barrier, self.out))
             for _ in range(k)
         ]
-        with main_not_rerun(target):
+        with main_not_rerun(pickles_main(target)):
             for p in self.procs:
                 p.start()
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from perfgate._importer import main_not_rerun
+from perfgate._importer import main_not_rerun, pickles_main
 from perfgate.faults._schedule import Phase, PhaseDriver, PhaseRecord, windows
 from perfgate.load._engine import WorkerPlan, process_main, run_worker
 from perfgate.load._executors import Closed, Executor, Open
@@ -112,7 +112,7 @@ class _Worker:
             self.conn = parent
             self.proc = ctx.Process(target=process_main, args=(plan, child), daemon=True,
                                     name=f"perfgate-worker-{plan.index}")
-            with main_not_rerun(plan):
+            with main_not_rerun(pickles_main(plan)):
                 self.proc.start()
             child.close()
             self.pid = self.proc.pid
