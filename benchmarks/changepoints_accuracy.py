@@ -59,7 +59,7 @@ json.dump(out, open(sys.argv[2], "w"))
 """
 
 
-def make_series(rng: np.random.Generator) -> tuple[list[float], list[tuple[int, float]],
+def make_series(rng: np.random.Generator, outliers: list[int] | None = None) -> tuple[list[float], list[tuple[int, float]],
                                                     list[tuple[int, int]]]:
     n = int(rng.integers(60, 121))
     sd = float(rng.uniform(0.01, 0.05))
@@ -87,14 +87,30 @@ def make_series(rng: np.random.Generator) -> tuple[list[float], list[tuple[int, 
         for _ in range(int(rng.integers(1, 3))):
             j = int(rng.integers(0, n))
             x[j] += math.log(float(rng.choice([1.3, 1.6, 2.0, 0.6])))
+            if outliers is not None:
+                outliers.append(j)
     return list(np.exp(x)), steps, drifts
 
 
-def score(found: list[list[tuple[int, int, str]]], truth: list[Any]) -> dict[str, Any]:
-    """found: per series, (start, end, kind) of each change reported."""
+def score(found: list[list[tuple[int, int, str]]], truth: list[Any],
+          located: list[list[tuple[int, int] | None]] | None = None) -> dict[str, Any]:
+    """found: per series, (start, end, kind) of each change reported; located: per series,
+    each change's 95 % location interval (steps), when the method gives one."""
     big = small = big_hit = small_hit = false = reported = drifts = drift_one = spurious = 0
-    for f, (_v, steps, drs) in zip(found, truth, strict=True):
+    covered = matched = outside = 0
+    for n, (f, (_v, steps, drs)) in enumerate(zip(found, truth, strict=True)):
         reported += len(f)
+        for (s, _e, _k), loc in zip(f, located[n] if located else [None] * len(f),
+                                    strict=True):
+            if loc is None:
+                continue
+            near = [c for c, _ in steps if abs(s - c) <= 7]
+            if near:  # a real step: does the interval hold it?
+                matched += 1
+                covered += any(loc[0] <= c <= loc[1] for c in near)
+            inside_drift = any(a - 2 <= s <= b + 2 for a, b in drs)
+            outside += (not near and not inside_drift) or (
+                bool(near) and not any(loc[0] - 2 <= c <= loc[1] + 2 for c in near))
         for c, size in steps:
             hit = any(abs(s - c) <= 2 for s, _e, _k in f)
             if abs(size) >= 0.05:
@@ -115,7 +131,9 @@ def score(found: list[list[tuple[int, int, str]]], truth: list[Any]) -> dict[str
             "recall_2to4": small_hit / max(small, 1), "steps_2to4": small,
             "false_share": false / max(reported, 1), "false": false, "reported": reported,
             "false_per_series": false / len(found), "spurious": spurious,
-            "drift_as_one_drift": drift_one / max(drifts, 1), "drifts": drifts}
+            "drift_as_one_drift": drift_one / max(drifts, 1), "drifts": drifts,
+            "located": bool(located), "covered": covered, "matched": matched,
+            "outside": outside}
 
 
 def show(name: str, s: dict[str, Any], seconds: float) -> None:
@@ -125,6 +143,37 @@ def show(name: str, s: dict[str, Any], seconds: float) -> None:
           f"({s['false_per_series']:.2f}/series; {s['spurious']} with no step within 7 runs) "
           f"| drifts as one drift: "
           f"{100 * s['drift_as_one_drift']:.0f}% (of {s['drifts']}) | {seconds:.1f} s")
+    if s.get("located"):
+        print(f"{'':<28} 95% location intervals: hold the true step for {s['covered']} of "
+              f"{s['matched']} steps found near one ({100 * s['covered'] / max(1, s['matched']):.1f}%);"
+              f" changes with no true step within their interval ±2 runs: {s['outside']}/"
+              f"{s['reported']} = {100 * s['outside'] / max(1, s['reported']):.1f}%")
+
+
+def oracle(truth: list[Any], outliers: list[list[int]]) -> float:
+    """Share of ≥ 5 % steps that least squares places within ±2 runs when it is told the
+    true changes (between which neighbours each step lies) and which runs are outliers (left
+    out): about the most any method can place here — the rest are steps too small for their
+    noise to place within ±2 runs."""
+    hit = big = 0
+    for (v, steps, drs), wild in zip(truth, outliers, strict=True):
+        x = np.log(np.asarray(v))
+        x[wild] = np.nan
+        marks = sorted([c for c, _ in steps] + [a for a, _ in drs] + [b for _, b in drs])
+        for c, size in steps:
+            if abs(size) < 0.05:
+                continue
+            big += 1
+            lo = max([m for m in marks if m < c], default=0)
+            hi = min([m for m in marks if m > c], default=x.size)
+            seg = x[lo:hi]
+            idx = np.flatnonzero(np.isfinite(seg))
+            y = seg[idx] - seg[idx].mean()
+            t = np.arange(2, y.size - 1)
+            head = np.cumsum(y)[t - 1]
+            placed = lo + int(idx[t[np.argmax(head ** 2 / t + head ** 2 / (y.size - t))]])
+            hit += abs(placed - c) <= 2
+    return hit / max(big, 1)
 
 
 def ten_thousand(tmp: Path) -> None:
@@ -175,10 +224,16 @@ def main() -> None:
     args = ap.parse_args()
     print(f"load average at start: {os.getloadavg()[0]:.1f}")
     rng = np.random.default_rng(args.seed)
-    truth = [make_series(rng) for _ in range(args.series)]
+    outliers: list[list[int]] = [[] for _ in range(args.series)]
+    truth = [make_series(rng, outliers[k]) for k in range(args.series)]
     t0 = time.perf_counter()
-    ours = [[(c.start, c.end, c.kind) for c in detect_changes(v)] for v, _s, _d in truth]
-    show("perfgate (rank binseg)", score(ours, truth), time.perf_counter() - t0)
+    found = [detect_changes(v) for v, _s, _d in truth]
+    took = time.perf_counter() - t0
+    ours = [[(c.start, c.end, c.kind) for c in f] for f in found]
+    show("perfgate (rank binseg)", score(ours, truth, [[c.located for c in f] for f in found]),
+         took)
+    print(f"{'least squares told the truth':<28} steps ≥5%: {100 * oracle(truth, outliers):5.1f}% "
+          f"placed within ±2 runs (told the true changes and which runs are outliers)")
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         if args.ref_python:

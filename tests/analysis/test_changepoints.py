@@ -52,6 +52,24 @@ def test_a_drift_is_reported_as_a_drift() -> None:
     assert c.ratio > 1.05
 
 
+def test_a_step_is_located_as_precisely_as_its_size_allows() -> None:
+    """A step's location interval: on its run when the step is ten noise SDs, several runs
+    wide when it is one SD — and over seeded series it holds the true run ≥ 90 % of the
+    time (nominally 95 %)."""
+    (big,) = detect_changes(noisy([(40, 1.0), (40, 1.2)], 0.02, seed=6))
+    assert big.located == (40, 40)
+    held = widths = found = 0
+    for seed in range(40):
+        for c in detect_changes(noisy([(40, 1.0), (40, 1.04)], 0.04, seed=100 + seed)):
+            assert c.located is not None and c.located[0] <= c.start <= c.located[1]
+            found += 1
+            held += c.located[0] <= 40 <= c.located[1]
+            widths += c.located[1] - c.located[0]
+    assert found >= 15  # a one-SD step over 40 + 40 runs is usually seen
+    assert held >= 0.9 * found
+    assert widths / found >= 4  # and nobody is told it happened on one run
+
+
 def test_two_steps_both_ways() -> None:
     v = noisy([(25, 1.0), (25, 1.15), (25, 1.0)], 0.02, seed=5)
     got = detect_changes(v)

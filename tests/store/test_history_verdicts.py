@@ -111,6 +111,26 @@ def test_history_changes_name_the_commits(store_url: str) -> None:
     assert "change points" in page and f"commits c{k - 1:04d}..c{k:04d}" in page
 
 
+@pytest.mark.slow
+def test_a_small_step_names_the_commits_that_may_hold_it(store_url: str) -> None:
+    """A step of about one noise SD cannot be placed on one run: the commits column gives
+    the range a bisection must search (95 %), which holds the true step."""
+    ids = fill(store_url, [1e-3] * 40 + [1.04e-3] * 40, sd=0.03, seed=4)
+    code, out = cli("history", "parse", "--changes", "--store", store_url, "--limit", "100",
+                    "--json")
+    assert code == 0, out
+    (ch,) = json.loads(out)["changes"]
+    good, bad = ids.index(ch["good_run"]), ids.index(ch["bad_run"])
+    assert good < 40 <= bad and bad - good >= 3  # holds the first slower run; not one run
+    assert ch["good_commit"] == f"c{good:04d}" and ch["bad_commit"] == f"c{bad:04d}"
+    assert ch["located"] == [good + 1, bad]
+    code, out = cli("history", "parse", "--changes", "--store", store_url, "--limit", "100",
+                    "--html", "h.html")
+    flat = " ".join(out.split())
+    assert code == 0 and f"c{good:04d}..c{bad:04d}" in flat and "within" in flat
+    assert f"commits c{good:04d}..c{bad:04d}" in Path("h.html").read_text()
+
+
 def test_history_check_gates_the_newest_run(store_url: str) -> None:
     fill(store_url, [1e-3] * 20)
     code, out = cli("history", "--check", "--store", store_url)

@@ -67,6 +67,7 @@ _THEIL_MAX = 400
 _PLACE_MAX = 400  # segments up to this long are split where the cost is least (quadratic)
 _CLIP = 3.0  # robust SDs: a run further from its neighbours' median counts as this far
 _SIGMA_FLOOR = 1e-4
+_LOCATE_BOOT = 400
 DRIFT_MARGIN = 6.0  # BIC points ("strong evidence") by which a ramp must beat the steps
 MIN_DRIFT = 8  # runs: a shorter ramp is a step as far as a history can tell
 RECENT = 5  # runs on a new level during which the gate still compares it with the old one
@@ -84,11 +85,14 @@ class Change:
     ci: tuple[float, float]  # 95 % CI of the ratio
     p_value: float
     slope: float | None = None  # a drift: relative change per run
+    # a step: 95 % interval of its first run (where a bisection must look); a drift: None
+    located: tuple[int, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "start": self.start, "end": self.end,
                 "ratio": self.ratio, "ci": list(self.ci), "p_value": self.p_value,
-                "slope": self.slope}
+                "slope": self.slope,
+                "located": list(self.located) if self.located is not None else None}
 
 
 def split_statistic(x: FloatArray, min_size: int) -> FloatArray:
@@ -179,6 +183,28 @@ def _cost(left: FloatArray, right: FloatArray, sigma: float) -> float:
         r = np.clip(side - np.median(side), -_CLIP * sigma, _CLIP * sigma)
         total += float(((r - r.mean()) ** 2).sum())
     return total
+
+
+def _locate(y: FloatArray, cut: int, min_size: int, rng: np.random.Generator
+            ) -> tuple[int, int]:
+    """95 % interval of a step's first run in y (the clipped series between its neighbouring
+    changes; the step placed at ``cut``): the fitted two levels plus the residuals
+    resampled, ``_LOCATE_BOOT`` times, each placed again by least squares. A step of one
+    noise SD lands several runs either way (what the history knows of where it happened);
+    a large one, on its run."""
+    m = y.size
+    left, right = y[:cut].mean(), y[cut:].mean()
+    fitted = np.where(np.arange(m) < cut, left, right)
+    resid = y - fitted
+    sims = fitted + resid[rng.integers(0, m, size=(_LOCATE_BOOT, m))]
+    sims -= sims.mean(axis=1, keepdims=True)
+    t = np.arange(min_size, m - min_size + 1)
+    head = np.cumsum(sims, axis=1)[:, t - 1]
+    # least squares: the split that explains most of the sum of squares, for each resample
+    gain = head ** 2 / t + head ** 2 / (m - t)
+    placed = t[np.argmax(gain, axis=1)]
+    lo, hi = np.quantile(placed, [0.025, 0.975], method="inverted_cdf")
+    return min(int(lo), cut), max(int(hi), cut)
 
 
 def _ramp(y: FloatArray, s_range: range, e_range: range, min_len: int
@@ -276,8 +302,9 @@ def detect_changes(values: Sequence[float], *, alpha: float = 0.005, min_size: i
         for k in range(i, j + 1):
             c = cuts[k]
             est, lo, hi, _p = hodges_lehmann_unpaired(x[bounds[k]:c], x[c:bounds[k + 2]])
+            a, b = _locate(xc[bounds[k]:bounds[k + 2]], c - bounds[k], min_size, rng)
             out.append(Change("step", c, c, math.exp(est), (math.exp(lo), math.exp(hi)),
-                              found[c]))
+                              found[c], located=(bounds[k] + a, bounds[k] + b)))
     return out
 
 

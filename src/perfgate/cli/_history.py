@@ -260,7 +260,10 @@ def _print_changes(name: str, metric: str, series: list[SeriesPoint],
             size += f", {100 * c['slope']:+.2f}%/run"
         runs_s = (f"{c['before_run']} → {c['run']}" if c["kind"] == "step"
                   else f"{c['run']} … {c['last_run']}")
-        commits = f"{(c['before_commit'] or '?')[:10]}..{(c['last_commit'] or '?')[:10]}"
+        if c["kind"] == "step" and (c["good_run"], c["bad_run"]) != (c["before_run"],
+                                                                     c["run"]):
+            runs_s += f"\nwithin {c['good_run']} → {c['bad_run']}"
+        commits = f"{(c['good_commit'] or '?')[:10]}..{(c['bad_commit'] or '?')[:10]}"
         table.add_row(Text(c["kind"], style="bold red" if c["ratio"] > 1 else "green"),
                       runs_s, commits, size, f"{c['p_value']:.3g}")
     out.print(table)

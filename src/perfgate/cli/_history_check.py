@@ -53,9 +53,15 @@ def changes_of(points: Sequence[SeriesPoint], alpha: float = 0.01) -> list[dict[
     out = []
     for c in changes:
         before, first, last = points[c.start - 1], points[c.start], points[c.end]
+        # good..bad: the runs (and commits) between which the change came in, 95 % sure —
+        # a step's location interval, a drift's whole span; what `git bisect` is given
+        lo, hi = c.located if c.located is not None else (c.start, c.end)
+        good, bad = points[lo - 1], points[hi]
         out.append({**c.to_dict(), "run": first.run_id, "last_run": last.run_id,
                     "before_run": before.run_id, "before_commit": before.commit,
                     "commit": first.commit, "last_commit": last.commit,
+                    "good_run": good.run_id, "good_commit": good.commit,
+                    "bad_run": bad.run_id, "bad_commit": bad.commit,
                     "time": first.started_at})
     return out
 

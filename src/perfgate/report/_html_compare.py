@@ -155,24 +155,30 @@ def _change_label(c: Mapping[str, Any]) -> str:
     lo, hi = ci_of(c)
     ci = f" (95% CI {100 * (lo - 1):+.1f}% to {100 * (hi - 1):+.1f}%)" if (
         lo is not None and hi is not None) else ""
-    commits = (f"{str(c.get('before_commit') or '?')[:10]}.."
-               f"{str(c.get('last_commit') or c.get('commit') or '?')[:10]}")
+    good = c.get("good_commit", c.get("before_commit"))
+    bad = c.get("bad_commit", c.get("last_commit") or c.get("commit"))
+    commits = f"{str(good or '?')[:10]}..{str(bad or '?')[:10]}"
     p = num(c.get("p_value"))
     return (f"{c.get('kind', 'step')} {size}{ci}, commits {commits}"
             + (f", p = {p:.2g}" if p is not None else ""))
 
 
-def _change_shapes(changes: list[tuple[Any, Any, Mapping[str, Any]]]
+def _change_shapes(changes: list[tuple[Any, Any, Mapping[str, Any], tuple[Any, Any]]]
                    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Plotly shapes and annotations: a dashed line at each step, a band over each drift."""
+    """Plotly shapes and annotations: a dashed line at each step (over a faint band from its
+    last surely-before run to its first surely-after run), a band over each drift."""
     shapes, notes = [], []
-    for x0, x1, c in changes:
+    for x0, x1, c, (good, bad) in changes:
         ratio = num(c.get("ratio")) or 1.0
         color = "#cf222e" if ratio > 1 else "#1a7f37"
         if c.get("kind") == "drift":
             shapes.append({"type": "rect", "x0": x0, "x1": x1, "yref": "paper", "y0": 0,
                            "y1": 1, "fillcolor": color, "opacity": 0.12, "line": {"width": 0}})
         else:
+            if good is not None and bad is not None and good != bad:
+                shapes.append({"type": "rect", "x0": good, "x1": bad, "yref": "paper",
+                               "y0": 0, "y1": 1, "fillcolor": color, "opacity": 0.06,
+                               "line": {"width": 0}})
             shapes.append({"type": "line", "x0": x0, "x1": x0, "yref": "paper", "y0": 0,
                            "y1": 1, "line": {"color": color, "dash": "dash", "width": 1.5}})
         notes.append({"x": x0, "yref": "paper", "y": 1, "yanchor": "bottom",
@@ -238,7 +244,8 @@ def render_history(runs: Sequence[Mapping[str, Any]], page: Page) -> Markup:
                            "textposition": "top center",
                            "marker": {"symbol": "x", "size": 12, "color": "#cf222e"}})
         x_of = {p["run"]: p["x"] for p in pts if p.get("run") is not None}
-        marks = [(x_of.get(c.get("run")), x_of.get(c.get("last_run"), x_of.get(c.get("run"))), c)
+        marks = [(x_of.get(c.get("run")), x_of.get(c.get("last_run"), x_of.get(c.get("run"))), c,
+                  (x_of.get(c.get("good_run")), x_of.get(c.get("bad_run"))))
                  for _run, c in changes.get(name, [])]
         shapes, notes = _change_shapes([m for m in marks if m[0] is not None])
         line = limits.get(name)
