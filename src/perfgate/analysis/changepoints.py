@@ -68,6 +68,7 @@ _PLACE_MAX = 400  # segments up to this long are split where the cost is least (
 _CLIP = 3.0  # robust SDs: a run further from its neighbours' median counts as this far
 _SIGMA_FLOOR = 1e-4
 _LOCATE_BOOT = 400
+_LOCATE_SPAN = 300  # runs either side of a step that its location interval looks at
 DRIFT_MARGIN = 6.0  # BIC points ("strong evidence") by which a ramp must beat the steps
 MIN_DRIFT = 8  # runs: a shorter ramp is a step as far as a history can tell
 RECENT = 5  # runs on a new level during which the gate still compares it with the old one
@@ -192,6 +193,10 @@ def _locate(y: FloatArray, cut: int, min_size: int, rng: np.random.Generator
     resampled, ``_LOCATE_BOOT`` times, each placed again by least squares. A step of one
     noise SD lands several runs either way (what the history knows of where it happened);
     a large one, on its run."""
+    if y.size > 2 * _LOCATE_SPAN:  # where a step lies is a local question: its neighbourhood
+        a = min(max(0, cut - _LOCATE_SPAN), y.size - 2 * _LOCATE_SPAN)
+        lo, hi = _locate(y[a:a + 2 * _LOCATE_SPAN], cut - a, min_size, rng)
+        return a + lo, a + hi
     m = y.size
     left, right = y[:cut].mean(), y[cut:].mean()
     fitted = np.where(np.arange(m) < cut, left, right)
