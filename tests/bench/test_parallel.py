@@ -102,3 +102,19 @@ def test_real_speedup_interval_is_bounded_by_the_workers() -> None:
     s = r.metrics["speedup"]
     assert s.ci_high is not None and s.ci_high <= 2.0
     assert len(r.extra["speedup_per_trial"]) == 6
+
+
+def test_each_worker_is_counted_while_all_of_them_ran() -> None:
+    """Two GIL-bound threads, the second leaving the barrier 5 ms late: each ran 100 calls in
+    its 10 ms alone and 500 in the 50 ms they shared, so together they did one thread's work.
+    Each thread's own span would sum to 600/55 ms × 2 = 1.09× one thread; the span they
+    shared gives 1.0×."""
+    from perfgate.bench._parallel import overlap_rates, own_rate
+
+    first = [(0.000, 0), (0.005, 100), (0.055, 600)]  # alone 0–5 ms, then sharing
+    second = [(0.005, 0), (0.055, 500), (0.060, 600)]  # sharing, then alone 55–60 ms
+    assert sum(own_rate(t) for t in (first, second)) == pytest.approx(2 * 600 / 0.055)
+    assert overlap_rates([first, second]) == pytest.approx([10_000, 10_000])
+    # workers that never ran at the same time keep their own spans
+    assert overlap_rates([[(0.0, 0), (0.01, 50)], [(0.02, 0), (0.03, 70)]]) == \
+        pytest.approx([5000, 7000])

@@ -6,7 +6,8 @@ efficiency = speedup ÷ k.
 
 The interval respects the bound ``speedup ≤ k`` by construction, not by clipping. Each trial
 is a pair (one sequential run, k workers at once) and gives one speedup: the k workers'
-summed rate divided by *the rate of one uncontended worker*. That rate is estimated as the
+summed rate — each counted over the span in which all k ran (:func:`overlap_rates`) —
+divided by *the rate of one uncontended worker*. That rate is estimated as the
 larger of the sequential run and the fastest of the k workers: a worker among k contenders
 is never faster than one alone, so when a contended worker outruns the sequential run, the
 sequential run was the disturbed one and the faster rate is the better estimate. The sum of
@@ -40,25 +41,56 @@ from perfgate._errors import TargetError, UsageError
 from perfgate._importer import main_not_rerun, pickles_main, ref_of, resolve
 from perfgate.model import Metric, Result
 
-__all__ = ["parallel", "speedup_ci", "trial_speedup"]
+__all__ = ["overlap_rates", "own_rate", "parallel", "speedup_ci", "trial_speedup"]
 
 _SEED = 20261129
 
 
-def _spin(fn: Callable[[], Any], duration: float) -> tuple[int, float]:
-    """Call fn for ~duration seconds; (calls, elapsed)."""
+Track = list[tuple[float, int]]  # (perf_counter, calls so far), from (start, 0)
+
+
+def _spin(fn: Callable[[], Any], duration: float) -> Track:
+    """Call fn for ~duration seconds; the clock and the count after every batch. The
+    clock is ``perf_counter``, one system-wide monotonic clock, so the tracks of threads and
+    of worker processes line up."""
     count = 0
     batch = 1
     t0 = time.perf_counter()
+    track: Track = [(t0, 0)]
     end = t0 + duration
     while True:
         for _ in range(batch):
             fn()
         count += batch
         now = time.perf_counter()
+        track.append((now, count))
         if now >= end:
-            return count, now - t0
+            return track
         batch = min(batch * 2, 1024)
+
+
+def own_rate(track: Track) -> float:
+    """Calls per second over the track's own span."""
+    (t0, _), (t1, n) = track[0], track[-1]
+    return n / (t1 - t0) if t1 > t0 else 0.0
+
+
+def overlap_rates(tracks: Sequence[Track]) -> list[float]:
+    """Each worker's calls per second while *all* of them ran (interpolated between
+    batches). A worker's own span would not do: the k starts are staggered (a thread waits
+    a GIL switch, 5 ms, to leave the barrier), so each runs part of its span alone, and for
+    GIL-bound work the summed own rates read 1.2× one thread at 30 ms trials. Workers that
+    never all ran at once fall back to their own spans."""
+    start = max(t[0][0] for t in tracks)
+    end = min(t[-1][0] for t in tracks)
+    if end <= start:
+        return [own_rate(t) for t in tracks]
+    out = []
+    for t in tracks:
+        ts = np.fromiter((p[0] for p in t), np.float64, len(t))
+        ns = np.fromiter((p[1] for p in t), np.float64, len(t))
+        out.append(float(np.interp(end, ts, ns) - np.interp(start, ts, ns)) / (end - start))
+    return out
 
 
 def _proc_worker(
@@ -78,7 +110,7 @@ def _proc_worker(
 
 def _threads(fn: Callable[[], Any], k: int, duration: float) -> list[float]:
     barrier = threading.Barrier(k)
-    results: list[tuple[int, float]] = []
+    results: list[Track] = []
     errors: list[BaseException] = []
     lock = threading.Lock()
 
@@ -100,7 +132,7 @@ def _threads(fn: Callable[[], Any], k: int, duration: float) -> list[float]:
         t.join()
     if errors:
         raise TargetError(f"parallel worker raised {type(errors[0]).__name__}: {errors[0]}")
-    return [c / e for c, e in results]
+    return overlap_rates(results)
 
 
 class _ProcessPool:
@@ -153,14 +185,14 @@ class _ProcessPool:
             self.barrier.wait(timeout=30)  # every worker is at the barrier or about to be
         except threading.BrokenBarrierError:
             raise TargetError("parallel: a worker process did not reach the barrier") from None
-        got: list[tuple[int, float]] = []
+        got: list[Track] = []
         while len(got) < self.k:
             item = self._next(self.duration + 60)
             if item == "ready":  # a fast worker already waits for the next trial
                 self.ready += 1
             else:
                 got.append(item)
-        return [c / e for c, e in got]
+        return overlap_rates(got)
 
     def close(self) -> None:
         self.barrier.abort()
@@ -218,8 +250,7 @@ def parallel(
     pool = _ProcessPool(fn, workers, duration, trials) if mode == "process" else None
     try:
         for _ in range(trials):
-            c, e = _spin(fn, duration)
-            seq.append(c / e)
+            seq.append(own_rate(_spin(fn, duration)))
             rates = pool.trial() if pool else _threads(fn, workers, duration)
             par.append(sum(rates))
             per_trial.append(trial_speedup(seq[-1], rates))
