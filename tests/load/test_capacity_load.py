@@ -241,3 +241,39 @@ def test_only_in_process_callables_without_arguments_get_a_null_twin() -> None:
     assert null_twin(_instant) is not None and null_twin(_instant_sync) is not None
     assert null_twin(_instant) is not null_twin(_instant_sync)  # async and sync twins
     assert null_twin("http://127.0.0.1:1/") is None and null_twin(with_client) is None
+
+
+@pytest.mark.parametrize("twin", ["inconclusive", "pass"])
+def test_an_inconclusive_probe_is_checked_against_a_target_that_does_nothing(
+        monkeypatch: pytest.MonkeyPatch, twin: str) -> None:
+    """An inconclusive probe bounds the capacity like a failure: when a do-nothing target
+    cannot pass the checks at that rate either, the generator was the limit and there is
+    no capacity (beside a busy loop the generator's own p99 sat on the limit, and unchecked
+    inconclusive probes gave an instant function 65k/s); when it passes, the probe is the
+    target's. The load runs are scripted here; the real ones are in the test above."""
+    from perfgate.load import _capacity
+    from perfgate.model import Verdict
+
+    def fake_load(target: object, *, rate: float, duration: float,
+                  checks: tuple[Check, ...] = (), **_: object) -> Result:
+        status = twin if target is _capacity.null_twin(_instant_sync) else "inconclusive"
+        lat = Metric(unit="s", kind="distribution", n=1000, p50=0.005, p95=0.015, p99=0.02)
+        r = Result(name="x", kind="load", metrics={
+            "latency": lat, "requests": Metric.counter(int(rate * duration)),
+            "dropped": Metric.counter(0), "rps": Metric.gauge(rate, unit="1/s"),
+            "error_rate": Metric.gauge(0.0)}, extra={"generator": {"schedule_lag_mean": 0.0}})
+        return replace(r, verdicts=tuple(
+            Verdict(check=str(c), status=status, value=0.02, limit=0.02, evidence="CI "
+                    "straddles the limit", unit="s") for c in checks))
+
+    monkeypatch.setattr(_capacity, "load", fake_load)
+    r = pg.capacity(_instant_sync, checks=["p(99) < 20ms"], max_rate="1000/s",
+                    duration="1s", warmup=0, cooldown=0, budget="10min", ramp=False,
+                    max_probes=6, sleep=lambda _s: None)
+    ev = CapacityEvidence.of(r)
+    assert ev is not None
+    if twin == "inconclusive":
+        assert ev.stop == "generator" and "capacity" not in r.metrics
+        assert r.error is not None and "does nothing does not pass" in r.error
+    else:
+        assert ev.stop != "generator" and not any(p.saturated for p in ev.probes)
