@@ -39,7 +39,14 @@ def test_slow_database_costs_the_latency_once_per_query(stack: scenarios.Stack) 
     expected = scenarios.QUERIES_PER_ORDER * 0.3
     assert moved == pytest.approx(expected, abs=0.05), moved
     assert r.metrics["phase.fault.errors"].value == 0
-    assert r.metrics["degradation.p50"].value > 10
+    # The degradation is the fault phase's p50 over the baseline's, and its size is the
+    # machine's, not the design's: the fault adds 0.9 s (checked just above) to a baseline
+    # of a few real queries — 3-6 ms on a quiet machine (×150-300), 30-40 ms beside two busy
+    # loops (×24-31), and a ×10 floor fails once the baseline reaches 0.1 s. So check that
+    # the metric is that ratio of the two phases, and that its CI claims the slowdown.
+    deg = r.metrics["degradation.p50"]
+    assert deg.value == pytest.approx(_p50(r, "fault") / _p50(r, "baseline"), rel=1e-6)
+    assert deg.ci_low is not None and deg.ci_low > 1, (deg.ci_low, deg.value)
     text = "\n".join(scenarios.summary(r))
     assert "  fault " in text and "degradation p50 ×" in text and "recovery " in text
     # back at once, but requests in flight when the fault ends still take its latency
