@@ -44,6 +44,28 @@ def test_discovery_in_file_order(tmp_path: Path) -> None:
     assert specs[0].nodeid.endswith("perf_example.py::fast")
 
 
+@pytest.mark.parametrize("when", ["finished", "started"])
+def test_ctrl_c_while_a_result_is_reported_keeps_the_results(tmp_path: Path,
+                                                             when: str) -> None:
+    """A Ctrl-C lands as often while a result line is printed as during a measurement: the
+    results measured so far are in the Interrupted, not lost with a bare KeyboardInterrupt."""
+    from perfgate.runner import QUIET, run_all
+
+    class Listener(type(QUIET)):  # type: ignore[misc]
+        def started(self, name: str, index: int, total: int) -> None:
+            if when == "started" and index == 1:
+                raise KeyboardInterrupt
+
+        def finished(self, result: pg.Result) -> None:
+            if when == "finished" and result.name == "sort_it":
+                raise KeyboardInterrupt
+
+    with pytest.raises(pg.Interrupted) as got:
+        run_all(discover([write_suite(tmp_path)]), Listener())
+    kept = [r.name for r in got.value.results]
+    assert kept == (["fast", "sort_it"] if when == "finished" else ["fast"])
+
+
 def test_run_applies_checks(tmp_path: Path) -> None:
     results = run_specs(discover([write_suite(tmp_path)]))
     assert [r.status for r in results] == ["pass", "pass", "pass"]

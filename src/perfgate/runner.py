@@ -278,15 +278,20 @@ def run_all(specs: Sequence[Spec], listener: Listener | None = None, *,
     lst = listener or QUIET
     results: list[Result] = []
     for i, spec in enumerate(specs):
-        lst.started(spec.name, i, len(specs))
+        # The listener's calls are inside too: a Ctrl-C lands as often while a result line
+        # is printed (when the user sees it) as during a measurement.
         try:
+            lst.started(spec.name, i, len(specs))
             result = run(spec, lst, clock=clock)
         except Interrupted as exc:
             raise Interrupted([*results, *exc.results]) from exc
         except KeyboardInterrupt as exc:
             raise Interrupted(results) from exc
         results.append(result)
-        lst.finished(result)
+        try:
+            lst.finished(result)
+        except KeyboardInterrupt as exc:
+            raise Interrupted(results) from exc
     return results
 
 

@@ -317,6 +317,28 @@ def test_ctrl_c_between_runs_keeps_the_probes(clock: FakeClock) -> None:
     assert found.capacity == 900.0 and found.high is None
 
 
+def test_ctrl_c_between_probes_keeps_the_probes(clock: FakeClock) -> None:
+    """The signal lands after a probe returned (its line just printed), before the next
+    one: the finished probe is kept and the answer covers it (a CI run beside busy loops
+    lost every probe of a `perfgate capacity` this way: exit 130, no JSON)."""
+    armed: list[bool] = []
+
+    class Tripwire(FakeClock):
+        def __call__(self) -> float:
+            if armed:
+                armed.pop()  # one Ctrl-C, once
+                raise KeyboardInterrupt
+            return self.now
+
+    def probe(rate: float, duration: float) -> Probe:
+        armed.append(True)  # the search's next look at the clock meets a Ctrl-C
+        return Probe(rate, duration, "pass")
+
+    found = search(probe, settings(start=900.0), Tripwire())
+    assert found.stop == "interrupted" and [p.rate for p in found.probes] == [900.0]
+    assert found.capacity == 900.0
+
+
 @pytest.mark.parametrize("kw", [
     {"min_rate": 0.0}, {"min_rate": 30000.0}, {"duration": 0.0}, {"precision": 1.5},
     {"confirm": 0}, {"first_step": 1.0}, {"budget": -1.0},

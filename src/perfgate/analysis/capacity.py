@@ -346,35 +346,38 @@ def search(probe: ProbeFn, s: SearchSettings,
         return _answer(stop, message, probes, clock() - t0, s, gen)
 
     while True:
-        move = _next(probes, s, step, start)
-        if isinstance(move, _Stop):
-            return done(move.reason, move.message)
-        if len(probes) >= s.max_probes:
-            return done("max_probes", f"stopped after {len(probes)} probes (max_probes)")
-        cost = move.duration + s.warmup + s.cooldown + overhead
-        if clock() - t0 + cost > s.budget:
-            return done("budget", f"the time budget ({s.budget:g} s) does not leave room for "
-                                  f"another {cost:.0f} s probe")
-        step = move.step
-        began = clock()
+        # Everything between two probes is inside too: a Ctrl-C lands as often while a
+        # probe's line is printed (when the user sees it) as during a probe, and what ran
+        # before must be kept either way.
         try:
-            p = probe(move.rate, move.duration)
-        except KeyboardInterrupt:  # between the probe's runs: what ran before is kept
+            move = _next(probes, s, step, start)
+            if isinstance(move, _Stop):
+                return done(move.reason, move.message)
+            if len(probes) >= s.max_probes:
+                return done("max_probes", f"stopped after {len(probes)} probes (max_probes)")
+            cost = move.duration + s.warmup + s.cooldown + overhead
+            if clock() - t0 + cost > s.budget:
+                return done("budget", f"the time budget ({s.budget:g} s) does not leave room "
+                                      f"for another {cost:.0f} s probe")
+            step = move.step
+            began = clock()
+            got = probe(move.rate, move.duration)
+            probes.append(replace(got, phase=move.phase, started=began - t0))  # kept first
+            wall = clock() - began
+            probes[-1] = p = replace(probes[-1], wall=wall)
+            overhead = max(overhead, wall - move.duration - s.warmup - s.cooldown)
+            if p.interrupted:
+                return done("interrupted", "interrupted: the answer covers the probes so far")
+            if p.error is not None:
+                return done("error", f"probe at {_rate(p.rate)}: {p.error}")
+            if p.saturated is not None and not _transient(probes, s):
+                sent = f" ({_rate(p.achieved)} sent)" if p.achieved is not None else ""
+                why = p.saturated.split(": ", 1)[-1]  # the warning's reasons
+                return done("generator", f"bounded by the generator at {_rate(p.rate)} "
+                                         f"offered{sent}: {why}; the service's capacity was "
+                                         "not measured there (use more --processes)", p.rate)
+        except KeyboardInterrupt:
             return done("interrupted", "interrupted: the answer covers the probes so far")
-        wall = clock() - began
-        overhead = max(overhead, wall - move.duration - s.warmup - s.cooldown)
-        p = replace(p, phase=move.phase, started=began - t0, wall=wall)
-        probes.append(p)
-        if p.interrupted:
-            return done("interrupted", "interrupted: the answer covers the probes so far")
-        if p.error is not None:
-            return done("error", f"probe at {_rate(p.rate)}: {p.error}")
-        if p.saturated is not None and not _transient(probes, s):
-            sent = f" ({_rate(p.achieved)} sent)" if p.achieved is not None else ""
-            why = p.saturated.split(": ", 1)[-1]  # the warning's reasons
-            return done("generator", f"bounded by the generator at {_rate(p.rate)} offered"
-                                     f"{sent}: {why}; the service's capacity was not "
-                                     "measured there (use more --processes)", p.rate)
 
 
 def _retries_at(probes: Sequence[Probe], rate: float) -> int:
