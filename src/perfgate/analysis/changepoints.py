@@ -34,6 +34,10 @@ nonparametric cousin of E-divisive means (MongoDB, Apache Otava), chosen by meas
    benchmark (recall of ≥ 5 % steps 95 % instead of 96 %).
 5. Each step's size is the Hodges-Lehmann ratio of the segment after to the one before,
    with its distribution-free 95 % CI; its ``p_value`` is the permutation p.
+6. Where a step lies is uncertain by as much as it is small against the noise: its
+   ``located`` interval (95 %) resamples the residuals around the two fitted levels and
+   places each resample by least squares. On the synthetic benchmark the intervals held
+   the true step for 97-99 % of the steps found; they bound the commits to bisect.
 """
 
 from __future__ import annotations
