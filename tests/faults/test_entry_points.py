@@ -74,20 +74,23 @@ class _Crash:
 
 @pytest.mark.slow
 # Known issue: a proxy stopped mid-flood can leave a socket its server had just accepted to
-# the garbage collector (it is closed there, with a ResourceWarning) — about 1 run in 10.
+# the garbage collector (it is closed there, with a ResourceWarning): the client that
+# connected at that instant waits for its own timeout. Beside a busy loop 2 runs in 20 had
+# both VUs caught so (no asyncio task left at the loop's close; not found yet), so the fault
+# phase outlasts the client's timeout: after it, the dead proxy must refuse.
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_a_proxy_that_dies_mid_run_does_not_hang_the_load(echo: EchoServer) -> None:
     proxy = Proxy(f"127.0.0.1:{echo.port}").start()
 
     def call() -> None:
         time.sleep(0.002)  # some work: refusals alone would spin the VUs (see checkout)
-        with socket.create_connection(("127.0.0.1", proxy.port), timeout=1) as c:
+        with socket.create_connection(("127.0.0.1", proxy.port), timeout=0.3) as c:
             c.sendall(b"hi")
             if recv_exactly(c, 2) != b"hi":
                 raise ConnectionError("cut")
 
     r = pg.load(call, vus=2, tick=0.2,
-                faults=[pg.baseline("0.4s"), pg.fault("0.4s", _Crash(proxy))])
+                faults=[pg.baseline("0.4s"), pg.fault("0.8s", _Crash(proxy))])
     assert r.error is None
     assert r.metrics["phase.baseline.requests"].value > 0
     assert r.metrics["phase.baseline.error_rate"].value < 0.05  # the boundary tick's lag
