@@ -108,6 +108,17 @@ def shut_down(lt: LoopThread, server: asyncio.AbstractServer | None,
 
     async def _shut() -> None:
         if server is not None:
+            # Stop accepting first, and let the accepts already under way become transports
+            # before the server closes: on Python 3.11 a connection accepted in the same loop
+            # turn as ``server.close()`` fails its transport's ``Server._attach`` assertion,
+            # the error is swallowed and the socket is left open to the garbage collector —
+            # its client hung until its own timeout (2 runs in 20 of a proxy stopped
+            # mid-load beside a busy loop).
+            loop = asyncio.get_running_loop()
+            for sock in getattr(server, "sockets", ()) or ():
+                loop.remove_reader(sock.fileno())
+            for _ in range(10):
+                await asyncio.sleep(0)
             server.close()
         close_all()
         # connections the server accepted just before it closed get their protocol a few
