@@ -25,9 +25,8 @@ from typing import Any
 
 from perfgate._errors import PerfgateError, TargetError, UsageError
 
-__all__ = ["SUITE_PREFIX", "import_file", "load_object", "main_not_rerun", "pickles_main", "ref_of",
-           "resolve",
-           "suite_name"]
+__all__ = ["SUITE_PREFIX", "import_file", "load_object", "main_not_rerun", "pickles_main",
+           "ref_of", "resolve", "suite_name"]
 
 SUITE_PREFIX = "perfgate_suite_"
 

@@ -87,8 +87,7 @@ def overlap_rates(tracks: Sequence[Track]) -> list[float]:
         return [own_rate(t) for t in tracks]
     out = []
     for t in tracks:
-        ts = np.fromiter((p[0] for p in t), np.float64, len(t))
-        ns = np.fromiter((p[1] for p in t), np.float64, len(t))
+        ts, ns = np.asarray(t, dtype=np.float64).T
         out.append(float(np.interp(end, ts, ns) - np.interp(start, ts, ns)) / (end - start))
     return out
 

@@ -125,12 +125,6 @@ def shut_down(lt: LoopThread, server: asyncio.AbstractServer | None,
         # loop turns later: let them arrive, then close them too
         for _ in range(10):
             await asyncio.sleep(0)
-        # on a busy machine ten turns were not always enough: a socket accepted but not yet
-        # handed to its protocol leaked ("unclosed transport"). Wait for those hand-overs
-        # (and any other task of this listener) for a bounded while, then close again
-        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        if others:
-            await asyncio.wait(others, timeout=0.5)
         close_all()
 
     with contextlib.suppress(Exception):
