@@ -105,3 +105,40 @@ def test_phases_and_sweep_sizes(tree: Path, capsys: pytest.CaptureFixture[str]) 
     for i, total in enumerate(samples):
         assert phases["parse"][i] + phases["coverage"][i] <= total * 1.0001
     assert res["grow[n=40]"]["bench"] == "grow" and res["grow[n=40]"]["size"] == 40
+
+
+def test_rounds_lose_the_time_they_waited_for_a_cpu() -> None:
+    """A round's wait for a CPU (scheduler statistics) is taken out of its time: on a busy
+    machine the slower side's longer rounds are preempted more often, which inflated a
+    3.4× change to 7.9×. A wait longer than the round happened outside it (in the reads)
+    and stays in; without scheduler statistics the rounds are plain wall time."""
+    now, waited, rounds = [0.0], [0.0], [0]
+
+    def run(n: int) -> None:  # 1 ms of CPU per call; every other round also waits 4 ms
+        rounds[0] += 1
+        now[0] += 1e-3 * n
+        if rounds[0] % 2 == 0:
+            now[0] += 4e-3
+            waited[0] += 4e-3
+
+    def sched() -> tuple[float, float]:
+        return 0.0, waited[0]
+
+    out = _worker._measure(run, 0.05, 0.0, 1e-3, 2, clock=lambda: now[0], sched=sched)
+    assert len(out["samples"]) >= 5
+    assert out["samples"] == pytest.approx([1e-3] * len(out["samples"]))
+    assert 0.3 < out["cpu_wait"] < 0.6  # 4 ms of every 12 ms of wall time: 1/3
+
+    def sched_gap() -> tuple[float, float]:  # waits that no round could hold
+        waited[0] += 0.1
+        return 0.0, waited[0]
+
+    rounds[0] = 1  # no waits inside the rounds
+    out = _worker._measure(run, 0.05, 0.0, 1e-3, 2, clock=lambda: now[0], sched=sched_gap)
+    assert out["cpu_wait"] == 0.0
+    assert min(out["samples"]) == pytest.approx(1e-3)
+
+    rounds[0] = 0
+    out = _worker._measure(run, 0.05, 0.0, 1e-3, 2, clock=lambda: now[0], sched=lambda: None)
+    assert sorted({round(s, 6) for s in out["samples"]}) == [1e-3, 3e-3]
+    assert out["cpu_wait"] == 0.0

@@ -37,7 +37,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,7 @@ from perfgate.analysis.compare import (
     threshold_for,
     unmatched_thresholds,
 )
+from perfgate.analysis.run_noise import WAIT_FLOOR
 
 __all__ = ["LOOKS", "GateOptions", "GateProgress", "git_root", "ref_worktree", "run_gate"]
 
@@ -148,6 +149,9 @@ class _Side:
         self.root = root
         self.medians: dict[str, list[float]] = {}
         self.samples: dict[str, list[float]] = {}
+        # per worker, the share of its timed rounds' wall time it waited for a CPU (taken
+        # out of every round: gate/_worker.py says why)
+        self.waits: dict[str, list[float]] = {}
 
 
 def _median(xs: Sequence[float]) -> float:
@@ -224,8 +228,15 @@ def _analyse(a: _Side, b: _Side, names: Sequence[str], opts: GateOptions, alpha:
     for series in names:
         name, metric = _split(series)
         t = threshold_for(th, name, metric)
-        raw.append(compare_samples(name, metric, "s", a.medians[series], b.medians[series],
-                                   paired=True, unit_of_analysis="process", threshold=t))
+        c = compare_samples(name, metric, "s", a.medians[series], b.medians[series],
+                            paired=True, unit_of_analysis="process", threshold=t)
+        wa, wb = (sum(s.waits[series]) / max(1, len(s.waits[series])) for s in (a, b))
+        if max(wa, wb) > WAIT_FLOOR and not metric.startswith("time."):
+            c = replace(c, evidence=(
+                f"{c.evidence}; each round timed less its wait for a CPU (base "
+                f"{100 * wa:.0f}%, current {100 * wb:.0f}% of the rounds' wall time): a "
+                "slower side's longer rounds are preempted more often on a busy machine"))
+        raw.append(c)
     return finish(raw, alpha, opts.min_effect)
 
 
@@ -266,6 +277,8 @@ def run_gate(ref: str, targets: Sequence[str], *, cwd: Path | None = None,
                         for series, samples in _series(key, data):
                             side.medians.setdefault(series, []).append(_median(samples))
                             side.samples.setdefault(series, []).extend(samples)
+                            side.waits.setdefault(series, []).append(
+                                float(data.get("cpu_wait") or 0.0))
                 if pairs == 0:
                     names = [n for n in cur.medians if n in base.medians]
                     if not names:
@@ -303,6 +316,7 @@ def run_gate(ref: str, targets: Sequence[str], *, cwd: Path | None = None,
             for side in (base, cur):
                 for n in side.medians:
                     side.medians[n] = side.medians[n][:pairs]
+                    side.waits[n] = side.waits[n][:pairs]
             comps = _analyse(base, cur, names, opts, alpha_look) if pairs >= 1 and names else []
         seconds = clock() - start
     report = CompareReport(
@@ -316,7 +330,8 @@ def run_gate(ref: str, targets: Sequence[str], *, cwd: Path | None = None,
                         "process_time": opts.process_time, "budget": opts.budget,
                         "iterations": iterations}},
     )
-    raw = {side_name: {_label(n): {"process_medians": s.medians[n], "samples": s.samples[n]}
+    raw = {side_name: {_label(n): {"process_medians": s.medians[n], "samples": s.samples[n],
+                                   "process_waits": s.waits[n]}
                        for n in names}
            for side_name, s in (("base", base), ("current", cur))}
     return report, raw
