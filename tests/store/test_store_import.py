@@ -81,3 +81,51 @@ def test_bad_files_are_input_errors(tmp_path: Path) -> None:
     assert "neither perfgate JSON nor pytest-benchmark JSON" in " ".join(r.output.split())
     with open_store(f"sqlite:///{tmp_path}/h.db") as store:
         assert store.runs() == []
+
+
+def _headline_only(tmp_path: Path, name: str, scale: float) -> Path:
+    """The pytest-benchmark file with its raw data dropped (what `--benchmark-autosave`
+    writes without `--benchmark-save-data`) and every timing scaled."""
+    doc = json.loads(PYTEST_BENCHMARK.read_text())
+    for b in doc["benchmarks"]:
+        stats = b["stats"]
+        stats.pop("data", None)
+        for k in ("min", "max", "mean", "median", "stddev", "iqr", "q1", "q3", "total"):
+            if isinstance(stats.get(k), float):
+                stats[k] *= scale
+        stats["ops"] /= scale
+    out = tmp_path / name
+    out.write_text(json.dumps(doc))
+    return out
+
+
+def test_headline_only_files_are_judged_against_run_noise(tmp_path: Path) -> None:
+    """Two saved files holding only summary statistics used to be compared "as they are":
+    8 % apart failed, with no noise estimate at all. Now each is one run: without history
+    the assumed run-to-run noise decides (8 % is inconclusive, 40 % still fails); with
+    ≥ 5 stored runs of the same benchmarks on the same machine, their spread does."""
+    runner = CliRunner()
+    base = _headline_only(tmp_path, "base.json", 1.0)
+    out = tmp_path / "cmp.json"
+    r = runner.invoke(main, ["compare", str(base), str(_headline_only(tmp_path, "c8.json", 1.08)),
+                             "--json", str(out)])
+    assert r.exit_code == 0, r.output
+    comps = json.loads(out.read_text())["comparisons"]
+    assert {c["status"] for c in comps} == {"inconclusive"}
+    assert all(c["unit_of_analysis"] == "run" and "headline values only" in c["evidence"]
+               for c in comps)
+    r = runner.invoke(main, ["compare", str(base), str(_headline_only(tmp_path, "c40.json", 1.4)),
+                             "--json", str(out)])
+    assert r.exit_code == 1, r.output
+    assert {c["level"] for c in json.loads(out.read_text())["comparisons"]} == {"fail"}
+
+    db = f"sqlite:///{tmp_path}/h.db"  # a quiet history: runs within ±0.4 %
+    past = [_headline_only(tmp_path, f"p{i}.json", s)
+            for i, s in enumerate((1.0, 1.004, 0.997, 1.002, 0.999, 1.003, 0.998))]
+    assert runner.invoke(main, ["import", *map(str, past), "--store", db]).exit_code == 0
+    r = runner.invoke(main, ["compare", str(base), str(_headline_only(tmp_path, "c8.json", 1.08)),
+                             "--store", db, "--json", str(out)])
+    assert r.exit_code == 1, r.output
+    comps = json.loads(out.read_text())["comparisons"]
+    assert {c["status"] for c in comps} == {"regression"}
+    assert all("stored runs" in c["evidence"] for c in comps)

@@ -523,9 +523,24 @@ def compare_metrics(name: str, base: Mapping[str, Metric], current: Mapping[str,
                                 list(cm.samples or cu), paired=False,
                                 unit_of_analysis="round", threshold=th)
             out.append(with_run_noise(replace(c, waited=waited), noise.get((name, k))))
+        elif _timing_headline(k, bm, cm):
+            # a timing with its headline only (a pytest-benchmark file saved without
+            # --benchmark-save-data): one run per side, judged against run-to-run noise
+            c = _value_comparison(name, k, bm, cm, th)
+            c = replace(c, unit_of_analysis="round", waited=waited, evidence=(
+                "headline values only (the files hold no rounds or processes)"))
+            out.append(with_run_noise(c, noise.get((name, k))))
         else:
             out.append(_value_comparison(name, k, bm, cm, th))
     return out
+
+
+def _timing_headline(key: str, bm: Metric, cm: Metric) -> bool:
+    """A timing distribution known only by its headline value on either side: it varies
+    from run to run like any timing, so comparing it "as it is" would call noise a
+    change (two pytest-benchmark files 8 % apart failed with no noise estimate at all)."""
+    return (base_metric(key) in ("time", "latency") and bm.kind == cm.kind == "distribution"
+            and bm.central is not None and cm.central is not None)
 
 
 def compare_resultsets(base: ResultSet, current: ResultSet, *,
