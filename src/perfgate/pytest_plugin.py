@@ -202,9 +202,6 @@ def pytest_terminal_summary(
                 "pytest-benchmark options accepted but ignored by perfgate: "
                 + ", ".join(bs.ignored)
             )
-        if "--benchmark-compare-fail" in bs.ignored:  # a CI gate that silently stopped gating
-            notes.append("error: --benchmark-compare-fail made no regression check; "
-                         "use perfgate's regression gates (docs/pytest.md)")
     if not items and not notes:
         return
     terminalreporter.section("perfgate")

@@ -141,8 +141,10 @@ def test_real_world_suite_runs_unchanged(pytester: pytest.Pytester) -> None:
     out = res.stdout.str()
     assert "benchmark fixture: perfgate (pytest-benchmark is not active)" in out
     assert "benchmark fixture (measured by perfgate)" in out
-    # display/storage options were accepted, and the summary says they were ignored
-    res.stdout.fnmatch_lines(["*accepted but ignored*--benchmark-storage*--benchmark-sort*"])
+    # display options were accepted, and the summary says they were ignored (the storage
+    # is honoured: it is where --benchmark-save and --benchmark-compare look)
+    res.stdout.fnmatch_lines(["*accepted but ignored*--benchmark-sort*"])
+    assert "--benchmark-storage" not in out
 
     doc = json.loads((pytester.path / "bench.json").read_text())
     assert {"machine_info", "commit_info", "benchmarks", "datetime", "version"} <= set(doc)
@@ -255,11 +257,9 @@ def test_selection_options(
     if "--benchmark-json=t.json" in flags:  # the timer was used, and is named as upstream does
         doc = json.loads((pytester.path / "t.json").read_text())
         assert doc["benchmarks"][0]["options"]["timer"] == "time.process_time"
-    if "--benchmark-compare" in flags:  # a gate that cannot gate says so, loudly
-        res.stdout.fnmatch_lines([
-            "*accepted but ignored by perfgate: --benchmark-compare, --benchmark-compare-fail",
-            "error: --benchmark-compare-fail made no regression check*",
-        ])
+    if "--benchmark-compare" in flags:  # nothing saved yet (a pipeline's first run): said
+        res.stdout.fnmatch_lines(["warning: --benchmark-compare: no saved runs in *"])
+        assert "accepted but ignored" not in res.stdout.str()
 
 
 COEXIST = '''
@@ -331,3 +331,76 @@ def test_docs_name_every_option() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "pytest.md").read_text()
     missing = [f for f, _, _ in bm_options._OPTIONS if f not in doc]
     assert not missing, missing
+
+
+WORKFLOW = '''
+import os
+
+def test_work(benchmark):
+    n = int(os.environ["PERFGATE_TEST_WORK"])
+    assert benchmark(sum, range(n)) == n * (n - 1) // 2
+'''
+
+
+def test_save_then_compare_and_fail(pytester: pytest.Pytester,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytest-benchmark's workflow: runs saved where it saves them, numbered; a later run
+    compared with one of them by perfgate's comparison; `--benchmark-compare-fail` fails the
+    session on a regression (here 20× the work, far beyond any noise) and names it."""
+    from perfgate._pytest.bm_compare import machine_id
+
+    pytester.makepyfile(test_wf=WORKFLOW)
+    args = ("-p", "no:benchmark", *QUIET, "--benchmark-max-time=0.02")
+    monkeypatch.setenv("PERFGATE_TEST_WORK", "500")
+    res = pytester.runpytest(*args, "--benchmark-autosave")
+    assert res.ret == 0
+    folder = pytester.path / ".benchmarks" / machine_id()
+    (first,) = sorted(folder.glob("*.json"))
+    assert first.name.startswith("0001_")
+    doc = json.loads(first.read_text())
+    assert [b["name"] for b in doc["benchmarks"]] == ["test_work"]
+    assert "data" not in doc["benchmarks"][0]["stats"]  # as upstream: only with save-data
+    res.stdout.fnmatch_lines(["saved as *0001_*.json (without the rounds*"])
+
+    res = pytester.runpytest(*args, "--benchmark-save=named", "--benchmark-save-data")
+    assert res.ret == 0
+    second = folder / "0002_named.json"
+    assert "data" in json.loads(second.read_text())["benchmarks"][0]["stats"]
+
+    monkeypatch.setenv("PERFGATE_TEST_WORK", "10000")
+    res = pytester.runpytest(*args, "--benchmark-compare=1", "--benchmark-compare-fail=mean:5%")
+    assert res.ret == 1  # every test passed; the comparison failed the session
+    res.assert_outcomes(passed=1)
+    res.stdout.fnmatch_lines([
+        "compared with the saved run *0001_*.json by perfgate*",
+        "  test_work: *× (95% CI *) regression, FAIL — *",
+        "error: --benchmark-compare-fail mean:5%: regression in test_work",
+    ])
+    assert sorted(p.name[:4] for p in folder.glob("*.json")) == ["0001", "0002"]  # no save
+
+    res = pytester.runpytest(*args, "--benchmark-compare=named")  # report only: exit 0
+    assert res.ret == 0
+    res.stdout.fnmatch_lines(["compared with the saved run *0002_named.json*",
+                              "  test_work: *regression*"])
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--benchmark-compare-fail=mean:5%"], "*--benchmark-compare-fail needs --benchmark-compare*"),
+    (["--benchmark-compare", "--benchmark-compare-fail=stddev:5%"], "*not of their spread*"),
+    (["--benchmark-compare", "--benchmark-compare-fail=mean:five"], "*expected FIELD:PERCENT%*"),
+])
+def test_compare_fail_usage_errors(pytester: pytest.Pytester, flags: list[str],
+                                   message: str) -> None:
+    pytester.makepyfile(test_sel=SELECTION)
+    res = pytester.runpytest("-p", "no:benchmark", *QUIET, *flags)
+    assert res.ret == pytest.ExitCode.USAGE_ERROR
+    res.stderr.fnmatch_lines([message])
+
+
+def test_other_storage_is_refused_not_ignored(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_sel=SELECTION)
+    res = pytester.runpytest("-p", "no:benchmark", *QUIET, "--benchmark-max-time=0.002",
+                             "--benchmark-autosave",
+                             "--benchmark-storage=elasticsearch+http://127.0.0.1:9200/b")
+    assert res.ret == 1  # the run was not saved: the session says so and fails
+    res.stdout.fnmatch_lines(["error: --benchmark-storage *file storage*"])

@@ -21,7 +21,7 @@ import pytest
 
 from perfgate._pytest.bm_stats import Metadata
 
-__all__ = ["commit_info", "document", "machine_info", "write"]
+__all__ = ["build", "commit_info", "document", "machine_info", "write"]
 
 
 def machine_info() -> dict[str, Any]:
@@ -75,18 +75,27 @@ def document(
     }
 
 
-def write(config: pytest.Config, path: Path, benchmarks: Sequence[Metadata]) -> None:
-    """Build the document through pytest-benchmark's hooks (conftest may edit it), write it."""
+def build(config: pytest.Config, benchmarks: Sequence[Metadata], include_data: bool = True
+          ) -> dict[str, Any]:
+    """The document, built through pytest-benchmark's hooks (conftest may edit it)."""
     hook = config.hook
     machine = hook.pytest_benchmark_generate_machine_info(config=config)
     hook.pytest_benchmark_update_machine_info(config=config, machine_info=machine)
     commit = hook.pytest_benchmark_generate_commit_info(config=config)
     hook.pytest_benchmark_update_commit_info(config=config, commit_info=commit)
-    doc = hook.pytest_benchmark_generate_json(
-        config=config, benchmarks=list(benchmarks), include_data=True,
+    doc: dict[str, Any] = hook.pytest_benchmark_generate_json(
+        config=config, benchmarks=list(benchmarks), include_data=include_data,
         machine_info=machine, commit_info=commit,
     )
     hook.pytest_benchmark_update_json(config=config, benchmarks=list(benchmarks), output_json=doc)
+    return doc
+
+
+def write(config: pytest.Config, path: Path, benchmarks: Sequence[Metadata],
+          doc: dict[str, Any] | None = None) -> None:
+    """Write the document (built from ``benchmarks`` unless given), atomically."""
+    if doc is None:
+        doc = build(config, benchmarks)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(doc, indent=4, ensure_ascii=True, default=repr) + "\n",

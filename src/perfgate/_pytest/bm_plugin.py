@@ -14,7 +14,8 @@ from typing import Any, cast
 
 import pytest
 
-from perfgate._pytest import bm_hookspec, bm_json
+from perfgate._errors import PerfgateError, UsageError
+from perfgate._pytest import bm_compare, bm_hookspec, bm_json
 from perfgate._pytest.bm_fixture import BenchmarkFixture
 from perfgate._pytest.bm_options import (
     MARKER_KWARGS,
@@ -44,6 +45,11 @@ class BenchmarkSession:
     ignored: list[str]
     fixtures: list[BenchmarkFixture] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    save_name: str | None = None  # --benchmark-save / --benchmark-autosave ("autosave")
+    save_data: bool = False
+    storage: str = "file://./.benchmarks"
+    compare: str | bool | None = None  # --benchmark-compare: True (newest), NUM or ID
+    fail_rules: list[bm_compare.FailRule] = field(default_factory=list)
 
     @property
     def benchmarks(self) -> list[Metadata]:
@@ -78,8 +84,21 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             "Can't have both --benchmark-only and --benchmark-disable options."
         )
+    compare = opt("benchmark_compare")
+    try:
+        rules = bm_compare.parse_fail(opt("benchmark_compare_fail") or [])
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if rules and compare == []:
+        raise pytest.UsageError("--benchmark-compare-fail needs --benchmark-compare (which "
+                                "saved run to compare with)")
     config.stash[SESSION] = BenchmarkSession(
         settings=settings_from(config),
+        save_name=opt("benchmark_save") or opt("benchmark_autosave"),
+        save_data=bool(opt("benchmark_save_data")),
+        storage=str(opt("benchmark_storage")),
+        compare=None if compare == [] else compare,
+        fail_rules=rules,
         skip=skip and not only,
         only=only,
         disabled=disabled,
@@ -138,14 +157,77 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     bs = session.config.stash.get(SESSION, None)
-    if bs is None or bs.json_path is None:
+    if bs is None:
+        return
+    if bs.json_path is not None:
+        if not bs.benchmarks:
+            bs.notes.append(f"--benchmark-json: nothing written to {bs.json_path}, "
+                            "no benchmarks have been run")
+        else:
+            bm_json.write(session.config, bs.json_path, bs.benchmarks)
+            bs.notes.append(f"benchmark JSON (pytest-benchmark format) written to "
+                            f"{bs.json_path}")
+    if bs.compare is None and bs.save_name is None:
         return
     if not bs.benchmarks:
-        bs.notes.append(f"--benchmark-json: nothing written to {bs.json_path}, "
-                        "no benchmarks have been run")
+        bs.notes.append("--benchmark-compare/--benchmark-save: no benchmarks have been run")
         return
-    bm_json.write(session.config, bs.json_path, bs.benchmarks)
-    bs.notes.append(f"benchmark JSON (pytest-benchmark format) written to {bs.json_path}")
+    try:
+        folder = bm_compare.storage_folder(bs.storage, session.config.invocation_params.dir)
+        if bs.compare is not None:  # before saving: the saved run compared is an earlier one
+            _compare(session, bs, folder)
+        if bs.save_name is not None:
+            _save(session.config, bs, folder)
+    except (PerfgateError, OSError) as exc:
+        bs.notes.append(f"error: {exc}")
+        if bs.fail_rules or bs.save_name is not None:  # a gate or a save that did not happen
+            _fail(session)
+
+
+def _fail(session: pytest.Session) -> None:
+    if session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _compare(session: pytest.Session, bs: BenchmarkSession, folder: Path) -> None:
+    from perfgate.store import import_file
+
+    assert bs.compare is not None
+    try:
+        path = bm_compare.pick_saved(folder, bs.compare)
+    except UsageError as exc:  # nothing saved yet: the first run of a pipeline
+        bs.notes.append(f"warning: {exc}; nothing compared")
+        return
+    base, _ = import_file(path)
+    runs = bm_compare.saved_runs(folder)
+    history = [import_file(p)[0] for p in runs]
+    current = bm_compare.doc_resultset(bm_json.build(session.config, bs.benchmarks), "session")
+    report, failed = bm_compare.compare_with_saved(current, base, history, bs.fail_rules,
+                                                   path.name)
+    bs.notes.append(f"compared with the saved run {path} by perfgate (each side one run: a "
+                    f"change is called only beyond the run-to-run noise of {len(runs)} saved "
+                    "run(s), else an assumed 6 % per run):")
+    bs.notes.extend(bm_compare.describe(report))
+    if failed:
+        worse = ", ".join(c.name for c in report.comparisons if c.level == "fail")
+        bs.notes.append(f"error: --benchmark-compare-fail {' '.join(failed)}: regression "
+                        f"in {worse}")
+        _fail(session)
+
+
+def _save(config: pytest.Config, bs: BenchmarkSession, folder: Path) -> None:
+    doc = bm_json.build(config, bs.benchmarks, include_data=bs.save_data)
+    if bs.save_name == "autosave":
+        ci = doc.get("commit_info") or {}
+        stamp = str(doc.get("datetime", ""))[:19].replace("-", "").replace(":", "")
+        name = f"{ci.get('id') or 'unversioned'}_{stamp}" + (
+            "_uncommitted-changes" if ci.get("dirty") else "")
+    else:
+        name = str(bs.save_name)
+    path = bm_compare.save_path(folder, name)
+    bm_json.write(config, path, bs.benchmarks, doc)
+    bs.notes.append(f"saved as {path}" + ("" if bs.save_data else
+                                         " (without the rounds: --benchmark-save-data keeps them)"))
 
 
 @pytest.fixture
