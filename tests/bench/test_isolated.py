@@ -45,6 +45,9 @@ def test_processes_option_runs_fresh_workers() -> None:
     assert t.ci_low is not None and t.ci_high is not None
     assert t.ci_low <= t.median <= t.ci_high
     assert r.metrics["alloc_bytes"].value is not None  # measured in the first worker
+    # each worker also timed the machine's reference loop after its rounds
+    refs = t.extra["process_references"]
+    assert len(refs) == 2 and all(0 < x < 1 for x in refs)
 
 
 def test_processes_need_an_importable_target() -> None:

@@ -448,11 +448,15 @@ def _units(m: Metric) -> tuple[list[float] | None, Unit]:
     return None, "value"
 
 
-def _process_waits(m: Metric) -> list[float] | None:
-    pw = m.extra.get("process_waits") if m.extra else None
+def _process_floats(m: Metric, key: str) -> list[float] | None:
+    pw = m.extra.get(key) if m.extra else None
     if isinstance(pw, list) and all(isinstance(w, int | float) for w in pw):
         return [float(w) for w in pw]
     return None
+
+
+def _process_waits(m: Metric) -> list[float] | None:
+    return _process_floats(m, "process_waits")
 
 
 def _waited(m: Metric) -> float:
@@ -515,7 +519,9 @@ def compare_metrics(name: str, base: Mapping[str, Metric], current: Mapping[str,
             bw, cw = _process_waits(bm), _process_waits(cm)
             c = compare_saved_processes(name, k, bm.unit, bu, bw, cu, cw, threshold=th,
                                         higher_is_better=k in HIGHER_IS_BETTER,
-                                        noise=noise.get((name, k)))
+                                        noise=noise.get((name, k)),
+                                        base_refs=_process_floats(bm, "process_references"),
+                                        current_refs=_process_floats(cm, "process_references"))
             # each process's wait is in the model; a run-level widening would count it twice
             out.append(replace(c, waited=(0.0, 0.0) if bw and cw else waited))
         elif bu is not None and cu is not None:

@@ -218,6 +218,9 @@ class Measured:
     memory: MemoryStats | None
     rss: float
     error: str | None
+    # seconds per round of a fixed reference loop timed in the same process right after
+    # the target (bench/_process_child.py): how fast the machine ran then
+    reference: float | None = None
 
 
 def measure(
@@ -294,7 +297,8 @@ def result_of(m: Measured, opts: BenchOptions, params: Mapping[str, Any] | None)
     if m.samples:
         t = summarize(m.samples, "s")
         wait = {} if m.cpu_wait is None else {"cpu_wait": round(m.cpu_wait, 4)}
-        metrics["time"] = replace(t, extra={**t.extra, "of": of, **wait})
+        ref = {} if m.reference is None else {"reference": m.reference}
+        metrics["time"] = replace(t, extra={**t.extra, "of": of, **wait, **ref})
         for phase_name, samples in sorted(m.phase_samples.items()):
             p = summarize(samples, "s")
             metrics[f"time.{phase_name}"] = replace(p, extra={**p.extra, "of": of})

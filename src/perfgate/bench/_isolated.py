@@ -202,6 +202,10 @@ def _combine(
         wait: dict[str, Any] = {"cpu_wait": round(float(np.median(known)), 4)} if known else {}
         if every_wait:
             wait["process_waits"] = [round(float(w), 4) for w in known]
+        refs = [c.metrics["time"].extra.get("reference") for c in timed]
+        if refs and all(isinstance(r, int | float) and r > 0 for r in refs):
+            # how fast the machine ran in each process (bench/_process_child.py)
+            wait["process_references"] = [float(r) for r in refs if r is not None]
         metrics["time"] = replace(t, extra={**t.extra, "process_medians": per_process,
                                             **({"of": of} if of else {}), **wait})
     for key in ("alloc_bytes", "allocs", "alloc_peak", "retained_bytes", "retained_allocs"):
@@ -217,7 +221,9 @@ def _combine(
             m = replace(m, extra={**m.extra, "process_medians": [
                 float(np.median(c.metrics[ph].samples or ())) for c in timed],
                 **({"process_waits": metrics["time"].extra["process_waits"]}
-                   if pooled and every_wait else {})})
+                   if pooled and every_wait else {}),
+                **({"process_references": metrics["time"].extra["process_references"]}
+                   if pooled and "process_references" in metrics["time"].extra else {})})
         of_ph = next((c.metrics[ph].extra.get("of") for c in children if ph in c.metrics), None)
         metrics[ph] = replace(m, extra={**m.extra, **({"of": of_ph} if of_ph else {})})
     rss = [c.metrics["rss"].value for c in children if "rss" in c.metrics]

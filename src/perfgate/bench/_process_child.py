@@ -9,6 +9,7 @@ start at ~0.1 s, which matters at ten workers per saved benchmark.
 from __future__ import annotations
 
 import signal
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -16,7 +17,7 @@ from perfgate._importer import resolve
 from perfgate.bench._calls import NO_ARG
 from perfgate.bench._engine import BenchOptions, measure
 
-__all__ = ["child"]
+__all__ = ["REFERENCE_CALLS", "child", "machine_reference"]
 
 
 def _ignore(_signum: int, _frame: Any) -> None:
@@ -33,6 +34,32 @@ def _interrupt(_signum: int, _frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+def _reference_loop() -> int:
+    total = 0
+    for i in range(REFERENCE_CALLS):
+        total += i * i % 7
+    return total
+
+
+REFERENCE_CALLS = 3000  # ~0.15 ms of pure Python per round on the development machine
+REFERENCE_ROUNDS = 21
+
+
+def machine_reference(rounds: int = REFERENCE_ROUNDS) -> float:
+    """The median seconds of a fixed pure-Python loop: how fast this process's CPU ran just
+    after its rounds. Beside other guests a VM's whole run can land in a state ~1.5× slower
+    for seconds (another guest on the SMT sibling, the host's clock), which no wait shows;
+    a comparison of two saved runs takes that out when their references disagree
+    (analysis/saved_processes.py). ~3 ms per process."""
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        _reference_loop()
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    return times[len(times) // 2]
+
+
 def child(fn: Any, arg: Any, opts: BenchOptions, memory: bool, label: str, out: Any) -> None:
     # SIGTERM to the process group (a cancelled CI job) stops the loop like Ctrl-C, so the
     # rounds measured so far reach the parent; once measured, neither signal cuts the
@@ -43,6 +70,8 @@ def child(fn: Any, arg: Any, opts: BenchOptions, memory: bool, label: str, out: 
         fn = resolve(fn)  # a suite file's function: the file is imported here too
         m, interrupted = measure(fn, label, NO_ARG if arg is None else arg[0],
                                  replace(opts, processes=0, memory=memory))
+        if interrupted is None and m.error is None:
+            m = replace(m, reference=machine_reference())
         for s in (signal.SIGINT, signal.SIGTERM):
             signal.signal(s, _ignore)
         # pickled whole: per-call samples can exceed the JSON's inline cap
