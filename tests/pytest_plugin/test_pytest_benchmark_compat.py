@@ -378,10 +378,15 @@ def test_save_then_compare_and_fail(pytester: pytest.Pytester,
     ])
     assert sorted(p.name[:4] for p in folder.glob("*.json")) == ["0001", "0002"]  # no save
 
+    (folder / "0003_broken.json").write_text("{")  # a truncated save
     res = pytester.runpytest(*args, "--benchmark-compare=named")  # report only: exit 0
     assert res.ret == 0
-    res.stdout.fnmatch_lines(["compared with the saved run *0002_named.json*",
+    res.stdout.fnmatch_lines(["warning: left out of the run-to-run noise: *0003_broken.json*",
+                              "compared with the saved run *0002_named.json*",
                               "  test_work: *regression*"])
+    res = pytester.runpytest(*args, "--benchmark-compare", "--benchmark-compare-fail=mean:5%")
+    assert res.ret == 1  # the gate could not judge: said, and the session fails
+    res.stdout.fnmatch_lines(["error: *0003_broken.json*invalid JSON*"])
 
 
 @pytest.mark.parametrize(("flags", "message"), [

@@ -30,8 +30,11 @@ from perfgate.analysis.compare import (
 from perfgate.analysis.run_noise import RunNoise
 from perfgate.model import ResultSet
 
-__all__ = ["FailRule", "compare_with_saved", "machine_id", "parse_fail", "pick_saved",
-           "save_path", "saved_runs", "storage_folder"]
+__all__ = ["HISTORY_RUNS", "FailRule", "compare_with_saved", "describe", "doc_resultset",
+           "machine_id", "parse_fail", "pick_saved", "save_path", "saved_runs",
+           "storage_folder"]
+
+HISTORY_RUNS = 100  # newest saved runs whose spread estimates the run-to-run noise
 
 _SAVED = re.compile(r"^(\d{4})_.*\.json$")
 # pytest-benchmark's expressions: FIELD:PERCENT% or FIELD:SECONDS

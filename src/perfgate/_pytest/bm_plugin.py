@@ -198,14 +198,19 @@ def _compare(session: pytest.Session, bs: BenchmarkSession, folder: Path) -> Non
     except UsageError as exc:  # nothing saved yet: the first run of a pipeline
         bs.notes.append(f"warning: {exc}; nothing compared")
         return
-    base, _ = import_file(path)
-    runs = bm_compare.saved_runs(folder)
-    history = [import_file(p)[0] for p in runs]
+    base, _ = import_file(path)  # the run compared with must be readable: else an error
+    runs = bm_compare.saved_runs(folder)[-bm_compare.HISTORY_RUNS:]
+    history = []
+    for p in runs:  # the noise estimate does without a file it cannot read, and says so
+        try:
+            history.append(import_file(p)[0])
+        except PerfgateError as exc:
+            bs.notes.append(f"warning: left out of the run-to-run noise: {exc}")
     current = bm_compare.doc_resultset(bm_json.build(session.config, bs.benchmarks), "session")
     report, failed = bm_compare.compare_with_saved(current, base, history, bs.fail_rules,
                                                    path.name)
     bs.notes.append(f"compared with the saved run {path} by perfgate (each side one run: a "
-                    f"change is called only beyond the run-to-run noise of {len(runs)} saved "
+                    f"change is called only beyond the run-to-run noise of {len(history)} saved "
                     "run(s), else an assumed 6 % per run):")
     bs.notes.extend(bm_compare.describe(report))
     if failed:
