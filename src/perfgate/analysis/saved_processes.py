@@ -20,6 +20,10 @@ error come with n − p degrees of freedom. Why this shape (docs/history.md has 
   between 0 and 0.5.
 - **A process far from its run's others ran in another machine state** (``FAR_PROCESS``):
   left out, on both sides alike, and counted in the evidence.
+- **A whole run can land on a machine in another state** (the host's, ~1.5× slower for
+  seconds, no wait to show it): each process also timed a fixed reference loop
+  (``extra["process_references"]``), and when the two runs' references differ beyond
+  ``MACHINE_SHIFT`` the CI covers the change as measured and relative to the machine.
 - **The processes of one run share that moment's machine**, so the run-to-run noise that they
   cannot show is added to δ's variance: measured from the store's history of the benchmark
   on this machine when given (Welch-Satterthwaite degrees of freedom, the interval widened
