@@ -175,3 +175,64 @@ def test_stored_runs_compare_with_their_history(store_url: str) -> None:
     assert code == 1, out
     assert c["unit_of_analysis"] == "run" and c["status"] == "regression"
     assert "stored runs" in c["evidence"]
+
+
+def rs_ref(median: float, i: int, machine: float, rng: np.random.Generator) -> ResultSet:
+    """A saved run of ten processes, each with the machine's reference loop time."""
+    base = rs(median, i, rng=rng)
+    (r,) = base.results
+    t = r.metrics["time"]
+    medians = [median * math.exp(rng.normal(0, 0.01)) for _ in range(10)]
+    refs = [machine * math.exp(rng.normal(0, 0.01)) for _ in range(10)]
+    t = type(t)(**{**t.__dict__, "extra": {**t.extra, "process_medians": medians,
+                                           "process_references": refs}})
+    return ResultSet(environment=base.environment,
+                     results=(Result(name=r.name, kind=r.kind, metrics={"time": t}),))
+
+
+def _history_with_a_slowed_run(url: str, rng: np.random.Generator) -> None:
+    with open_store(url) as store:
+        for i in range(20):
+            k = 1.45 if i == 9 else 1.0  # run 9: the host slowed the machine, not the code
+            store.save(rs_ref(1e-3 * k * math.exp(rng.normal(0, 0.004)), i, 150e-6 * k, rng))
+        assert len(store.series("parse", "machine", hostname="h")) == 20
+
+
+def test_a_newest_run_on_a_slowed_machine_is_judged_both_ways(store_url: str) -> None:
+    """The host can slow a whole run ~1.45×, every process alike. The store keeps each
+    saved run's machine level (the reference loop) as the `machine` metric, and the
+    history gate judges a newest run on a slowed machine both ways instead of failing."""
+    rng = np.random.default_rng(11)
+    _history_with_a_slowed_run(store_url, rng)
+    with open_store(store_url) as store:
+        store.save(rs_ref(1.45e-3, 20, 150e-6 * 1.45, rng))
+    code, out = cli("history", "--check", "--store", store_url, "--json")
+    assert code == 0, out
+    (c,) = json.loads(out)["check"]["comparisons"]
+    assert c["status"] == "inconclusive" and "the machine ran 1.45× slower" in c["evidence"]
+
+
+def test_a_slowed_run_in_the_history_is_not_its_noise(store_url: str) -> None:
+    """Kept as noise, the slowed run's 45 % jumps bounded every comparison and blinded the
+    gate to a true 8 % step; left out of the noise and of the level, it is caught."""
+    rng = np.random.default_rng(12)
+    _history_with_a_slowed_run(store_url, rng)
+    with open_store(store_url) as store:
+        store.save(rs_ref(1.08e-3, 20, 150e-6, rng))
+    code, out = cli("history", "--check", "--store", store_url, "--json")
+    assert code == 1, out
+    (c,) = json.loads(out)["check"]["comparisons"]
+    assert c["status"] == "regression" and "from 19 runs" in c["evidence"], c
+    assert "(1 run(s) on a machine in another state left out)" in c["evidence"]
+
+
+def test_file_comparisons_leave_slowed_runs_out_of_the_history_noise(
+        store_url: str, tmp_path: Path) -> None:
+    rng = np.random.default_rng(13)
+    _history_with_a_slowed_run(store_url, rng)
+    base = write(tmp_path / "a.json", rs_ref(1e-3, 30, 150e-6, rng))
+    cur = write(tmp_path / "b.json", rs_ref(1.08e-3, 31, 150e-6, rng))
+    code, out = cli("compare", base, cur, "--store", store_url, "--json", "c.json")
+    assert code == 1, out
+    (c,) = json.loads(Path("c.json").read_text())["comparisons"]
+    assert c["status"] == "regression" and "19 stored runs" in c["evidence"], c

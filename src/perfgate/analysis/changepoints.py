@@ -61,6 +61,7 @@ from perfgate.analysis.compare import (
     noise_interval,
     run_noise,
 )
+from perfgate.analysis.run_noise import MACHINE_SHIFT, machine_level, steady_runs
 
 __all__ = ["Change", "detect_changes", "newest_step", "split_statistic"]
 
@@ -331,7 +332,8 @@ def _drift(x: FloatArray, a: int, b: int, p: float) -> Change:
 
 def newest_step(values: Sequence[float], name: str, metric: str, unit: str, *,
                 threshold: Threshold | None = None, window: int = 200,
-                run_ids: Sequence[int] | None = None) -> Comparison:
+                run_ids: Sequence[int] | None = None,
+                machine: Sequence[float | None] | None = None) -> Comparison:
     """The newest runs of a series (oldest first) against the level before them: an
     undecided comparison (:func:`perfgate.analysis.compare.finish` decides it with the
     others).
@@ -347,36 +349,42 @@ def newest_step(values: Sequence[float], name: str, metric: str, unit: str, *,
     the new level is the history. A newest run that is a lone outlier looks like the start
     of a step until the next run: alpha bounds how often that fails the gate."""
     ids = list(run_ids) if run_ids is not None else list(range(len(values)))
-    kept = [(float(x), i) for x, i in zip(values, ids, strict=True)
+    levels = list(machine) if machine is not None and len(machine) == len(values) \
+        else [None] * len(values)
+    kept = [(float(x), i, lv) for x, i, lv in zip(values, ids, levels, strict=True)
             if x is not None and math.isfinite(x) and x > 0]
-    v, ids = [x for x, _ in kept], [i for _, i in kept]
+    v, ids, mach = [x for x, _, _ in kept], [i for _, i, _ in kept], [m for _, _, m in kept]
     hib = metric in HIGHER_IS_BETTER
     undecided = Comparison(name=name, metric=metric, unit=unit, base=None,
                            current=v[-1] if v else None, ratio=None, ci=None, p_value=None,
                            p_adjusted=None, status="inconclusive", level="ok",
                            unit_of_analysis="run", n_base=max(0, len(v) - 1), n_current=1,
                            threshold=threshold, higher_is_better=hib)
-    noise = run_noise(v[-window - 1:-1])
+    # the noise of the machine's usual state: runs the host slowed are not its spread
+    noise = run_noise(steady_runs(v[-window - 1:-1], mach[-window - 1:-1]))
     if noise is None:
         return replace(undecided, evidence=f"{max(0, len(v) - 1)} earlier stored run(s): at "
                        f"least {MIN_HISTORY} are needed to know the run-to-run noise")
     tries = [k for k in range(1, RECENT + 1) if len(v) - k >= MIN_HISTORY]
-    # |z|, k, first run of the level, the level, the estimate, after a change point?
-    best: tuple[float, int, int, float, float, bool] | None = None
+    # |z|, k, first run of the level, the level, the estimate, after a change point?, and
+    # how many runs the level holds
+    best: tuple[float, int, int, float, float, bool, int] | None = None
     for k in tries:
         hist = v[-window - k:-k]
         changes = detect_changes(hist)
         start = max([c.end + 1 if c.kind == "drift" else c.start for c in changes],
                     default=0)
         first = max(min(start, len(hist) - 2), len(hist) - 20)
-        level = float(np.log(np.asarray(hist[first:])).mean())
+        at = len(v) - k - len(hist) + first  # the level's first run in v
+        # the level of the machine's usual state: a run the host slowed is not the code's
+        steady = steady_runs(hist[first:], mach[at:len(v) - k])
+        level = float(np.log(np.asarray(steady)).mean())
         est = float(np.log(np.asarray(v[-k:])).mean()) - level
-        z = abs(est) / (noise.sigma * math.sqrt(1 / k + 1 / (len(hist) - first)))
+        z = abs(est) / (noise.sigma * math.sqrt(1 / k + 1 / len(steady)))
         if best is None or z > best[0]:
-            best = (z, k, len(v) - k - len(hist) + first, level, est, start > 0)
+            best = (z, k, at, level, est, start > 0, len(steady))
     assert best is not None  # len(v) - 1 ≥ MIN_HISTORY: k = 1 is always tried
-    _z, k, first, level, est, after_change = best
-    m = len(v) - k - first
+    _z, k, first, level, est, after_change, m = best
     scale = math.sqrt(1 / k + 1 / m)
     se = noise.sigma * scale
     n_tries = len(tries)
@@ -386,11 +394,28 @@ def newest_step(values: Sequence[float], name: str, metric: str, unit: str, *,
     wide = replace(noise, largest=noise.largest * scale / math.sqrt(1 + 1 / m))
     newest = "newest run" if k == 1 else f"newest {k} runs ({ids[-k]}–{ids[-1]})"
     since = " (since the last change point)" if after_change else ""
+    ci = noise_interval(est, se, q, wide)
+    off = len(v) - k - first - m
+    since += (f" ({off} run(s) on a machine in another state left out)" if off else "")
+    evidence = (f"{newest} against the level of runs {ids[first]}–{ids[-k - 1]}{since}; "
+                f"run-to-run σ {100 * noise.sigma:.1f}% from {noise.runs} runs; the most "
+                f"telling of the newest 1–{n_tries} runs, Bonferroni-corrected")
+    now_m, then_m = machine_level(mach[-k:]), machine_level(mach[first:len(v) - k])
+    shift = math.log(now_m / then_m) if now_m and then_m else 0.0
+    if abs(shift) > MACHINE_SHIFT:
+        # the machine ran at another speed in the newest runs: as in a comparison of two
+        # saved runs, a verdict needs both readings (analysis/saved_processes.py)
+        other = est - shift
+        lo2, hi2 = noise_interval(other, se, q, wide)
+        ci = (min(ci[0], lo2), max(ci[1], hi2))
+        p = max(p, min(1.0, n_tries * float(2 * _st.t.sf(abs(other) / se, noise.df))))
+        evidence += (f"; the machine ran {math.exp(abs(shift)):.2f}× "
+                     f"{'slower' if shift > 0 else 'faster'} in the {newest} than in the "
+                     f"level's runs (their reference loop): as measured "
+                     f"{math.exp(est):.3f}×, relative to the machine {math.exp(other):.3f}×; "
+                     "a verdict needs both — rerun")
+        est = other if abs(other) < abs(est) else est
     return replace(undecided, base=math.exp(level),
                    current=math.exp(float(np.log(np.asarray(v[-k:])).mean())),
-                   ratio=math.exp(est), ci=noise_interval(est, se, q, wide), p_value=p,
-                   p_adjusted=p, n_base=m, n_current=k,
-                   evidence=(f"{newest} against the level of runs {ids[first]}–"
-                             f"{ids[-k - 1]}{since}; run-to-run σ {100 * noise.sigma:.1f}% "
-                             f"from {noise.runs} runs; the most telling of the newest "
-                             f"1–{n_tries} runs, Bonferroni-corrected"))
+                   ratio=math.exp(est), ci=ci, p_value=p, p_adjusted=p, n_base=m,
+                   n_current=k, evidence=evidence)

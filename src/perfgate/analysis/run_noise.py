@@ -24,11 +24,14 @@ __all__ = [
     "ASSUMED_BETWEEN_RUNS",
     "ASSUMED_RUN_NOISE",
     "DISTURBED",
+    "MACHINE_SHIFT",
     "MIN_HISTORY",
     "WAIT_FLOOR",
     "RunNoise",
+    "machine_level",
     "noise_interval",
     "run_noise",
+    "steady_runs",
     "with_cpu_wait",
     "with_run_noise",
 ]
@@ -45,6 +48,14 @@ MIN_HISTORY = 5  # stored runs needed before their spread replaces the assumed o
 WAIT_FLOOR = 0.01  # share of a run's rounds spent waiting for a CPU below which it is quiet
 _LARGEST_FROM = 50  # differences from which the 98th percentile stands in for the largest
 _NOISE_FLOOR = 0.002  # a perfectly flat history still leaves timer and scheduling noise
+# Two saved runs whose reference loops (timed in every worker process right after its
+# rounds, bench/_process_child.py) ran this far apart (log scale) ran on a machine in
+# different states. Identical code saved 60 times beside a busy loop on this project's
+# 2-core VM: the reference's median moved 2.3 % (SD) from run to run — consecutive runs
+# beyond 6 % apart in 7 of 59 pairs — and whole runs landed 1.4-1.5× slower for seconds
+# (1 to 3 runs in 20 on a given day, no CPU wait to show it), failing A/A comparisons.
+# 0.12 is 3.6 SDs of two runs' difference: a state change, not the reference's noise.
+MACHINE_SHIFT = 0.12
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,28 @@ class RunNoise:
     runs: int
     source: str = ""
     largest: float = 0.0  # the largest |log difference| between consecutive runs (noise)
+
+
+def machine_level(levels: Sequence[float | None]) -> float | None:
+    """The median of the known machine levels (reference loop seconds), or None."""
+    got = [float(x) for x in levels if x is not None and x > 0 and math.isfinite(x)]
+    return float(np.median(got)) if got else None
+
+
+def steady_runs(values: Sequence[float], machine: Sequence[float | None] | None
+                ) -> list[float]:
+    """``values`` without the runs whose machine level (``machine``, aligned; None where
+    unknown) lies beyond ``MACHINE_SHIFT`` of the series' median level: those ran on a
+    machine in another state, and their spread is not this machine's run-to-run noise in
+    the state the others share (kept, one host-slowed run makes the largest consecutive
+    difference ~40 %, and a comparison bounded by it is blind to anything smaller)."""
+    if machine is None or len(machine) != len(values):
+        return list(values)
+    mid = machine_level(machine)
+    if mid is None:
+        return list(values)
+    return [v for v, m in zip(values, machine, strict=True)
+            if m is None or not m > 0 or abs(math.log(m / mid)) <= MACHINE_SHIFT]
 
 
 def run_noise(values: Sequence[float], source: str = "") -> RunNoise | None:

@@ -41,6 +41,7 @@ from scipy import stats as _st
 from perfgate.analysis.comparison import Comparison, Threshold
 from perfgate.analysis.run_noise import (
     ASSUMED_BETWEEN_RUNS,
+    MACHINE_SHIFT,
     WAIT_FLOOR,
     RunNoise,
     noise_interval,
@@ -76,14 +77,6 @@ def usable_processes(medians: Sequence[float], waits: Sequence[float] | None
     return [m for m, _ in kept], ws if len(ws) == len(kept) else None, len(medians) - len(kept)
 
 
-# Two saved runs whose reference loops (timed in every worker process right after its
-# rounds, bench/_process_child.py) ran this far apart (log scale) ran on a machine in
-# different states. Identical code saved 60 times beside a busy loop on this project's
-# 2-core VM: the reference's median moved 2.3 % (SD) from run to run — consecutive runs
-# beyond 6 % apart in 7 of 59 pairs — and whole runs landed 1.4-1.5× slower for seconds
-# (1 to 3 runs in 20 on a given day, no CPU wait to show it), failing A/A comparisons.
-# 0.12 is 3.6 SDs of two runs' difference: a state change, not the reference's noise.
-MACHINE_SHIFT = 0.12
 
 
 def machine_shift(base_refs: Sequence[float] | None, current_refs: Sequence[float] | None

@@ -169,10 +169,15 @@ def history_noise(keys: set[tuple[str, str]], hostname: str, store_url: str | No
     found: dict[tuple[str, str], RunNoise] = {}
     if not hostname:
         return found
+    from perfgate.analysis.run_noise import steady_runs
+    from perfgate.cli._history_check import machine_of
+
     with open_store(store_url) as store:
         for name, metric in sorted(keys):
             pts = store.series(name, metric, hostname=hostname, limit=_NOISE_RUNS)
-            rn = run_noise([p.value for p in pts],
+            # runs the host slowed are not this machine's usual spread (run_noise.py)
+            values = steady_runs([p.value for p in pts], machine_of(store, name, hostname, pts))
+            rn = run_noise(values,
                            f"runs {pts[0].run_id}–{pts[-1].run_id} on {hostname}" if pts else "")
             if rn is not None:
                 found[(name, metric)] = rn

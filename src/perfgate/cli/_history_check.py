@@ -66,6 +66,19 @@ def changes_of(points: Sequence[SeriesPoint], alpha: float = 0.01) -> list[dict[
     return out
 
 
+def machine_of(store: Store, name: str, hostname: str | None,
+               series: Sequence[SeriesPoint]) -> list[float | None]:
+    """The machine level (reference loop seconds, store.MACHINE_METRIC) of each run of
+    ``series``, None where the run has none (saved before references, or one process)."""
+    from perfgate.store import MACHINE_METRIC
+
+    if not series:
+        return []
+    got = {p.run_id: p.value for p in store.series(name, MACHINE_METRIC, hostname=hostname,
+                                                    limit=len(series) + 50)}
+    return [got.get(p.run_id) for p in series]
+
+
 def _wanted(metric: str, name: str, thresholds: Mapping[str, Threshold]) -> bool:
     return (metric in ("time", "latency") or metric.startswith("time.")
             or f"{name}:{metric}" in thresholds or metric in thresholds)
@@ -95,9 +108,10 @@ def history_check(store: Store, name: str | None, thresholds: Mapping[str, Thres
         if not series or series[-1].run_id != run.id:
             continue
         t = th.get(f"{pt.result}:{pt.metric}") or th.get(pt.metric)
+        machine = machine_of(store, pt.result, run.hostname, series)
         raw.append(newest_step([p.value for p in series], pt.result, pt.metric, pt.unit,
                                threshold=t, window=GATE_WINDOW,
-                               run_ids=[p.run_id for p in series]))
+                               run_ids=[p.run_id for p in series], machine=machine))
     report = CompareReport(tuple(finish(raw, alpha, min_effect)), alpha, min_effect,
                            base_label=f"history on {run.hostname or 'this machine'}",
                            current_label=f"run {run.id}")

@@ -14,6 +14,7 @@ from perfgate.store._import import from_pytest_benchmark, import_file
 from perfgate.store._schema import LATEST as SCHEMA_VERSION
 from perfgate.store._store import (
     DEFAULT_URL,
+    MACHINE_METRIC,
     MetricPoint,
     RunInfo,
     SeriesPoint,
@@ -24,6 +25,7 @@ from perfgate.store._store import (
 
 __all__ = [
     "DEFAULT_URL",
+    "MACHINE_METRIC",
     "SCHEMA_VERSION",
     "MetricPoint",
     "RunInfo",

@@ -39,8 +39,8 @@ from perfgate._errors import ResultFormatError, StoreError
 from perfgate.model import Environment, Metric, Result, ResultSet
 from perfgate.store._schema import LATEST, MIGRATIONS, tables
 
-__all__ = ["DEFAULT_URL", "MetricPoint", "RunInfo", "SeriesPoint", "Store", "mask_url",
-           "open_store"]
+__all__ = ["DEFAULT_URL", "MACHINE_METRIC", "MetricPoint", "RunInfo", "SeriesPoint", "Store",
+           "mask_url", "open_store"]
 
 DEFAULT_URL = "sqlite:///.perfgate/history.db"
 _SECRET_PARAMS = {"password", "pass", "pwd", "sslpassword", "sslkey_password", "token"}
@@ -386,6 +386,9 @@ class Store:
                     status=r.status, document=doc,
                 ).returning(t["results"].c.id)).scalar_one())
                 rows = [_metric_row(run_id, res_id, r.name, k, m) for k, m in r.metrics.items()]
+                machine = _machine(r)
+                if machine is not None and MACHINE_METRIC not in r.metrics:
+                    rows.append(_metric_row(run_id, res_id, r.name, MACHINE_METRIC, machine))
                 if rows:
                     conn.execute(sa.insert(t["metrics"]), rows)
         return run_id
@@ -511,6 +514,25 @@ class Store:
         except (ValueError, ResultFormatError) as exc:
             raise StoreError(f"{where}: stored data is damaged: {exc}") from None
         return ResultSet(environment=env, results=res)
+
+
+# A row beside a saved run's metrics: the median seconds per round of the reference loop
+# its worker processes timed (``time.extra["process_references"]``) — how fast the machine
+# ran. History reads it to tell a run on a machine in another state from a change.
+MACHINE_METRIC = "machine"
+
+
+def _machine(r: Result) -> Metric | None:
+    t = r.metrics.get("time")
+    refs = t.extra.get("process_references") if t is not None and t.extra else None
+    if not isinstance(refs, list):
+        return None
+    got = sorted(float(x) for x in refs if isinstance(x, int | float) and x > 0)
+    if not got:
+        return None
+    mid = len(got) // 2
+    value = got[mid] if len(got) % 2 else (got[mid - 1] + got[mid]) / 2
+    return Metric.gauge(value, "s")
 
 
 def _metric_row(run_id: int, res_id: int, result: str, name: str, m: Metric) -> dict[str, Any]:
