@@ -116,3 +116,34 @@ def test_references_within_their_own_noise_change_nothing() -> None:
                               _refs_run(cur, [r * 1.04 for r in ref])).comparisons[0]
     assert (near.ratio, near.ci, near.status) == (plain.ratio, plain.ci, plain.status)
     assert "the machine ran" not in near.evidence
+
+
+def test_a_threshold_on_ops_is_judged_with_the_time_s_noise() -> None:
+    """`ops` is 1 / time per call. Gated alone (`--threshold ops=5%`) it was compared as two
+    numbers: identical code 8 % apart failed. Now it is the time comparison, inverted."""
+    from perfgate.analysis.compare import parse_threshold
+
+    rng = np.random.default_rng(7)
+
+    def with_ops(medians: list[float]) -> ResultSet:
+        rs = _run(medians, None)
+        (r,) = rs.results
+        ops = Metric.gauge(1 / float(np.median(medians)), "1/s")
+        return ResultSet(environment=Environment(), results=(Result(
+            name=r.name, kind=r.kind, metrics={**r.metrics, "ops": ops}),))
+
+    key, th = parse_threshold("ops=5%")
+    a = with_ops(_side(rng, 70e-6, [0.0] * 10))
+    b = with_ops(_side(rng, 70e-6 * 1.08, [0.0] * 10))  # the same code, a slower run
+    got = {c.metric: c for c in compare_resultsets(a, b, thresholds={key: th}).comparisons}
+    ops, time_ = got["ops"], got["time"]
+    assert ops.level == "ok" and ops.status == time_.status != "regression", ops
+    assert ops.ratio is not None and time_.ratio is not None
+    assert abs(ops.ratio * time_.ratio - 1) < 1e-9 and ops.higher_is_better
+    assert ops.ci is not None and time_.ci is not None
+    assert abs(ops.ci[0] * time_.ci[1] - 1) < 1e-9
+    # a real halving of the throughput still fails
+    c = next(c for c in compare_resultsets(a, with_ops(_side(rng, 140e-6, [0.0] * 10)),
+                                           thresholds={key: th}).comparisons
+             if c.metric == "ops")
+    assert c.status == "regression" and c.level == "fail", c

@@ -529,6 +529,9 @@ def compare_metrics(name: str, base: Mapping[str, Metric], current: Mapping[str,
                                 list(cm.samples or cu), paired=False,
                                 unit_of_analysis="round", threshold=th)
             out.append(with_run_noise(replace(c, waited=waited), noise.get((name, k))))
+        elif k == "ops" and "time" in base and "time" in current:
+            out.append(_ops_from_time(name, bm, cm, th, base["time"], current["time"],
+                                      noise))
         elif _timing_headline(k, bm, cm):
             # a timing with its headline only (a pytest-benchmark file saved without
             # --benchmark-save-data): one run per side, judged against run-to-run noise
@@ -539,6 +542,24 @@ def compare_metrics(name: str, base: Mapping[str, Metric], current: Mapping[str,
         else:
             out.append(_value_comparison(name, k, bm, cm, th))
     return out
+
+
+def _ops_from_time(name: str, bm: Metric, cm: Metric, th: Threshold | None,
+                   bt: Metric, ct: Metric, noise: Mapping[tuple[str, str], RunNoise]
+                   ) -> Comparison:
+    """Operations per second are 1 / time per call: judged as the time comparison is, with
+    its noise and its CI inverted. Compared as two numbers, two runs of the same code
+    8 % apart in ops failed a `--threshold ops=5%` with no noise estimate at all."""
+    (c,) = compare_metrics(name, {"time": bt}, {"time": ct}, {}, ["time"], noise)
+    c = with_cpu_wait(with_run_noise(c, None))  # all that finish() does to a time
+    if c.ratio is None or not c.ratio > 0 or c.ci is None:
+        return _value_comparison(name, "ops", bm, cm, th)
+    lo, hi = c.ci
+    ci = (1 / hi if hi > 0 else 0.0, 1 / lo if lo > 0 else math.inf)
+    return replace(c, metric="ops", unit=bm.unit, base=bm.central, current=cm.central,
+                   ratio=1 / c.ratio, ci=ci,
+                   threshold=th, higher_is_better=True, waited=(0.0, 0.0),
+                   evidence=f"1 / time per call, judged with the time's noise: {c.evidence}")
 
 
 def _timing_headline(key: str, bm: Metric, cm: Metric) -> bool:
