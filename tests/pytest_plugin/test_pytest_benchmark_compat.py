@@ -384,9 +384,11 @@ def test_save_then_compare_and_fail(pytester: pytest.Pytester,
     res.stdout.fnmatch_lines(["warning: left out of the run-to-run noise: *0003_broken.json*",
                               "compared with the saved run *0002_named.json*",
                               "  test_work: *regression*"])
-    res = pytester.runpytest(*args, "--benchmark-compare", "--benchmark-compare-fail=mean:5%")
+    res = pytester.runpytest(*args, "--benchmark-compare", "--benchmark-compare-fail=mean:5%",
+                             "--benchmark-autosave")
     assert res.ret == 1  # the gate could not judge: said, and the session fails
-    res.stdout.fnmatch_lines(["error: *0003_broken.json*invalid JSON*"])
+    res.stdout.fnmatch_lines(["error: *0003_broken.json*invalid JSON*", "saved as *0004_*"])
+    assert len(list(folder.glob("0004_*.json"))) == 1  # the run itself is not lost
 
 
 @pytest.mark.parametrize(("flags", "message"), [

@@ -174,14 +174,21 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     try:
         folder = bm_compare.storage_folder(bs.storage, session.config.invocation_params.dir)
-        if bs.compare is not None:  # before saving: the saved run compared is an earlier one
-            _compare(session, bs, folder)
-        if bs.save_name is not None:
-            _save(session.config, bs, folder)
-    except (PerfgateError, OSError) as exc:
+    except UsageError as exc:
         bs.notes.append(f"error: {exc}")
-        if bs.fail_rules or bs.save_name is not None:  # a gate or a save that did not happen
-            _fail(session)
+        _fail(session)  # a save or a comparison asked for and not made
+        return
+    # before saving: the saved run compared is an earlier one; a comparison that cannot be
+    # made does not cost this run its save
+    for step, what in ((_compare, bs.compare), (_save, bs.save_name)):
+        if what is None:
+            continue
+        try:
+            step(session, bs, folder)
+        except (PerfgateError, OSError) as exc:
+            bs.notes.append(f"error: {exc}")
+            if step is _save or bs.fail_rules:  # a save or a gate that did not happen
+                _fail(session)
 
 
 def _fail(session: pytest.Session) -> None:
@@ -220,7 +227,8 @@ def _compare(session: pytest.Session, bs: BenchmarkSession, folder: Path) -> Non
         _fail(session)
 
 
-def _save(config: pytest.Config, bs: BenchmarkSession, folder: Path) -> None:
+def _save(session: pytest.Session, bs: BenchmarkSession, folder: Path) -> None:
+    config = session.config
     doc = bm_json.build(config, bs.benchmarks, include_data=bs.save_data)
     if bs.save_name == "autosave":
         ci = doc.get("commit_info") or {}
