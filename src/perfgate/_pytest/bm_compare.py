@@ -18,7 +18,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from perfgate._errors import UsageError
 from perfgate.analysis.compare import (
@@ -30,7 +29,7 @@ from perfgate.analysis.compare import (
 from perfgate.analysis.run_noise import RunNoise
 from perfgate.model import ResultSet
 
-__all__ = ["HISTORY_RUNS", "FailRule", "compare_with_saved", "describe", "doc_resultset",
+__all__ = ["HISTORY_RUNS", "FailRule", "compare_with_saved", "describe",
            "machine_id", "parse_fail", "pick_saved", "save_path", "saved_runs",
            "storage_folder"]
 
@@ -156,10 +155,12 @@ def compare_with_saved(current: ResultSet, base: ResultSet, history: Sequence[Re
                                   metrics=["time"], noise=noise, base_label=base_label,
                                   current_label="this session")
 
-    failed = [r.text for r in rules
-              if any(c.level == "fail" for c in one(r.threshold).comparisons)]
-    first = next((r.threshold for r in rules if r.text in failed), None)
-    return one(first or (rules[0].threshold if rules else None)), failed
+    if not rules:
+        return one(None), []
+    judged = [(r.text, one(r.threshold)) for r in rules]  # the same comparison, each level
+    failed = [text for text, rep in judged if any(c.level == "fail" for c in rep.comparisons)]
+    shown = next((rep for text, rep in judged if text in failed), judged[0][1])
+    return shown, failed
 
 
 def describe(report: CompareReport) -> list[str]:
@@ -172,8 +173,3 @@ def describe(report: CompareReport) -> list[str]:
         lines.append(f"  {c.name}: {ratio}{ci} {c.status}{level} — {c.evidence}")
     return lines
 
-
-def doc_resultset(doc: Any, where: str) -> ResultSet:
-    from perfgate.store import from_pytest_benchmark
-
-    return from_pytest_benchmark(doc, where)

@@ -197,7 +197,7 @@ def _fail(session: pytest.Session) -> None:
 
 
 def _compare(session: pytest.Session, bs: BenchmarkSession, folder: Path) -> None:
-    from perfgate.store import import_file
+    from perfgate.store import from_pytest_benchmark, import_file
 
     assert bs.compare is not None
     try:
@@ -213,7 +213,7 @@ def _compare(session: pytest.Session, bs: BenchmarkSession, folder: Path) -> Non
             history.append(import_file(p)[0])
         except PerfgateError as exc:
             bs.notes.append(f"warning: left out of the run-to-run noise: {exc}")
-    current = bm_compare.doc_resultset(bm_json.build(session.config, bs.benchmarks), "session")
+    current = from_pytest_benchmark(bm_json.build(session.config, bs.benchmarks), "session")
     report, failed = bm_compare.compare_with_saved(current, base, history, bs.fail_rules,
                                                    path.name)
     bs.notes.append(f"compared with the saved run {path} by perfgate (each side one run: a "

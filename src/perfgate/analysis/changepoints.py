@@ -61,7 +61,7 @@ from perfgate.analysis.compare import (
     noise_interval,
     run_noise,
 )
-from perfgate.analysis.run_noise import MACHINE_SHIFT, machine_level, steady_runs
+from perfgate.analysis.run_noise import both_readings, machine_level, steady_runs
 
 __all__ = ["Change", "detect_changes", "newest_step", "split_statistic"]
 
@@ -401,20 +401,16 @@ def newest_step(values: Sequence[float], name: str, metric: str, unit: str, *,
                 f"run-to-run σ {100 * noise.sigma:.1f}% from {noise.runs} runs; the most "
                 f"telling of the newest 1–{n_tries} runs, Bonferroni-corrected")
     now_m, then_m = machine_level(mach[-k:]), machine_level(mach[first:len(v) - k])
-    shift = math.log(now_m / then_m) if now_m and then_m else 0.0
-    if abs(shift) > MACHINE_SHIFT:
-        # the machine ran at another speed in the newest runs: as in a comparison of two
-        # saved runs, a verdict needs both readings (analysis/saved_processes.py)
-        other = est - shift
-        lo2, hi2 = noise_interval(other, se, q, wide)
-        ci = (min(ci[0], lo2), max(ci[1], hi2))
-        p = max(p, min(1.0, n_tries * float(2 * _st.t.sf(abs(other) / se, noise.df))))
-        evidence += (f"; the machine ran {math.exp(abs(shift)):.2f}× "
-                     f"{'slower' if shift > 0 else 'faster'} in the {newest} than in the "
-                     f"level's runs (their reference loop): as measured "
-                     f"{math.exp(est):.3f}×, relative to the machine {math.exp(other):.3f}×; "
-                     "a verdict needs both — rerun")
-        est = other if abs(other) < abs(est) else est
+    # the machine ran at another speed in the newest runs: as for two saved runs, a
+    # verdict needs both readings (run_noise.both_readings)
+    read = both_readings(
+        est, math.log(now_m / then_m) if now_m and then_m else 0.0,
+        lambda x: noise_interval(x, se, q, wide),
+        lambda x: min(1.0, n_tries * float(2 * _st.t.sf(abs(x) / se, noise.df))),
+        newest, "level's runs")
+    if read is not None:
+        est, ci, p = read.est, (read.lo, read.hi), max(p, read.p)
+        evidence += f"; {read.note}"
     return replace(undecided, base=math.exp(level),
                    current=math.exp(float(np.log(np.asarray(v[-k:])).mean())),
                    ratio=math.exp(est), ci=ci, p_value=p, p_adjusted=p, n_base=m,

@@ -12,7 +12,7 @@ a comparison never fails on noise it cannot see (docs/history.md gives the figur
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -27,7 +27,9 @@ __all__ = [
     "MACHINE_SHIFT",
     "MIN_HISTORY",
     "WAIT_FLOOR",
+    "Readings",
     "RunNoise",
+    "both_readings",
     "machine_level",
     "noise_interval",
     "run_noise",
@@ -135,6 +137,38 @@ def noise_interval(est: float, se: float, q: float, noise: RunNoise | None
     if noise is not None:
         lo, hi = min(lo, est - noise.largest), max(hi, est + noise.largest)
     return math.exp(lo), math.exp(hi)
+
+
+@dataclass(frozen=True)
+class Readings:
+    """A change read both ways when the machine ran at another speed in one side."""
+
+    est: float  # log ratio: the smaller claim of the two readings
+    lo: float  # the interval covering both (ratios)
+    hi: float
+    p: float  # the weaker p-value
+    note: str  # both readings, for the evidence
+
+
+def both_readings(est: float, shift: float, interval: Callable[[float], tuple[float, float]],
+                  p_of: Callable[[float], float], now: str, then: str) -> Readings | None:
+    """None when the two sides' machine levels differ by at most ``MACHINE_SHIFT`` (log
+    ``shift`` = current / base). Otherwise code that slows with the machine (pure Python,
+    like the reference loop) changed by est − shift, and code bound by memory or I/O may
+    not have slowed at all (est); nothing here says which the target is, so a verdict needs
+    both readings: the interval covers both, the estimate is the smaller claim, the p-value
+    the weaker. ``interval`` and ``p_of`` give each reading's interval and p-value."""
+    if not abs(shift) > MACHINE_SHIFT:
+        return None
+    other = est - shift
+    (lo1, hi1), (lo2, hi2) = interval(est), interval(other)
+    note = (f"the machine ran {math.exp(abs(shift)):.2f}× "
+            f"{'slower' if shift > 0 else 'faster'} in the {now} than in the {then} (a "
+            f"reference loop timed in every process): as measured the change reads "
+            f"{math.exp(est):.3f}×, relative to the machine {math.exp(other):.3f}×; a "
+            "verdict needs both — rerun to compare runs in the same machine state")
+    return Readings(other if abs(other) < abs(est) else est, min(lo1, lo2), max(hi1, hi2),
+                    max(p_of(est), p_of(other)), note)
 
 
 def with_run_noise(c: Comparison, noise: RunNoise | None) -> Comparison:

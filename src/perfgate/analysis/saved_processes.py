@@ -23,7 +23,7 @@ error come with n − p degrees of freedom. Why this shape (docs/history.md has 
 - **A whole run can land on a machine in another state** (the host's, ~1.5× slower for
   seconds, no wait to show it): each process also timed a fixed reference loop
   (``extra["process_references"]``), and when the two runs' references differ beyond
-  ``MACHINE_SHIFT`` the CI covers the change as measured and relative to the machine.
+  ``run_noise.MACHINE_SHIFT`` the CI covers the change as measured and relative to the machine.
 - **The processes of one run share that moment's machine**, so the run-to-run noise that they
   cannot show is added to δ's variance: measured from the store's history of the benchmark
   on this machine when given (Welch-Satterthwaite degrees of freedom, the interval widened
@@ -41,13 +41,14 @@ from scipy import stats as _st
 from perfgate.analysis.comparison import Comparison, Threshold
 from perfgate.analysis.run_noise import (
     ASSUMED_BETWEEN_RUNS,
-    MACHINE_SHIFT,
     WAIT_FLOOR,
     RunNoise,
+    both_readings,
+    machine_level,
     noise_interval,
 )
 
-__all__ = ["FAR_PROCESS", "MACHINE_SHIFT", "MIN_PROCESSES", "compare_saved_processes",
+__all__ = ["FAR_PROCESS", "MIN_PROCESSES", "compare_saved_processes",
            "machine_shift", "usable_processes"]
 
 # A worker process of a saved run whose median lands this far (×/÷) from the run's median
@@ -83,11 +84,7 @@ def machine_shift(base_refs: Sequence[float] | None, current_refs: Sequence[floa
                   ) -> float:
     """log(current / base) of the two runs' median reference times, 0 when either run has
     none."""
-    def level(refs: Sequence[float] | None) -> float | None:
-        got = [float(r) for r in refs or () if isinstance(r, int | float) and r > 0]
-        return float(np.median(got)) if got else None
-
-    a, b = level(base_refs), level(current_refs)
+    a, b = machine_level(base_refs or ()), machine_level(current_refs or ())
     return math.log(b / a) if a and b else 0.0
 
 
@@ -139,20 +136,13 @@ def compare_saved_processes(
     q = float(_st.t.ppf(0.975, dof))
     p = float(2 * _st.t.sf(abs(est) / se, dof)) if math.isfinite(se) else 1.0
     ci = noise_interval(est, se, q, noise) if math.isfinite(se) else (0.0, math.inf)
-    shift = machine_shift(base_refs, current_refs)
-    shifted = abs(shift) > MACHINE_SHIFT and math.isfinite(se)
-    raw = est
-    if shifted:
-        # The machine itself ran faster or slower in one run. Code that slows with the
-        # machine (pure Python, like the reference) changed by est − shift; code bound by
-        # memory or I/O may not have slowed at all (est). Which one a target is, nothing
-        # here says: the verdict needs both readings — the CI covers both, the estimate is
-        # the smaller claim, the p-value the weaker.
-        other = est - shift
-        lo2, hi2 = noise_interval(other, se, q, noise)
-        ci = (min(ci[0], lo2), max(ci[1], hi2))
-        p = max(p, float(2 * _st.t.sf(abs(other) / se, dof)))
-        est = other if abs(other) < abs(est) else est
+    read = both_readings(
+        est, machine_shift(base_refs, current_refs),
+        lambda x: noise_interval(x, se, q, noise),
+        lambda x: float(2 * _st.t.sf(abs(x) / se, dof)), "current run", "base run",
+    ) if math.isfinite(se) else None
+    if read is not None:
+        est, ci, p = read.est, (read.lo, read.hi), max(p, read.p)
     how = [f"{len(a)} vs {len(b)} processes, log-linear model"
            + (" with each process's wait for a CPU" if adjusted else "")
            + f" (t, {dof:.0f} df)"]
@@ -164,13 +154,8 @@ def compare_saved_processes(
         how.append("every process of one run waited for a CPU alike and none of the other's "
                    "did: the change cannot be told from the waiting — rerun on a quieter "
                    "machine")
-    if shifted:
-        how.append(f"the machine ran {math.exp(abs(shift)):.2f}× "
-                   f"{'slower' if shift > 0 else 'faster'} in the current run than in the "
-                   "base run (a reference loop timed in every process): as measured the "
-                   f"change reads {math.exp(raw):.3f}×, relative to the machine "
-                   f"{math.exp(raw - shift):.3f}×; a verdict needs both — rerun to compare "
-                   "runs in the same machine state")
+    if read is not None:
+        how.append(read.note)
     if noise is not None:
         how.append(f"saved runs: the run-to-run spread of {noise.runs} stored runs added (σ "
                    f"{100 * sigma:.1f}% per run, at most "

@@ -523,16 +523,12 @@ MACHINE_METRIC = "machine"
 
 
 def _machine(r: Result) -> Metric | None:
+    from perfgate.analysis.run_noise import machine_level
+
     t = r.metrics.get("time")
     refs = t.extra.get("process_references") if t is not None and t.extra else None
-    if not isinstance(refs, list):
-        return None
-    got = sorted(float(x) for x in refs if isinstance(x, int | float) and x > 0)
-    if not got:
-        return None
-    mid = len(got) // 2
-    value = got[mid] if len(got) % 2 else (got[mid - 1] + got[mid]) / 2
-    return Metric.gauge(value, "s")
+    level = machine_level(refs) if isinstance(refs, list) else None
+    return None if level is None else Metric.gauge(level, "s")
 
 
 def _metric_row(run_id: int, res_id: int, result: str, name: str, m: Metric) -> dict[str, Any]:
